@@ -1,0 +1,166 @@
+//! Configuration: built-in defaults, then the TOML file given with `--config`, then environment
+//! variables `SIGNET_<SECTION>__<KEY>` (e.g. `SIGNET_SAM__MAX_FAILURES=3`) and `SIGNET_LISTEN`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address `serve` and `demo` listen on.
+    pub listen: String,
+    pub service: Service,
+    pub sam: Sam,
+    pub tokens: Tokens,
+    pub limits: Limits,
+    pub ca: Ca,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    /// URI of the logo `info` advertises; empty = served by Signet at /logo.png.
+    pub logo: String,
+    pub region: String,
+    pub lang: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sam {
+    pub sad_lifetime_seconds: u64,
+    pub max_failures: u32,
+    pub totp_skew_steps: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tokens {
+    pub access_lifetime_seconds: u64,
+    pub refresh_lifetime_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_hashes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ca {
+    pub common_name: String,
+    pub organization: String,
+    /// ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096.
+    pub key: String,
+    pub validity_days: u32,
+    pub signer_validity_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    /// "text" or "json".
+    pub format: String,
+    /// tracing filter, e.g. "info" or "signet_server=debug,info"; env SIGNET_LOG overrides.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            service: Service::default(),
+            sam: Sam::default(),
+            tokens: Tokens::default(),
+            limits: Limits::default(),
+            ca: Ca::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        let s = signet_server::ServiceInfo::default();
+        Self { name: s.name, logo: String::new(), region: s.region, lang: s.lang, description: s.description }
+    }
+}
+
+impl Default for Sam {
+    fn default() -> Self {
+        let d = signet_sam::SamConfig::default();
+        Self { sad_lifetime_seconds: d.sad_lifetime.as_secs(), max_failures: d.max_failures, totp_skew_steps: d.totp_skew_steps }
+    }
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        let d = signet_server::ServerConfig::default();
+        Self {
+            access_lifetime_seconds: d.access_token_lifetime.as_secs(),
+            refresh_lifetime_seconds: d.refresh_token_lifetime.as_secs(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let d = signet_server::ServerConfig::default();
+        Self { max_body_bytes: d.max_body_bytes, max_hashes: d.max_hashes }
+    }
+}
+
+impl Default for Ca {
+    fn default() -> Self {
+        Self {
+            common_name: "Signet Embedded CA".into(),
+            organization: "Signet".into(),
+            key: "ec-p256".into(),
+            validity_days: 3650,
+            signer_validity_days: 730,
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self { format: "text".into(), level: "info".into() }
+    }
+}
+
+/// Environment variables that are inputs to commands, not configuration keys.
+const NOT_CONFIG: &[&str] = &["password", "pin", "master_key", "data", "config", "log", "data_dir"];
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(Env::prefixed("SIGNET_").split("__").ignore(NOT_CONFIG));
+        let config: Config = fig.extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.sam.sad_lifetime_seconds >= 1, "sam.sad_lifetime_seconds must be at least 1");
+        anyhow::ensure!(self.sam.max_failures >= 1, "sam.max_failures must be at least 1");
+        anyhow::ensure!((0..=5).contains(&self.sam.totp_skew_steps), "sam.totp_skew_steps must be 0-5");
+        anyhow::ensure!(self.limits.max_body_bytes >= 1024, "limits.max_body_bytes must be at least 1024");
+        anyhow::ensure!(self.limits.max_hashes >= 1, "limits.max_hashes must be at least 1");
+        anyhow::ensure!(matches!(self.log.format.as_str(), "text" | "json"), "log.format must be text or json");
+        self.ca.key.parse::<signet_core::KeyType>().context("ca.key")?;
+        Ok(())
+    }
+}

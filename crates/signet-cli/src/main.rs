@@ -1,0 +1,351 @@
+//! `signet`: run the remote signing service and administer it.
+//!
+//! Thin on purpose (the ripgrep habit): parsing arguments, reading secrets from the environment
+//! or standard input, and printing; the work happens in the library crates.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use signet_core::KeyType;
+use signet_sam::totp;
+use signet_server::admin::CredentialSpec;
+use zeroize::Zeroizing;
+
+mod audit;
+mod bench;
+mod config;
+mod demo;
+mod node;
+mod serve;
+
+use config::Config;
+use node::Node;
+
+#[derive(Parser)]
+#[command(name = "signet", version, about = "Signet: remote signature creation service (CSC API v1/v2, SCAL2 sole control)")]
+struct Cli {
+    /// Data directory (master key, database, CA certificate).
+    #[arg(long, global = true, env = "SIGNET_DATA", default_value = "./signet-data")]
+    data: PathBuf,
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "SIGNET_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Listen address (default 127.0.0.1:8080; env SIGNET_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Run a demo server with a demo signer and SCAL2 credential in a fresh data directory.
+    Demo {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Operator commands.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Audit log commands.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Measure signing throughput (key module and HTTP), see BENCHMARKS.md.
+    Bench(bench::BenchArgs),
+    /// Print the current TOTP code for a Base32 secret (for trying the API by hand).
+    Totp {
+        /// Base32 TOTP secret as printed by `admin user add`.
+        secret: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Users (signers).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Signing credentials.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// Print the embedded CA certificate (PEM).
+    CaCert,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Enrol a user. Password from env SIGNET_PASSWORD, else one line of standard input.
+    Add {
+        username: String,
+        /// Use this Base32 TOTP secret instead of generating one.
+        #[arg(long)]
+        totp_secret: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Disable { username: String },
+    Enable { username: String },
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Generate a key and certificate for a user. PIN from env SIGNET_PIN, else standard input.
+    Create(CreateArgs),
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Disable { id: String },
+    Enable { id: String },
+    /// Clear a lock-out after too many failed authorizations.
+    Unlock { id: String },
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    #[arg(long)]
+    user: String,
+    /// ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096.
+    #[arg(long, default_value = "ec-p256")]
+    key: String,
+    /// Sole control assurance level: 2 = PIN and TOTP, hashes bound to the SAD; 1 = PIN.
+    #[arg(long, default_value_t = 2)]
+    scal: u8,
+    /// Signatures one authorization may cover.
+    #[arg(long, default_value_t = 1)]
+    multisign: u32,
+    #[arg(long)]
+    description: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exits non-zero naming the first bad record.
+    Verify,
+    /// Write every record as JSON lines (with chain hashes) to standard output.
+    Export,
+}
+
+/// A secret from an environment variable, else one line of standard input.
+fn secret_input(var: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(v) = std::env::var(var) {
+        if !v.is_empty() {
+            return Ok(Zeroizing::new(v));
+        }
+    }
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {what} from standard input"))?;
+    let trimmed = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    if trimmed.is_empty() {
+        bail!("no {what} given: set {var} or write it on standard input");
+    }
+    Ok(trimmed)
+}
+
+fn init_logging(config: &Config) {
+    let filter = std::env::var("SIGNET_LOG").unwrap_or_else(|_| config.log.level.clone());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signet: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("signet: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Command::Totp { secret } = &cli.command {
+        let bytes = totp::parse_base32(secret).context("not a Base32 TOTP secret")?;
+        println!("{}", totp::code_string(&bytes, totp::step_at(signet_sam::now_unix())));
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            init_logging(&config);
+            let node = Node::open(&cli.data, &config).await?;
+            serve::run(&node, &config.listen).await?;
+        }
+        Command::Demo { listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            init_logging(&config);
+            demo::run(&config).await?;
+        }
+        Command::Bench(args) => bench::run(args).await?,
+        Command::Admin(cmd) => admin(&cli.data, &config, cmd).await?,
+        Command::Audit(cmd) => {
+            let node = Node::open(&cli.data, &config).await?;
+            return match cmd {
+                AuditCommand::Verify => audit::verify(&node).await,
+                AuditCommand::Export => audit::export(&node).await,
+            };
+        }
+        Command::Totp { .. } => {}
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let node = Node::open(data, config).await?;
+    let admin = &node.admin;
+    match cmd {
+        AdminCommand::CaCert => print!("{}", admin.ca.certificate_pem()),
+        AdminCommand::User(UserCommand::Add { username, totp_secret, json }) => {
+            let secret = match totp_secret {
+                Some(s) => Some(totp::parse_base32(&s).context("--totp-secret is not Base32 (at least 80 bits)")?),
+                None => None,
+            };
+            let password = secret_input("SIGNET_PASSWORD", "password")?;
+            let enrolled = admin.add_user(&username, &password, secret).await?;
+            let b32 = totp::secret_base32(&enrolled.totp_secret);
+            let uri = totp::otpauth_uri(&config.service.name, &username, &enrolled.totp_secret);
+            if json {
+                println!("{}", json!({ "username": username, "totp_secret": b32, "totp_uri": uri }));
+            } else {
+                println!("user {username} enrolled\nTOTP secret: {b32}\nTOTP URI:    {uri}");
+            }
+        }
+        AdminCommand::User(UserCommand::List { json }) => {
+            let users = node.store.list_users().await?;
+            if json {
+                let rows: Vec<_> = users
+                    .iter()
+                    .map(|u| json!({ "username": u.username, "disabled": u.disabled, "created_at": u.created_at }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<32} {:<9}", "USERNAME", "STATUS");
+                for u in users {
+                    println!("{:<32} {:<9}", u.username, if u.disabled { "disabled" } else { "enabled" });
+                }
+            }
+        }
+        AdminCommand::User(UserCommand::Disable { username }) => {
+            admin.set_user_disabled(&username, true).await?;
+            println!("user {username} disabled");
+        }
+        AdminCommand::User(UserCommand::Enable { username }) => {
+            admin.set_user_disabled(&username, false).await?;
+            println!("user {username} enabled");
+        }
+        AdminCommand::Credential(CredentialCommand::Create(args)) => {
+            let key_type: KeyType = args.key.parse()?;
+            let pin = secret_input("SIGNET_PIN", "PIN")?;
+            let cred = admin
+                .create_credential(CredentialSpec {
+                    username: args.user.clone(),
+                    key_type,
+                    scal: args.scal,
+                    multisign: args.multisign,
+                    pin,
+                    description: args.description,
+                })
+                .await?;
+            let b64 = signet_core::b64::encode;
+            if args.json {
+                println!(
+                    "{}",
+                    json!({
+                        "credential_id": cred.id,
+                        "certificate": b64(&cred.certificate),
+                        "ca_certificate": b64(&admin.ca.certificate),
+                    })
+                );
+            } else {
+                println!(
+                    "credential {} created for {} ({}, SCAL{}, multisign {})",
+                    cred.id, args.user, key_type, cred.scal, cred.multisign
+                );
+            }
+        }
+        AdminCommand::Credential(CredentialCommand::List { json }) => {
+            let creds = node.store.list_credentials().await?;
+            let users = node.store.list_users().await?;
+            let name = |id: i64| users.iter().find(|u| u.id == id).map(|u| u.username.clone()).unwrap_or_default();
+            let status = |c: &signet_store::Credential| {
+                if c.disabled {
+                    "disabled"
+                } else if c.locked {
+                    "locked"
+                } else {
+                    "enabled"
+                }
+            };
+            if json {
+                let rows: Vec<_> = creds
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "credential_id": c.id, "username": name(c.user_id), "key": c.key_type.name(),
+                            "scal": c.scal, "multisign": c.multisign, "status": status(c), "backend": c.backend,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<24} {:<20} {:<9} {:<5} {:<9} {:<9}", "CREDENTIAL", "USER", "KEY", "SCAL", "MULTISIGN", "STATUS");
+                for c in &creds {
+                    println!(
+                        "{:<24} {:<20} {:<9} {:<5} {:<9} {:<9}",
+                        c.id, name(c.user_id), c.key_type.name(), c.scal, c.multisign, status(c)
+                    );
+                }
+            }
+        }
+        AdminCommand::Credential(CredentialCommand::Disable { id }) => {
+            admin.set_credential_disabled(&id, true).await?;
+            println!("credential {id} disabled");
+        }
+        AdminCommand::Credential(CredentialCommand::Enable { id }) => {
+            admin.set_credential_disabled(&id, false).await?;
+            println!("credential {id} enabled");
+        }
+        AdminCommand::Credential(CredentialCommand::Unlock { id }) => {
+            admin.unlock_credential(&id).await?;
+            println!("credential {id} unlocked");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! `signet serve`: bind, announce readiness, serve until SIGTERM/SIGINT, drain.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::node::Node;
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested, draining in-flight requests");
+}
+
+pub async fn run(node: &Node, listen: &str) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on http://{addr}");
+    signet_server::serve(listener, node.app_state(), shutdown_signal()).await?;
+    tracing::info!("signet stopped");
+    Ok(())
+}

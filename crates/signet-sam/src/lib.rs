@@ -1,0 +1,514 @@
+//! The Signature Activation Module (EN 419241-1 SAM; ETSI TS 119 431-1).
+//!
+//! Three operations, and the only path from a signer to their key:
+//! - [`Sam::authorize`] checks the signer's factors (PIN; PIN and TOTP for SCAL2) and issues a
+//!   SAD bound to signer, credential, hashes, hash algorithm, count and expiry;
+//! - [`Sam::extend_transaction`] swaps a live SAD for a fresh one for the next batch;
+//! - [`Sam::sign_hashes`] spends the SAD atomically (with its audit record) and only then asks
+//!   the key module for signature values.
+//!
+//! Secrets (PIN, OTP, SAD) arrive as [`Zeroizing`] strings, are compared in constant time and
+//! never appear in errors or audit records.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use signet_core::{AlgError, HashAlgorithm, SignMechanism};
+use signet_keys::{KeyError, KeyModule, KeyRef, MasterKey};
+use signet_store::{
+    Credential, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SadRefusal, Store, StoreError,
+    User,
+};
+use zeroize::Zeroizing;
+
+pub mod sad;
+pub mod secrets;
+pub mod totp;
+
+pub use secrets::PinHasher;
+
+/// Tunables of sole control. Defaults follow the issue: SAD lifetime 300 s, lock after 5 failures.
+#[derive(Debug, Clone)]
+pub struct SamConfig {
+    pub sad_lifetime: Duration,
+    pub max_failures: u32,
+    /// Accepted TOTP clock drift, in 30-second steps either way.
+    pub totp_skew_steps: i64,
+}
+
+impl Default for SamConfig {
+    fn default() -> Self {
+        Self { sad_lifetime: Duration::from_secs(300), max_failures: 5, totp_skew_steps: 1 }
+    }
+}
+
+/// Why the SAM refused. Display strings are safe to send to clients: no secrets, and nothing
+/// that tells one user about another user's credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum SamError {
+    /// Unknown credential, or one that belongs to someone else (indistinguishable on purpose).
+    #[error("Invalid parameter credentialID")]
+    UnknownCredential,
+    #[error("The user is disabled")]
+    UserDisabled,
+    #[error("The credential identified by credentialID is disabled")]
+    CredentialDisabled,
+    #[error("Credential locked")]
+    CredentialLocked,
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// A required factor was not sent ("PIN", "OTP").
+    #[error("Missing authentication data {0}")]
+    MissingFactor(&'static str),
+    #[error("Invalid PIN")]
+    InvalidPin,
+    #[error("Invalid OTP")]
+    InvalidOtp,
+    #[error("{0}")]
+    Algorithm(#[from] AlgError),
+    #[error("{}", sad_message(*.0))]
+    Sad(SadRefusal),
+    #[error("Signature creation failed: the key module is unavailable")]
+    KeyUnavailable,
+    #[error("Signature creation failed: the credential key cannot be used")]
+    KeyFailure,
+    #[error("Storage unavailable")]
+    Store(#[from] StoreError),
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+fn sad_message(r: SadRefusal) -> &'static str {
+    match r {
+        SadRefusal::Unknown => "Invalid SAD",
+        SadRefusal::Expired => "SAD expired",
+        SadRefusal::WrongCredential => "The SAD was not issued for this credential",
+        SadRefusal::TooMany => "Numbers of signatures is too high for the SAD",
+        SadRefusal::HashNotAuthorized => "Hash is not authorized by the SAD",
+        SadRefusal::HashAlgorithm => "Hash algorithm is not the one authorized by the SAD",
+    }
+}
+
+fn refusal_code(r: SadRefusal) -> &'static str {
+    match r {
+        SadRefusal::Unknown => "unknown_sad",
+        SadRefusal::Expired => "expired_sad",
+        SadRefusal::WrongCredential => "wrong_credential",
+        SadRefusal::TooMany => "too_many_signatures",
+        SadRefusal::HashNotAuthorized => "hash_not_authorized",
+        SadRefusal::HashAlgorithm => "hash_algorithm_mismatch",
+    }
+}
+
+/// credentials/authorize input, already decoded from either CSC version.
+#[derive(Debug)]
+pub struct AuthorizeRequest {
+    pub credential_id: String,
+    pub num_signatures: u32,
+    pub hashes: Option<Vec<Vec<u8>>>,
+    pub hash_algo: Option<HashAlgorithm>,
+    pub pin: Option<Zeroizing<String>>,
+    pub otp: Option<Zeroizing<String>>,
+    pub description: Option<String>,
+}
+
+/// signatures/signHash input.
+#[derive(Debug)]
+pub struct SignRequest {
+    pub credential_id: String,
+    pub sad: Zeroizing<String>,
+    pub hashes: Vec<Vec<u8>>,
+    pub sign_algo: String,
+    pub hash_algo: Option<String>,
+    pub sign_algo_params: Option<Vec<u8>>,
+}
+
+/// A SAD handed to the client. Only its hash is stored.
+#[derive(Debug)]
+pub struct IssuedSad {
+    pub sad: Zeroizing<String>,
+    pub expires_in: u64,
+}
+
+pub fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(bytes)
+}
+
+/// The Signature Activation Module.
+pub struct Sam {
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyModule>,
+    master: MasterKey,
+    pins: PinHasher,
+    config: SamConfig,
+}
+
+impl Sam {
+    pub fn new(store: Arc<dyn Store>, keys: Arc<dyn KeyModule>, master: MasterKey, config: SamConfig) -> Self {
+        let pins = PinHasher::new(&master.derive("pin-hmac"));
+        Self { store, keys, master, pins, config }
+    }
+
+    pub fn config(&self) -> &SamConfig {
+        &self.config
+    }
+
+    /// The PIN reference value to store with a new credential.
+    pub fn pin_reference(&self, credential_id: &str, pin: &str) -> Vec<u8> {
+        self.pins.hash(credential_id, pin)
+    }
+
+    /// Seals a new TOTP secret for storage with the user.
+    pub fn seal_totp_secret(&self, username: &str, secret: &[u8]) -> Result<Vec<u8>, SamError> {
+        self.master
+            .seal(&totp_context(username), secret)
+            .map_err(|e| SamError::Internal(e.to_string()))
+    }
+
+    /// Opens a user's TOTP secret (for enrolment display and verification).
+    pub fn open_totp_secret(&self, user: &User) -> Result<Zeroizing<Vec<u8>>, SamError> {
+        self.master
+            .open(&totp_context(&user.username), &user.totp_secret_sealed)
+            .map_err(|_| SamError::Internal("TOTP secret cannot be opened".into()))
+    }
+
+    /// Loads a credential the user owns; anything else is "unknown".
+    async fn owned_credential(&self, user: &User, credential_id: &str) -> Result<Credential, SamError> {
+        match self.store.credential(credential_id).await? {
+            Some(c) if c.user_id == user.id => Ok(c),
+            _ => Err(SamError::UnknownCredential),
+        }
+    }
+
+    fn usable(user: &User, cred: &Credential) -> Result<(), SamError> {
+        if user.disabled {
+            return Err(SamError::UserDisabled);
+        }
+        if cred.disabled {
+            return Err(SamError::CredentialDisabled);
+        }
+        if cred.locked {
+            return Err(SamError::CredentialLocked);
+        }
+        Ok(())
+    }
+
+    /// credentials/authorize: verifies the signer's factors and issues a SAD.
+    pub async fn authorize(&self, user: &User, req: AuthorizeRequest) -> Result<IssuedSad, SamError> {
+        let cred = self.owned_credential(user, &req.credential_id).await?;
+        Self::usable(user, &cred)?;
+        if req.num_signatures < 1 {
+            return Err(SamError::InvalidRequest("Invalid parameter numSignatures".into()));
+        }
+        if req.num_signatures > cred.multisign {
+            return Err(SamError::InvalidRequest("Numbers of signatures is too high".into()));
+        }
+        let hash_algo = bound_hash_algorithm(&req, cred.scal)?;
+
+        // Factors: SCAL1 needs the PIN; SCAL2 the PIN and a TOTP code (auth.expression).
+        let pin = req.pin.as_ref().ok_or(SamError::MissingFactor("PIN"))?;
+        let otp = if cred.scal >= 2 {
+            Some(req.otp.as_ref().ok_or(SamError::MissingFactor("OTP"))?)
+        } else {
+            None
+        };
+        if !self.pins.verify(&cred.id, pin, &cred.pin_hash) {
+            return Err(self.fail(user, &cred, "invalid_pin", SamError::InvalidPin).await);
+        }
+        if let Some(otp) = otp {
+            let secret = self.open_totp_secret(user)?;
+            let now = now_unix();
+            let step = totp::matching_step(&secret, otp, now, self.config.totp_skew_steps);
+            let accepted = match step {
+                Some(step) => self.store.accept_totp_step(user.id, step).await?,
+                None => false,
+            };
+            if !accepted {
+                let reason = if step.is_some() { "otp_reused" } else { "invalid_otp" };
+                return Err(self.fail(user, &cred, reason, SamError::InvalidOtp).await);
+            }
+        }
+
+        let sad = secrets::random_secret()?;
+        let expires_in = self.config.sad_lifetime.as_secs();
+        let record = SadRecord {
+            sad_hash: secrets::secret_hash(&sad),
+            user_id: user.id,
+            credential_id: cred.id.clone(),
+            hash_algo,
+            hashes: req.hashes.clone(),
+            remaining: req.num_signatures,
+            expires_at: now_unix() + expires_in as i64,
+        };
+        let audit = NewAuditEvent::new(
+            "credential.authorize",
+            &user.username,
+            Some(&cred.id),
+            json!({
+                "result": "success",
+                "scal": cred.scal,
+                "num_signatures": req.num_signatures,
+                "hash_algorithm": hash_algo.map(HashAlgorithm::oid),
+                "hashes": req.hashes.as_ref().map(|hs| hs.iter().map(|h| hex(h)).collect::<Vec<_>>()),
+                "description": req.description,
+                "expires_in": expires_in,
+            }),
+        );
+        self.store.record_authorization_success(record, audit).await?;
+        Ok(IssuedSad { sad, expires_in })
+    }
+
+    /// Counts a failed authorization (and audits it with its reason); returns the error to show.
+    async fn fail(&self, user: &User, cred: &Credential, reason: &str, err: SamError) -> SamError {
+        let audit = NewAuditEvent::new(
+            "credential.authorize",
+            &user.username,
+            Some(&cred.id),
+            json!({ "result": "failure", "reason": reason }),
+        );
+        match self
+            .store
+            .record_authorization_failure(&cred.id, self.config.max_failures, audit)
+            .await
+        {
+            Ok(_) => err,
+            Err(e) => SamError::Store(e),
+        }
+    }
+
+    /// credentials/extendTransaction: trades a live SAD for a new one with the same remaining
+    /// count and a fresh lifetime, bound to the next batch's hashes (SCAL2).
+    pub async fn extend_transaction(
+        &self,
+        user: &User,
+        credential_id: &str,
+        sad: &str,
+        hashes: Option<Vec<Vec<u8>>>,
+        hash_algo: Option<HashAlgorithm>,
+    ) -> Result<IssuedSad, SamError> {
+        let cred = self.owned_credential(user, credential_id).await?;
+        Self::usable(user, &cred)?;
+        let probe = AuthorizeRequest {
+            credential_id: credential_id.to_owned(),
+            num_signatures: hashes.as_ref().map_or(1, |h| h.len() as u32),
+            hashes: hashes.clone(),
+            hash_algo,
+            pin: None,
+            otp: None,
+            description: None,
+        };
+        let new_algo = bound_hash_algorithm(&probe, cred.scal)?;
+        let new_sad = secrets::random_secret()?;
+        let expires_in = self.config.sad_lifetime.as_secs();
+        let now = now_unix();
+        let (user_id, cred_id, username) = (user.id, cred.id.clone(), user.username.clone());
+        let hashes_for_closure = hashes.clone();
+        let outcome = self
+            .store
+            .decide_sad(
+                secrets::secret_hash(sad),
+                Box::new(move |rec| {
+                    let verdict = match rec {
+                        None => Err(SadRefusal::Unknown),
+                        Some(r) if r.user_id != user_id => Err(SadRefusal::Unknown),
+                        Some(r) if r.credential_id != cred_id => Err(SadRefusal::WrongCredential),
+                        Some(r) if r.expires_at <= now => Err(SadRefusal::Expired),
+                        Some(r) => match &hashes_for_closure {
+                            Some(h) if h.len() > r.remaining as usize => Err(SadRefusal::TooMany),
+                            _ => Ok(()),
+                        },
+                    };
+                    match verdict {
+                        Ok(()) => SadDecision::Spend {
+                            keep: None,
+                            audit: NewAuditEvent::new(
+                                "credential.extend",
+                                &username,
+                                Some(&cred_id),
+                                json!({ "result": "success" }),
+                            ),
+                        },
+                        Err(reason) => SadDecision::Refuse {
+                            reason,
+                            audit: Some(NewAuditEvent::new(
+                                "credential.extend",
+                                &username,
+                                Some(&cred_id),
+                                json!({ "result": "failure", "reason": refusal_code(reason) }),
+                            )),
+                        },
+                    }
+                }),
+            )
+            .await?;
+        let old = match outcome {
+            SadOutcome::Spent(old) => old,
+            SadOutcome::Refused(r) => return Err(SamError::Sad(r)),
+        };
+        let record = SadRecord {
+            sad_hash: secrets::secret_hash(&new_sad),
+            user_id: user.id,
+            credential_id: cred.id.clone(),
+            hash_algo: new_algo.or(old.hash_algo),
+            hashes: hashes.clone().or(old.hashes),
+            remaining: old.remaining,
+            expires_at: now + expires_in as i64,
+        };
+        let audit = NewAuditEvent::new(
+            "credential.authorize",
+            &user.username,
+            Some(&cred.id),
+            json!({
+                "result": "success",
+                "extended": true,
+                "num_signatures": record.remaining,
+                "hash_algorithm": record.hash_algo.map(HashAlgorithm::oid),
+                "hashes": hashes.as_ref().map(|hs| hs.iter().map(|h| hex(h)).collect::<Vec<_>>()),
+                "expires_in": expires_in,
+            }),
+        );
+        self.store.record_authorization_success(record, audit).await?;
+        Ok(IssuedSad { sad: new_sad, expires_in })
+    }
+
+    /// signatures/signHash: spends the SAD, commits the audit record, then signs.
+    pub async fn sign_hashes(&self, user: &User, req: SignRequest) -> Result<Vec<Vec<u8>>, SamError> {
+        let cred = self.owned_credential(user, &req.credential_id).await?;
+        Self::usable(user, &cred)?;
+        let mechanism = SignMechanism::resolve(
+            cred.key_type,
+            &req.sign_algo,
+            req.hash_algo.as_deref(),
+            req.sign_algo_params.as_deref(),
+        )?;
+        if req.hashes.is_empty() {
+            return Err(SamError::InvalidRequest("Empty hash array".into()));
+        }
+        let hash = mechanism.hash();
+        if req.hashes.iter().any(|h| h.len() != hash.len()) {
+            return Err(SamError::InvalidRequest("Invalid digest value length".into()));
+        }
+
+        let now = now_unix();
+        let (user_id, username, cred_id) = (user.id, user.username.clone(), cred.id.clone());
+        let hashes = Arc::new(req.hashes);
+        let presented = Arc::clone(&hashes);
+        let outcome = self
+            .store
+            .decide_sad(
+                secrets::secret_hash(&req.sad),
+                Box::new(move |rec| {
+                    let spend = sad::SpendRequest {
+                        user_id,
+                        credential_id: &cred_id,
+                        hash_algo: hash,
+                        hashes: &presented,
+                        now,
+                    };
+                    match sad::judge(rec, &spend) {
+                        Ok(keep) => SadDecision::Spend {
+                            keep,
+                            audit: NewAuditEvent::new(
+                                "signature.create",
+                                &username,
+                                Some(&cred_id),
+                                json!({
+                                    "algorithm": mechanism.name(),
+                                    "hash_algorithm": hash.oid(),
+                                    "count": presented.len(),
+                                    "hashes": presented.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                                }),
+                            ),
+                        },
+                        Err(reason) => SadDecision::Refuse {
+                            reason,
+                            audit: Some(NewAuditEvent::new(
+                                "signature.refused",
+                                &username,
+                                Some(&cred_id),
+                                json!({ "reason": refusal_code(reason), "count": presented.len() }),
+                            )),
+                        },
+                    }
+                }),
+            )
+            .await?;
+        if let SadOutcome::Refused(reason) = outcome {
+            return Err(SamError::Sad(reason));
+        }
+
+        // The SAD is spent and the signature's audit record is committed: use the key.
+        let keys = Arc::clone(&self.keys);
+        let key_ref = KeyRef(cred.key_ref.clone());
+        let key_type = cred.key_type;
+        let digests = Arc::clone(&hashes);
+        let signed = tokio::task::spawn_blocking(move || {
+            keys.sign_digests(&key_ref, key_type, mechanism, &digests)
+        })
+        .await
+        .map_err(|_| SamError::Internal("signing task failed".into()))?;
+        match signed {
+            Ok(values) => Ok(values),
+            Err(e) => {
+                tracing::error!(credential = %cred.id, error = %e, "key module failed after the SAD was spent");
+                let audit = NewAuditEvent::new(
+                    "signature.failed",
+                    &user.username,
+                    Some(&cred.id),
+                    json!({ "algorithm": mechanism.name(), "count": hashes.len(), "error": e.to_string() }),
+                );
+                self.store.append_audit(audit).await?;
+                Err(match e {
+                    KeyError::Unavailable(_) => SamError::KeyUnavailable,
+                    _ => SamError::KeyFailure,
+                })
+            }
+        }
+    }
+}
+
+fn totp_context(username: &str) -> Vec<u8> {
+    let mut ctx = b"signet-totp-v1\0".to_vec();
+    ctx.extend_from_slice(username.as_bytes());
+    ctx
+}
+
+/// The hash algorithm an authorization binds, checking the hashes it came with.
+///
+/// SCAL2 requires hashes (EN 419241-1: the SAD covers the exact DTBS/R). v1 clients send no
+/// hash algorithm, so when absent it is inferred from the digest length, which is unambiguous
+/// among SHA-256/384/512.
+fn bound_hash_algorithm(req: &AuthorizeRequest, scal: u8) -> Result<Option<HashAlgorithm>, SamError> {
+    let Some(hashes) = &req.hashes else {
+        if scal >= 2 {
+            return Err(SamError::InvalidRequest(
+                "Missing parameter hashes: the credential is SCAL2, the hashes to sign must be authorized".into(),
+            ));
+        }
+        return Ok(req.hash_algo);
+    };
+    if hashes.is_empty() {
+        return Err(SamError::InvalidRequest("Empty hash array".into()));
+    }
+    if hashes.len() != req.num_signatures as usize {
+        return Err(SamError::InvalidRequest(
+            "numSignatures must equal the number of hashes".into(),
+        ));
+    }
+    let algo = match req.hash_algo {
+        Some(a) => a,
+        None => HashAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.len() == hashes[0].len())
+            .ok_or_else(|| SamError::InvalidRequest("Invalid digest value length".into()))?,
+    };
+    if hashes.iter().any(|h| h.len() != algo.len()) {
+        return Err(SamError::InvalidRequest("Invalid digest value length".into()));
+    }
+    Ok(Some(algo))
+}

@@ -1,0 +1,276 @@
+//! Operator actions: enrol users, issue credentials, disable/enable/unlock, bootstrap the CA.
+//!
+//! These run from the `signet admin` command line against the same store as the server. Key
+//! generation happens inside the key module; the certificate comes from the embedded CA; every
+//! action is audited with actor `admin`. No admin operation can create a signature with a
+//! signer's key — only the SAM can.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use signet_core::KeyType;
+use signet_keys::{KeyModule, KeyRef};
+use signet_pki::{EmbeddedCa, SubjectName};
+use signet_sam::{Sam, now_unix, secrets, totp};
+use signet_store::{AuthMode, Credential, NewAuditEvent, NewUser, Store, StoreError, User};
+use zeroize::Zeroizing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("key module: {0}")]
+    Key(#[from] signet_keys::KeyError),
+    #[error("CA: {0}")]
+    Pki(#[from] signet_pki::PkiError),
+    #[error("{0}")]
+    Sam(#[from] signet_sam::SamError),
+}
+
+const ADMIN: &str = "admin";
+
+/// Settings keys under which the embedded CA is kept in the store.
+const CA_KEY_REF: &str = "ca.key_ref";
+const CA_KEY_TYPE: &str = "ca.key_type";
+const CA_CERTIFICATE: &str = "ca.certificate";
+
+/// How the embedded CA is created on first use.
+#[derive(Debug, Clone)]
+pub struct CaSettings {
+    pub common_name: String,
+    pub organization: Option<String>,
+    pub key_type: KeyType,
+    pub validity_days: u32,
+}
+
+impl Default for CaSettings {
+    fn default() -> Self {
+        Self {
+            common_name: "Signet Embedded CA".into(),
+            organization: Some("Signet".into()),
+            key_type: KeyType::EcP256,
+            validity_days: 3650,
+        }
+    }
+}
+
+/// Loads the embedded CA from the store, creating it (key in the key module) the first time.
+pub async fn load_or_create_ca(
+    store: &dyn Store,
+    keys: &Arc<dyn KeyModule>,
+    settings: &CaSettings,
+) -> Result<EmbeddedCa, AdminError> {
+    if let (Some(key_ref), Some(key_type), Some(cert)) = (
+        store.setting(CA_KEY_REF).await?,
+        store.setting(CA_KEY_TYPE).await?,
+        store.setting(CA_CERTIFICATE).await?,
+    ) {
+        let key_type = String::from_utf8_lossy(&key_type)
+            .parse::<KeyType>()
+            .map_err(|e| StoreError::Corrupt(format!("CA key type: {e}")))?;
+        return Ok(EmbeddedCa { key_ref: KeyRef(key_ref), key_type, certificate: cert });
+    }
+    let keys2 = Arc::clone(keys);
+    let s = settings.clone();
+    let ca = tokio::task::spawn_blocking(move || {
+        EmbeddedCa::create(keys2.as_ref(), s.key_type, &s.common_name, s.organization.as_deref(), s.validity_days)
+    })
+    .await
+    .map_err(|e| AdminError::Invalid(format!("CA creation task failed: {e}")))??;
+    store.put_setting(CA_KEY_REF, &ca.key_ref.0).await?;
+    store.put_setting(CA_KEY_TYPE, ca.key_type.name().as_bytes()).await?;
+    store.put_setting(CA_CERTIFICATE, &ca.certificate).await?;
+    store
+        .append_audit(NewAuditEvent::new(
+            "ca.create",
+            "system",
+            None,
+            json!({ "key_type": ca.key_type.name(), "backend": keys.backend(), "subject": settings.common_name }),
+        ))
+        .await?;
+    Ok(ca)
+}
+
+/// What a new credential looks like.
+#[derive(Debug)]
+pub struct CredentialSpec {
+    pub username: String,
+    pub key_type: KeyType,
+    pub scal: u8,
+    pub multisign: u32,
+    pub pin: Zeroizing<String>,
+    pub description: Option<String>,
+}
+
+/// A newly enrolled user and their TOTP secret (shown once, to be put in an authenticator).
+pub struct EnrolledUser {
+    pub user: User,
+    pub totp_secret: Zeroizing<Vec<u8>>,
+}
+
+/// Everything admin operations need.
+pub struct Admin {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<dyn KeyModule>,
+    pub sam: Arc<Sam>,
+    pub ca: EmbeddedCa,
+    pub signer_validity_days: u32,
+    pub organization: Option<String>,
+}
+
+/// Usernames appear in certificate subjects, audit rows and URLs: keep them plain.
+pub fn validate_username(name: &str) -> Result<(), AdminError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._@+-".contains(c);
+    if name.is_empty() || name.len() > 64 || !name.chars().all(ok_char) {
+        return Err(AdminError::Invalid(
+            "username must be 1-64 characters of letters, digits and . _ @ + -".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_secret(what: &str, value: &str, min: usize, max: usize) -> Result<(), AdminError> {
+    let n = value.chars().count();
+    if n < min || n > max || value.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(format!(
+            "{what} must be {min}-{max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Admin {
+    /// Enrols a user with a password and a TOTP secret (given, or generated).
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password: &str,
+        totp_secret: Option<Vec<u8>>,
+    ) -> Result<EnrolledUser, AdminError> {
+        validate_username(username)?;
+        validate_secret("the password", password, 8, 1024)?;
+        let secret = Zeroizing::new(match totp_secret {
+            Some(s) => s,
+            None => secrets::random_bytes(totp::SECRET_LEN)?,
+        });
+        let pw = Zeroizing::new(password.to_owned());
+        let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&pw))
+            .await
+            .map_err(|e| AdminError::Invalid(format!("hashing task failed: {e}")))??;
+        let sealed = self.sam.seal_totp_secret(username, &secret)?;
+        let user = self
+            .store
+            .create_user(
+                NewUser { username: username.to_owned(), password_hash, totp_secret_sealed: sealed },
+                NewAuditEvent::new("user.create", ADMIN, None, json!({ "username": username })),
+            )
+            .await?;
+        Ok(EnrolledUser { user, totp_secret: secret })
+    }
+
+    /// Generates a key in the key module, has the CA certify it and stores the credential.
+    pub async fn create_credential(&self, spec: CredentialSpec) -> Result<Credential, AdminError> {
+        if !(1..=2).contains(&spec.scal) {
+            return Err(AdminError::Invalid("--scal must be 1 or 2".into()));
+        }
+        if spec.multisign == 0 || spec.multisign > 10_000 {
+            return Err(AdminError::Invalid("--multisign must be between 1 and 10000".into()));
+        }
+        validate_secret("the PIN", &spec.pin, 4, 64)?;
+        let user = self
+            .store
+            .user_by_name(&spec.username)
+            .await?
+            .ok_or_else(|| AdminError::Invalid(format!("no user named {}", spec.username)))?;
+        let id = secrets::random_id()?;
+        let keys = Arc::clone(&self.keys);
+        let (key_type, label) = (spec.key_type, format!("signet:{id}"));
+        let generated = tokio::task::spawn_blocking(move || keys.generate(key_type, &label))
+            .await
+            .map_err(|e| AdminError::Invalid(format!("key generation task failed: {e}")))??;
+        self.store
+            .append_audit(NewAuditEvent::new(
+                "key.generate",
+                ADMIN,
+                Some(&id),
+                json!({ "key_type": key_type.name(), "backend": self.keys.backend() }),
+            ))
+            .await?;
+        let subject = SubjectName {
+            common_name: user.username.clone(),
+            organization: self.organization.clone(),
+            country: None,
+        };
+        let keys = Arc::clone(&self.keys);
+        let ca = self.ca.clone();
+        let spki = generated.public_key_der.clone();
+        let days = self.signer_validity_days;
+        let certificate = tokio::task::spawn_blocking(move || {
+            ca.issue_signer_certificate(keys.as_ref(), &subject, &spki, days)
+        })
+        .await
+        .map_err(|e| AdminError::Invalid(format!("certificate task failed: {e}")))??;
+        let credential = Credential {
+            pin_hash: self.sam.pin_reference(&id, &spec.pin),
+            id: id.clone(),
+            user_id: user.id,
+            key_type,
+            backend: self.keys.backend().to_owned(),
+            key_ref: generated.key_ref.0,
+            public_key: generated.public_key_der,
+            certificate,
+            chain: vec![self.ca.certificate.clone()],
+            scal: spec.scal,
+            multisign: spec.multisign,
+            auth_mode: AuthMode::Explicit,
+            description: spec.description.clone(),
+            disabled: false,
+            failed_attempts: 0,
+            locked: false,
+            created_at: now_unix(),
+        };
+        self.store
+            .create_credential(
+                credential.clone(),
+                NewAuditEvent::new(
+                    "credential.create",
+                    ADMIN,
+                    Some(&id),
+                    json!({
+                        "username": user.username,
+                        "key_type": key_type.name(),
+                        "scal": spec.scal,
+                        "multisign": spec.multisign,
+                        "backend": self.keys.backend(),
+                    }),
+                ),
+            )
+            .await?;
+        Ok(credential)
+    }
+
+    pub async fn set_credential_disabled(&self, id: &str, disabled: bool) -> Result<(), AdminError> {
+        let kind = if disabled { "credential.disable" } else { "credential.enable" };
+        self.store
+            .set_credential_disabled(id, disabled, NewAuditEvent::new(kind, ADMIN, Some(id), json!({})))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn unlock_credential(&self, id: &str) -> Result<(), AdminError> {
+        self.store
+            .unlock_credential(id, NewAuditEvent::new("credential.unlock", ADMIN, Some(id), json!({})))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
+        let kind = if disabled { "user.disable" } else { "user.enable" };
+        self.store
+            .set_user_disabled(username, disabled, NewAuditEvent::new(kind, ADMIN, None, json!({ "username": username })))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! Service authorization (CSC §3, layer 1): `auth/login` with HTTP Basic or a refresh token,
+//! `auth/revoke`, and Bearer access tokens on every other method.
+//!
+//! Tokens are opaque random strings; the store keeps only their SHA-256. Access tokens issued
+//! with `rememberMe` belong to the refresh token's family, so revoking the refresh token ends
+//! them too, while revoking an access token leaves its refresh token alone (CSC 11.3).
+
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::{Value, json};
+use signet_sam::{now_unix, secrets};
+use signet_store::{NewAuditEvent, TokenKind, TokenRecord, User};
+use zeroize::Zeroizing;
+
+use crate::AppState;
+use crate::body::Fields;
+use crate::error::{ApiError, ApiResult};
+
+const MAX_USERNAME_IN_AUDIT: usize = 64;
+
+/// Resolves the Bearer token of a request to its user.
+pub async fn bearer_user(state: &AppState, headers: &HeaderMap) -> ApiResult<User> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthorized("invalid_request", "Missing Authorization header with a Bearer access token"));
+    };
+    let value = value.to_str().unwrap_or("");
+    let token = match value.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
+        _ => return Err(ApiError::unauthorized("invalid_request", "Malformed Authorization header: expected Bearer")),
+    };
+    let record = state.store.token(&secrets::secret_hash(token), now_unix()).await?;
+    let Some(record) = record.filter(|r| r.kind == TokenKind::Access) else {
+        return Err(ApiError::unauthorized("invalid_token", "The access token is invalid or expired"));
+    };
+    match state.store.user_by_id(record.user_id).await? {
+        Some(user) if !user.disabled => Ok(user),
+        Some(_) => Err(ApiError::invalid_request("The user is disabled")),
+        None => Err(ApiError::unauthorized("invalid_token", "The access token is invalid or expired")),
+    }
+}
+
+/// Decodes `Authorization: Basic base64(user:password)`.
+fn basic_credentials(headers: &HeaderMap) -> ApiResult<Option<(String, Zeroizing<String>)>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_request", "Malformed Authorization header: expected Basic");
+        e.challenge = Some("Basic realm=\"signet\"");
+        e
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, b64)) = value.split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
+    let raw = Zeroizing::new(signet_core::b64::decode(b64.trim()).ok_or_else(malformed)?);
+    let text = Zeroizing::new(String::from_utf8(raw.to_vec()).map_err(|_| malformed())?);
+    let Some((user, pass)) = text.split_once(':') else {
+        return Err(ApiError::invalid_request("Basic credentials must be username:password"));
+    };
+    Ok(Some((user.to_owned(), Zeroizing::new(pass.to_owned()))))
+}
+
+async fn issue_token(state: &AppState, user_id: i64, kind: TokenKind, family: Option<[u8; 32]>) -> ApiResult<(Zeroizing<String>, u64)> {
+    let token = secrets::random_secret().map_err(|_| ApiError::internal())?;
+    let lifetime = match kind {
+        TokenKind::Access => state.config.access_token_lifetime.as_secs(),
+        TokenKind::Refresh => state.config.refresh_token_lifetime.as_secs(),
+    };
+    state
+        .store
+        .insert_token(TokenRecord {
+            token_hash: secrets::secret_hash(&token),
+            user_id,
+            kind,
+            family,
+            expires_at: now_unix() + lifetime as i64,
+        })
+        .await?;
+    Ok((token, lifetime))
+}
+
+/// `auth/login`.
+pub async fn login(state: &AppState, headers: &HeaderMap, body: &Fields) -> ApiResult<Value> {
+    let remember = body.opt_bool("rememberMe")?.unwrap_or(false);
+    let Some((username, password)) = basic_credentials(headers)? else {
+        // No Basic header: a refresh-token login.
+        let Some(refresh) = body.opt_str("refresh_token")? else {
+            let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_request", "Missing Authorization header (Basic) or refresh_token");
+            e.challenge = Some("Basic realm=\"signet\"");
+            return Err(e);
+        };
+        let family = secrets::secret_hash(refresh);
+        let record = state.store.token(&family, now_unix()).await?;
+        let Some(record) = record.filter(|r| r.kind == TokenKind::Refresh) else {
+            return Err(ApiError::invalid_request("Invalid refresh_token"));
+        };
+        let user = state.store.user_by_id(record.user_id).await?;
+        let Some(user) = user.filter(|u| !u.disabled) else {
+            return Err(ApiError::invalid_request("Invalid refresh_token"));
+        };
+        let (access, expires_in) = issue_token(state, user.id, TokenKind::Access, Some(family)).await?;
+        state
+            .store
+            .append_audit(NewAuditEvent::new("auth.login", &user.username, None, json!({"result": "success", "method": "refresh_token"})))
+            .await?;
+        return Ok(json!({ "access_token": *access, "expires_in": expires_in }));
+    };
+
+    let user = state.store.user_by_name(&username).await?;
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| secrets::dummy_password_hash().to_owned());
+    let password_ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &phc))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let actor: String = username.chars().take(MAX_USERNAME_IN_AUDIT).collect();
+    let user = match user {
+        Some(u) if password_ok && !u.disabled => u,
+        other => {
+            let reason = match other {
+                None => "unknown_user",
+                Some(u) if u.disabled && password_ok => "user_disabled",
+                Some(_) => "bad_password",
+            };
+            state
+                .store
+                .append_audit(NewAuditEvent::new("auth.login", &actor, None, json!({"result": "failure", "reason": reason})))
+                .await?;
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "authentication_error", "Authentication failed: wrong username or password"));
+        }
+    };
+    let mut out = serde_json::Map::new();
+    let family = if remember {
+        let (refresh, _) = issue_token(state, user.id, TokenKind::Refresh, None).await?;
+        let family = secrets::secret_hash(&refresh);
+        out.insert("refresh_token".into(), Value::String(refresh.to_string()));
+        Some(family)
+    } else {
+        None
+    };
+    let (access, expires_in) = issue_token(state, user.id, TokenKind::Access, family).await?;
+    out.insert("access_token".into(), Value::String(access.to_string()));
+    out.insert("expires_in".into(), json!(expires_in));
+    state
+        .store
+        .append_audit(NewAuditEvent::new("auth.login", &user.username, None, json!({"result": "success", "method": "basic", "remember_me": remember})))
+        .await?;
+    Ok(Value::Object(out))
+}
+
+/// `auth/revoke`: the caller may revoke its own tokens only; anything else is "invalid".
+pub async fn revoke(state: &AppState, user: &User, body: &Fields) -> ApiResult<()> {
+    let token = body.req_str("token")?;
+    let hint = body.opt_str("token_type_hint")?;
+    let expected = match hint {
+        None => None,
+        Some("access_token") => Some(TokenKind::Access),
+        Some("refresh_token") => Some(TokenKind::Refresh),
+        Some(_) => return Err(ApiError::invalid_param("token_type_hint")),
+    };
+    let hash = secrets::secret_hash(token);
+    let record = state.store.token(&hash, now_unix()).await?;
+    let Some(record) = record.filter(|r| r.user_id == user.id && expected.is_none_or(|k| k == r.kind)) else {
+        return Err(ApiError::invalid_param("token"));
+    };
+    state.store.revoke_token(&hash).await?;
+    let kind = match record.kind {
+        TokenKind::Access => "access_token",
+        TokenKind::Refresh => "refresh_token",
+    };
+    state
+        .store
+        .append_audit(NewAuditEvent::new("auth.revoke", &user.username, None, json!({ "token_type": kind })))
+        .await?;
+    Ok(())
+}

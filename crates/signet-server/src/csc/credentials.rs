@@ -1,0 +1,258 @@
+//! credentials/list, credentials/info, credentials/authorize, credentials/extendTransaction.
+//!
+//! A user only ever sees their own credentials: another user's credential ID gets exactly the
+//! answer an unknown ID gets ("Invalid parameter credentialID").
+
+use serde_json::{Map, Value, json};
+use signet_core::HashAlgorithm;
+use signet_sam::{AuthorizeRequest, now_unix};
+use signet_store::{Credential, User};
+use zeroize::Zeroizing;
+
+use super::Version;
+use crate::AppState;
+use crate::body::Fields;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Certificates {
+    None,
+    Single,
+    Chain,
+}
+
+fn certificates_param(body: &Fields) -> ApiResult<Certificates> {
+    match body.opt_str("certificates")? {
+        None | Some("single") => Ok(Certificates::Single),
+        Some("none") => Ok(Certificates::None),
+        Some("chain") => Ok(Certificates::Chain),
+        Some(_) => Err(ApiError::invalid_param("certificates")),
+    }
+}
+
+/// `authInfo` is accepted but the authentication description is always returned: real
+/// clients (EUDI) require `auth` even when they do not ask for it (csc-api.md §4.5).
+struct InfoOptions {
+    certificates: Certificates,
+    cert_info: bool,
+}
+
+fn info_options(body: &Fields) -> ApiResult<InfoOptions> {
+    Ok(InfoOptions {
+        certificates: certificates_param(body)?,
+        cert_info: {
+            body.opt_bool("authInfo")?;
+            body.opt_bool("certInfo")?.unwrap_or(false)
+        },
+    })
+}
+
+/// Whether a credential can sign right now (for `onlyValid` and `key.status`).
+fn key_enabled(c: &Credential) -> bool {
+    !c.disabled && !c.locked
+}
+
+fn cert_status(c: &Credential, now: i64) -> (&'static str, Option<signet_pki::CertSummary>) {
+    match signet_pki::summarize(&c.certificate) {
+        Ok(s) if now < s.not_before => ("expired", Some(s)),
+        Ok(s) if now > s.not_after => ("expired", Some(s)),
+        Ok(s) => ("valid", Some(s)),
+        Err(_) => ("expired", None),
+    }
+}
+
+/// The credentials/info object for either version.
+fn describe(c: &Credential, user: &User, version: Version, opts: &InfoOptions, lang: &str) -> Value {
+    let now = now_unix();
+    let mut key = json!({
+        "status": if key_enabled(c) { "enabled" } else { "disabled" },
+        "algo": c.key_type.sign_algorithms(),
+        "len": c.key_type.bits(),
+    });
+    if let Some(curve) = c.key_type.curve_oid() {
+        key["curve"] = json!(curve);
+    }
+    let (status, summary) = cert_status(c, now);
+    let mut cert = Map::new();
+    cert.insert("status".into(), json!(status));
+    let b64 = signet_core::b64::encode;
+    match opts.certificates {
+        Certificates::None => {}
+        Certificates::Single => {
+            cert.insert("certificates".into(), json!([b64(&c.certificate)]));
+        }
+        Certificates::Chain => {
+            let mut all = vec![b64(&c.certificate)];
+            all.extend(c.chain.iter().map(|d| b64(d)));
+            cert.insert("certificates".into(), json!(all));
+        }
+    }
+    if opts.cert_info {
+        if let Some(s) = summary {
+            cert.insert("issuerDN".into(), json!(s.issuer_dn));
+            cert.insert("serialNumber".into(), json!(s.serial_hex));
+            cert.insert("subjectDN".into(), json!(s.subject_dn));
+            cert.insert("validFrom".into(), json!(s.valid_from));
+            cert.insert("validTo".into(), json!(s.valid_to));
+        }
+    }
+    let mut out = json!({
+        "key": key,
+        "cert": Value::Object(cert),
+        "SCAL": c.scal.to_string(),
+        "multisign": c.multisign,
+        "lang": lang,
+    });
+    if let Some(d) = &c.description {
+        out["description"] = json!(d);
+    }
+    let pin_desc = "The PIN of this signing credential";
+    let otp_desc = "The 6-digit code of the authenticator app enrolled for this user (TOTP)";
+    match version {
+        Version::V1 => {
+            out["authMode"] = json!(c.auth_mode.as_str());
+            out["PIN"] = json!({ "presence": "true", "format": "A", "label": "PIN", "description": pin_desc });
+            if c.scal >= 2 {
+                out["OTP"] = json!({
+                    "presence": "true", "type": "offline", "format": "N", "label": "OTP",
+                    "description": otp_desc, "ID": format!("totp:{}", user.username), "provider": "totp",
+                });
+            }
+        }
+        Version::V2 => {
+            let mut objects = vec![json!({ "type": "Password", "id": "PIN", "format": "A", "label": "PIN", "description": pin_desc })];
+            if c.scal >= 2 {
+                objects.push(json!({ "type": "Password", "id": "OTP", "format": "N", "generator": "totp", "label": "OTP", "description": otp_desc }));
+            }
+            out["auth"] = json!({
+                "mode": c.auth_mode.as_str(),
+                "expression": if c.scal >= 2 { "PIN AND OTP" } else { "PIN" },
+                "objects": objects,
+            });
+        }
+    }
+    out
+}
+
+/// Loads a credential the caller owns, or the same error as for an unknown ID.
+async fn owned(state: &AppState, user: &User, id: &str) -> ApiResult<Credential> {
+    match state.store.credential(id).await? {
+        Some(c) if c.user_id == user.id => Ok(c),
+        _ => Err(ApiError::invalid_param("credentialID")),
+    }
+}
+
+fn lang(state: &AppState, body: &Fields) -> ApiResult<String> {
+    Ok(body.opt_str("lang")?.map(str::to_owned).unwrap_or_else(|| state.config.service.lang.clone()))
+}
+
+pub async fn list(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+    if body.opt_str("userID")?.is_some() {
+        return Err(ApiError::invalid_request("userID parameter MUST be null"));
+    }
+    let want_info = body.opt_bool("credentialInfo")?.unwrap_or(false);
+    let only_valid = body.opt_bool("onlyValid")?.unwrap_or(false);
+    let opts = info_options(body)?;
+    let lang = lang(state, body)?;
+    // v1 paging parameters are accepted and ignored: every credential fits one page.
+    body.opt_u32("maxResults")?;
+    body.opt_str("pageToken")?;
+    let now = now_unix();
+    let creds: Vec<Credential> = state
+        .store
+        .credentials_of_user(user.id)
+        .await?
+        .into_iter()
+        .filter(|c| !only_valid || (key_enabled(c) && cert_status(c, now).0 == "valid"))
+        .collect();
+    let mut out = json!({ "credentialIDs": creds.iter().map(|c| c.id.as_str()).collect::<Vec<_>>() });
+    if version == Version::V2 {
+        if want_info {
+            let infos: Vec<Value> = creds
+                .iter()
+                .map(|c| {
+                    let mut v = describe(c, user, version, &opts, &lang);
+                    v["credentialID"] = json!(c.id);
+                    v
+                })
+                .collect();
+            out["credentialInfos"] = json!(infos);
+        }
+        if only_valid {
+            out["onlyValid"] = json!(true);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn info(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+    let id = body.req_str("credentialID")?;
+    let opts = info_options(body)?;
+    let lang = lang(state, body)?;
+    let cred = owned(state, user, id).await?;
+    Ok(describe(&cred, user, version, &opts, &lang))
+}
+
+/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings.
+fn factors(body: &Fields) -> ApiResult<(Option<Zeroizing<String>>, Option<Zeroizing<String>>)> {
+    let mut pin = body.opt_str("PIN")?.map(|s| Zeroizing::new(s.to_owned()));
+    let mut otp = body.opt_str("OTP")?.map(|s| Zeroizing::new(s.to_owned()));
+    if let Some(items) = body.opt_array("authData")? {
+        for item in items {
+            let (Some(id), value) = (item.get("id").and_then(Value::as_str), item.get("value")) else {
+                return Err(ApiError::invalid_request("Invalid parameter authData: each object needs an id"));
+            };
+            let value = match value {
+                Some(Value::String(s)) => Zeroizing::new(s.clone()),
+                None | Some(Value::Null) => {
+                    return Err(ApiError::invalid_request(format!("Invalid parameter authData: no value for {id}")));
+                }
+                Some(_) => return Err(ApiError::invalid_request(format!("Invalid parameter authData: value of {id} must be a string"))),
+            };
+            match id {
+                "PIN" => pin = Some(value),
+                "OTP" => otp = Some(value),
+                other => {
+                    return Err(ApiError::invalid_request(format!("Invalid parameter authData: unknown authentication object {other}")));
+                }
+            }
+        }
+    }
+    Ok((pin, otp))
+}
+
+fn hash_algorithm(body: &Fields) -> ApiResult<Option<HashAlgorithm>> {
+    match body.opt_str_any(&["hashAlgorithmOID", "hashAlgo"])? {
+        None => Ok(None),
+        Some(oid) => HashAlgorithm::from_oid(oid)
+            .map(Some)
+            .map_err(|_| ApiError::invalid_param("hashAlgorithmOID")),
+    }
+}
+
+pub async fn authorize(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+    let credential_id = body.req_str("credentialID")?.to_owned();
+    let num_signatures = body
+        .opt_u32("numSignatures")?
+        .ok_or_else(|| ApiError::missing_or_invalid("integer", "numSignatures"))?;
+    let hashes = body.opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?;
+    let hash_algo = hash_algorithm(body)?;
+    let (pin, otp) = factors(body)?;
+    let description = body.opt_str("description")?.map(|d| d.chars().take(500).collect());
+    let req = AuthorizeRequest { credential_id, num_signatures, hashes, hash_algo, pin, otp, description };
+    let sad = state.sam.authorize(user, req).await.map_err(|e| ApiError::from_sam(e, version))?;
+    Ok(json!({ "SAD": *sad.sad, "expiresIn": sad.expires_in }))
+}
+
+pub async fn extend_transaction(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+    let credential_id = body.req_str("credentialID")?;
+    let sad = Zeroizing::new(body.req_str("SAD")?.to_owned());
+    let hashes = body.opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?;
+    let hash_algo = hash_algorithm(body)?;
+    let issued = state
+        .sam
+        .extend_transaction(user, credential_id, &sad, hashes, hash_algo)
+        .await
+        .map_err(|e| ApiError::from_sam(e, version))?;
+    Ok(json!({ "SAD": *issued.sad, "expiresIn": issued.expires_in }))
+}

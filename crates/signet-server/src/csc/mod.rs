@@ -1,0 +1,119 @@
+//! The CSC API, v1 (`/csc/v1/`) and v2 (`/csc/v2/`).
+//!
+//! One entry point dispatches on (version, method) so that unknown methods (404), known but
+//! unimplemented ones (501), wrong HTTP methods (405), body limits and content types are decided
+//! in one place. v2 routes also accept v1 member names (`hash`, `hashAlgo`, `PIN`, `OTP`)
+//! because pyHanko speaks v1 shapes even on v2 paths (csc-api.md §10).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::body::read_json;
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, auth};
+
+pub mod credentials;
+pub mod info;
+pub mod signatures;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// Methods Signet implements, as listed in `info.methods`.
+pub const METHODS: &[&str] = &[
+    "info",
+    "auth/login",
+    "auth/revoke",
+    "credentials/list",
+    "credentials/info",
+    "credentials/authorize",
+    "credentials/extendTransaction",
+    "signatures/signHash",
+];
+
+/// CSC methods that exist in some version but that Signet does not offer (yet): 501.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "credentials/authorizeCheck",
+    "credentials/getChallenge",
+    "credentials/sendOTP",
+    "credentials/create",
+    "credentials/delete",
+    "signatures/signDoc",
+    "signatures/signPolling",
+    "signatures/timestamp",
+];
+
+enum Reply {
+    Json(Value),
+    NoContent,
+}
+
+pub async fn entry(
+    State(state): State<AppState>,
+    Path((version, method)): Path<(String, String)>,
+    http_method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let version = match version.as_str() {
+        "v1" => Version::V1,
+        "v2" => Version::V2,
+        other => {
+            return ApiError::new(StatusCode::NOT_FOUND, "invalid_request", format!("Unknown API version {other}"))
+                .into_response();
+        }
+    };
+    let method = method.trim_end_matches('/');
+    match handle(&state, version, method, &http_method, &headers, body).await {
+        Ok(Reply::Json(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    version: Version,
+    method: &str,
+    http_method: &Method,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<Reply> {
+    if !METHODS.contains(&method) {
+        return Err(if NOT_IMPLEMENTED.contains(&method) {
+            ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", format!("Method {method} is not implemented"))
+        } else {
+            ApiError::new(StatusCode::NOT_FOUND, "invalid_request", format!("Unknown method {method}"))
+        });
+    }
+    // info may be fetched with GET (certomancer and some clients do); everything else is POST.
+    let get_ok = method == "info" && http_method == Method::GET;
+    if http_method != Method::POST && !get_ok {
+        return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", format!("Use POST for {method}")));
+    }
+    let fields = if get_ok { Default::default() } else { read_json(headers, body, state.config.max_body_bytes).await? };
+    if method == "info" {
+        return Ok(Reply::Json(info::info(state, version)));
+    }
+    if method == "auth/login" {
+        return auth::login(state, headers, &fields).await.map(Reply::Json);
+    }
+    let user = auth::bearer_user(state, headers).await?;
+    match method {
+        "auth/revoke" => auth::revoke(state, &user, &fields).await.map(|()| Reply::NoContent),
+        "credentials/list" => credentials::list(state, version, &user, &fields).await.map(Reply::Json),
+        "credentials/info" => credentials::info(state, version, &user, &fields).await.map(Reply::Json),
+        "credentials/authorize" => credentials::authorize(state, version, &user, &fields).await.map(Reply::Json),
+        "credentials/extendTransaction" => {
+            credentials::extend_transaction(state, version, &user, &fields).await.map(Reply::Json)
+        }
+        "signatures/signHash" => signatures::sign_hash(state, version, &user, &fields).await.map(Reply::Json),
+        _ => Err(ApiError::internal()),
+    }
+}

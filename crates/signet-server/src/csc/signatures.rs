@@ -1,0 +1,41 @@
+//! signatures/signHash (CSC 11.9 v1 / 11.10 v2): raw signature values over client digests.
+
+use serde_json::{Value, json};
+use signet_sam::SignRequest;
+use signet_store::User;
+use zeroize::Zeroizing;
+
+use super::Version;
+use crate::AppState;
+use crate::body::Fields;
+use crate::error::{ApiError, ApiResult};
+
+pub async fn sign_hash(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+    let credential_id = body.req_str("credentialID")?.to_owned();
+    let sad = Zeroizing::new(body.req_str("SAD")?.to_owned());
+    let hashes = body
+        .opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?
+        .ok_or_else(|| ApiError::missing_or_invalid("array", if version == Version::V1 { "hash" } else { "hashes" }))?;
+    if hashes.is_empty() {
+        return Err(ApiError::invalid_request("Empty hash array"));
+    }
+    let sign_algo = body.req_str("signAlgo")?.to_owned();
+    let hash_algo = body.opt_str_any(&["hashAlgorithmOID", "hashAlgo"])?.map(str::to_owned);
+    let sign_algo_params = match body.opt_str("signAlgoParams")? {
+        None => None,
+        Some(text) => Some(signet_core::b64::decode(text).ok_or_else(|| ApiError::invalid_param("signAlgoParams"))?),
+    };
+    match body.opt_str("operationMode")? {
+        None | Some("S") => {}
+        Some("A") => {
+            return Err(ApiError::invalid_request(
+                "Invalid parameter operationMode: asynchronous signing is not supported, use S",
+            ));
+        }
+        Some(_) => return Err(ApiError::invalid_param("operationMode")),
+    }
+    let req = SignRequest { credential_id, sad, hashes, sign_algo, hash_algo, sign_algo_params };
+    let values = state.sam.sign_hashes(user, req).await.map_err(|e| ApiError::from_sam(e, version))?;
+    let encoded: Vec<String> = values.iter().map(|v| signet_core::b64::encode(v)).collect();
+    Ok(json!({ "signatures": encoded }))
+}

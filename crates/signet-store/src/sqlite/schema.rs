@@ -1,0 +1,184 @@
+//! Connection settings and schema migrations.
+//!
+//! Migrations are numbered and recorded in `schema_version`, one row per applied step, and are
+//! applied in one `BEGIN IMMEDIATE` transaction: a database is either fully at a version or
+//! untouched, and two processes opening the same file at once cannot both migrate it.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::codec::{DbResult, now_secs};
+use crate::StoreError;
+
+/// How long a connection waits for a lock held by another connection before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every statement the store uses fits, so hot paths never re-parse SQL.
+const STATEMENT_CACHE: usize = 64;
+
+/// Schema steps, in order. Never edit a released step: add a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+const V1: &str = "
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    username       TEXT    NOT NULL UNIQUE,
+    password_hash  TEXT    NOT NULL,
+    totp_secret    BLOB    NOT NULL,
+    totp_last_step INTEGER NOT NULL DEFAULT -1,
+    disabled       INTEGER NOT NULL DEFAULT 0,
+    created_at     INTEGER NOT NULL
+);
+
+CREATE TABLE credentials (
+    id              TEXT    PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    key_type        TEXT    NOT NULL,
+    backend         TEXT    NOT NULL,
+    key_ref         BLOB    NOT NULL,
+    public_key      BLOB    NOT NULL,
+    certificate     BLOB    NOT NULL,
+    chain           BLOB    NOT NULL,
+    scal            INTEGER NOT NULL,
+    multisign       INTEGER NOT NULL,
+    auth_mode       TEXT    NOT NULL,
+    pin_hash        BLOB    NOT NULL,
+    description     TEXT,
+    disabled        INTEGER NOT NULL DEFAULT 0,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked          INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX credentials_user ON credentials(user_id);
+
+CREATE TABLE sads (
+    sad_hash      BLOB    PRIMARY KEY,
+    user_id       INTEGER NOT NULL,
+    credential_id TEXT    NOT NULL,
+    hash_algo     TEXT,
+    hashes        BLOB,
+    remaining     INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sads_expiry ON sads(expires_at);
+
+CREATE TABLE tokens (
+    token_hash BLOB    PRIMARY KEY,
+    user_id    INTEGER NOT NULL,
+    kind       TEXT    NOT NULL,
+    family     BLOB,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tokens_family ON tokens(family);
+CREATE INDEX tokens_expiry ON tokens(expires_at);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+CREATE TABLE audit (
+    seq           INTEGER PRIMARY KEY,
+    time_ms       INTEGER NOT NULL,
+    kind          TEXT    NOT NULL,
+    actor         TEXT    NOT NULL,
+    credential_id TEXT,
+    detail        TEXT    NOT NULL,
+    prev_hash     BLOB    NOT NULL,
+    hash          BLOB    NOT NULL
+);
+
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash BLOB    NOT NULL
+);
+";
+
+/// How durable a commit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: in WAL mode a commit survives a crash of the process but the last
+    /// transactions may be lost on power failure or an OS crash (the WAL is fsynced only at
+    /// checkpoints). The database never becomes inconsistent either way.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced, surviving power loss, at a throughput cost.
+    Full,
+}
+
+/// Settings shared by the writer and the readers.
+pub(super) fn configure_common(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).db()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+/// Settings of the writer connection; `file` selects WAL (an in-memory database has no WAL).
+pub(super) fn configure_writer(
+    conn: &Connection,
+    durability: Durability,
+    file: bool,
+) -> Result<(), StoreError> {
+    configure_common(conn)?;
+    if file {
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .db()?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "cannot enable WAL journal mode (got {mode})"
+            )));
+        }
+    }
+    let sync = match durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync).db()?;
+    conn.pragma_update(None, "foreign_keys", "ON").db()?;
+    Ok(())
+}
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+/// Brings the schema up to [`latest_version`], refusing a database from a newer Signet.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    INTEGER PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         )",
+    )
+    .db()?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |row| row.get(0),
+        )
+        .db()?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::Database(format!(
+            "database schema version {current} is newer than this build supports ({latest})"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.execute_batch(sql).db()?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            (version, now_secs()),
+        )
+        .db()?;
+        tracing::info!(version, "applied store schema migration");
+    }
+    tx.commit().db()
+}
