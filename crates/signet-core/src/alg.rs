@@ -230,8 +230,28 @@ pub enum SignMechanism {
     Ecdsa { hash: HashAlgorithm },
     /// RSASSA-PKCS1-v1_5 over `DigestInfo(hash, digest)`.
     RsaPkcs1 { hash: HashAlgorithm },
-    /// RSASSA-PSS with MGF1 over the same hash and a salt as long as the digest.
-    RsaPss { hash: HashAlgorithm },
+    /// RSASSA-PSS with MGF1 over the same hash.
+    RsaPss { hash: HashAlgorithm, salt: PssSalt },
+}
+
+/// The RSASSA-PSS salt lengths Signet signs with. RFC 8017 allows any length; real clients use
+/// one of these two: the digest length (RFC 4055's recommendation, the default without
+/// parameters) or the maximum `emLen - hLen - 2` (pyHanko, via `cryptography`'s
+/// `calculate_max_pss_salt_length`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PssSalt {
+    DigestLength,
+    Maximum,
+}
+
+impl PssSalt {
+    /// The salt length in bytes for `hash` and an RSA key of `key_type`.
+    pub fn len(self, hash: HashAlgorithm, key_type: KeyType) -> usize {
+        match self {
+            Self::DigestLength => hash.len(),
+            Self::Maximum => (key_type.bits() as usize).div_ceil(8) - hash.len() - 2,
+        }
+    }
 }
 
 /// RSASSA-PSS-params (RFC 8017 A.2.3). Absent fields take the (SHA-1) defaults, which we refuse.
@@ -250,7 +270,7 @@ struct PssParams {
 impl SignMechanism {
     pub fn hash(self) -> HashAlgorithm {
         match self {
-            Self::Ecdsa { hash } | Self::RsaPkcs1 { hash } | Self::RsaPss { hash } => hash,
+            Self::Ecdsa { hash } | Self::RsaPkcs1 { hash } | Self::RsaPss { hash, .. } => hash,
         }
     }
 
@@ -264,9 +284,30 @@ impl SignMechanism {
             Self::RsaPkcs1 { hash: Sha256 } => "rsa-pkcs1-sha256",
             Self::RsaPkcs1 { hash: Sha384 } => "rsa-pkcs1-sha384",
             Self::RsaPkcs1 { hash: Sha512 } => "rsa-pkcs1-sha512",
-            Self::RsaPss { hash: Sha256 } => "rsa-pss-sha256",
-            Self::RsaPss { hash: Sha384 } => "rsa-pss-sha384",
-            Self::RsaPss { hash: Sha512 } => "rsa-pss-sha512",
+            Self::RsaPss {
+                hash: Sha256,
+                salt: PssSalt::DigestLength,
+            } => "rsa-pss-sha256",
+            Self::RsaPss {
+                hash: Sha384,
+                salt: PssSalt::DigestLength,
+            } => "rsa-pss-sha384",
+            Self::RsaPss {
+                hash: Sha512,
+                salt: PssSalt::DigestLength,
+            } => "rsa-pss-sha512",
+            Self::RsaPss {
+                hash: Sha256,
+                salt: PssSalt::Maximum,
+            } => "rsa-pss-sha256-maxsalt",
+            Self::RsaPss {
+                hash: Sha384,
+                salt: PssSalt::Maximum,
+            } => "rsa-pss-sha384-maxsalt",
+            Self::RsaPss {
+                hash: Sha512,
+                salt: PssSalt::Maximum,
+            } => "rsa-pss-sha512-maxsalt",
         }
     }
 
@@ -319,9 +360,12 @@ impl SignMechanism {
         if !for_key {
             return Err(AlgError::SignAlgoNotForKey(sign_algo.to_owned()));
         }
-        let from_params = match (sign_algo, params) {
-            (oid::RSASSA_PSS, Some(der)) => Some(parse_pss_params(der)?),
-            _ => None,
+        let (from_params, salt) = match (sign_algo, params) {
+            (oid::RSASSA_PSS, Some(der)) => {
+                let (hash, salt) = parse_pss_params(der, key)?;
+                (Some(hash), salt)
+            }
+            _ => (None, PssSalt::DigestLength),
         };
         let chosen = implied.or(from_params).or(hash);
         let Some(chosen) = chosen else {
@@ -336,27 +380,29 @@ impl SignMechanism {
             }
         }
         Ok(match sign_algo {
-            oid::RSASSA_PSS => Self::RsaPss { hash: chosen },
+            oid::RSASSA_PSS => Self::RsaPss { hash: chosen, salt },
             _ if key.is_rsa() => Self::RsaPkcs1 { hash: chosen },
             _ => Self::Ecdsa { hash: chosen },
         })
     }
 }
 
-/// Parses RSASSA-PSS-params and returns the hash, accepting only what the key module can do:
-/// MGF1 with the same hash, salt length equal to the digest length, trailer field 1.
-fn parse_pss_params(der: &[u8]) -> Result<HashAlgorithm, AlgError> {
-    let params =
-        PssParams::from_der(der).map_err(|_| AlgError::InvalidParams("not DER RSASSA-PSS-params"))?;
-    let hash_id = params
-        .hash
-        .ok_or(AlgError::InvalidParams("SHA-1 (the default hash) is not allowed"))?;
+/// Parses RSASSA-PSS-params and returns the hash and salt, accepting only what the key module
+/// can do: MGF1 with the same hash, a [`PssSalt`] length, trailer field 1.
+fn parse_pss_params(der: &[u8], key: KeyType) -> Result<(HashAlgorithm, PssSalt), AlgError> {
+    let params = PssParams::from_der(der)
+        .map_err(|_| AlgError::InvalidParams("not DER RSASSA-PSS-params"))?;
+    let hash_id = params.hash.ok_or(AlgError::InvalidParams(
+        "SHA-1 (the default hash) is not allowed",
+    ))?;
     let hash = HashAlgorithm::from_oid(&hash_id.oid.to_string())?;
-    let mgf = params
-        .mask_gen
-        .ok_or(AlgError::InvalidParams("MGF1 with SHA-1 (the default) is not allowed"))?;
+    let mgf = params.mask_gen.ok_or(AlgError::InvalidParams(
+        "MGF1 with SHA-1 (the default) is not allowed",
+    ))?;
     if mgf.oid != ObjectIdentifier::new_unwrap(oid::MGF1) {
-        return Err(AlgError::InvalidParams("mask generation function must be MGF1"));
+        return Err(AlgError::InvalidParams(
+            "mask generation function must be MGF1",
+        ));
     }
     let mgf_hash = mgf
         .parameters
@@ -364,15 +410,21 @@ fn parse_pss_params(der: &[u8]) -> Result<HashAlgorithm, AlgError> {
         .and_then(|any| any.decode_as::<AlgorithmIdentifierOwned>().ok())
         .ok_or(AlgError::InvalidParams("MGF1 parameters missing"))?;
     if mgf_hash.oid != hash_id.oid {
-        return Err(AlgError::InvalidParams("MGF1 hash must equal the message hash"));
+        return Err(AlgError::InvalidParams(
+            "MGF1 hash must equal the message hash",
+        ));
     }
-    if params.salt_length.unwrap_or(20) as usize != hash.len() {
-        return Err(AlgError::InvalidParams("salt length must equal the digest length"));
-    }
+    let salt_len = params.salt_length.unwrap_or(20) as usize;
+    let salt = [PssSalt::DigestLength, PssSalt::Maximum]
+        .into_iter()
+        .find(|s| s.len(hash, key) == salt_len)
+        .ok_or(AlgError::InvalidParams(
+            "salt length must be the digest length or the maximum for the key",
+        ))?;
     if params.trailer_field.unwrap_or(1) != 1 {
         return Err(AlgError::InvalidParams("trailer field must be 1"));
     }
-    Ok(hash)
+    Ok((hash, salt))
 }
 
 /// DER RSASSA-PSS-params for `hash` with MGF1(`hash`) and salt = digest length: what we put in
@@ -413,16 +465,32 @@ mod tests {
     fn resolves_ecdsa_and_rsa() {
         assert_eq!(
             SignMechanism::resolve(KeyType::EcP256, oid::ECDSA_WITH_SHA256, None, None),
-            Ok(SignMechanism::Ecdsa { hash: HashAlgorithm::Sha256 })
+            Ok(SignMechanism::Ecdsa {
+                hash: HashAlgorithm::Sha256
+            })
         );
         // pyHanko always sends hashAlgo too; a consistent one is fine.
         assert_eq!(
-            SignMechanism::resolve(KeyType::Rsa2048, oid::SHA384_WITH_RSA, Some(oid::SHA384), None),
-            Ok(SignMechanism::RsaPkcs1 { hash: HashAlgorithm::Sha384 })
+            SignMechanism::resolve(
+                KeyType::Rsa2048,
+                oid::SHA384_WITH_RSA,
+                Some(oid::SHA384),
+                None
+            ),
+            Ok(SignMechanism::RsaPkcs1 {
+                hash: HashAlgorithm::Sha384
+            })
         );
         assert_eq!(
-            SignMechanism::resolve(KeyType::Rsa2048, oid::RSA_ENCRYPTION, Some(oid::SHA512), None),
-            Ok(SignMechanism::RsaPkcs1 { hash: HashAlgorithm::Sha512 })
+            SignMechanism::resolve(
+                KeyType::Rsa2048,
+                oid::RSA_ENCRYPTION,
+                Some(oid::SHA512),
+                None
+            ),
+            Ok(SignMechanism::RsaPkcs1 {
+                hash: HashAlgorithm::Sha512
+            })
         );
     }
 
@@ -437,15 +505,28 @@ mod tests {
             Err(AlgError::HashRequired(oid::RSA_ENCRYPTION.into()))
         );
         assert_eq!(
-            SignMechanism::resolve(KeyType::EcP256, oid::ECDSA_WITH_SHA256, Some(oid::SHA512), None),
-            Err(AlgError::HashContradicts { hash: oid::SHA512.into(), sign: oid::ECDSA_WITH_SHA256.into() })
+            SignMechanism::resolve(
+                KeyType::EcP256,
+                oid::ECDSA_WITH_SHA256,
+                Some(oid::SHA512),
+                None
+            ),
+            Err(AlgError::HashContradicts {
+                hash: oid::SHA512.into(),
+                sign: oid::ECDSA_WITH_SHA256.into()
+            })
         );
         assert_eq!(
             SignMechanism::resolve(KeyType::EcP256, "1.2.3", None, None),
             Err(AlgError::UnsupportedSignAlgo("1.2.3".into()))
         );
         assert!(matches!(
-            SignMechanism::resolve(KeyType::EcP256, oid::ECDSA_WITH_SHA256, Some("1.3.14.3.2.26"), None),
+            SignMechanism::resolve(
+                KeyType::EcP256,
+                oid::ECDSA_WITH_SHA256,
+                Some("1.3.14.3.2.26"),
+                None
+            ),
             Err(AlgError::UnsupportedHash(_))
         ));
     }
@@ -456,12 +537,20 @@ mod tests {
             let der = pss_params_der(h);
             assert_eq!(
                 SignMechanism::resolve(KeyType::Rsa3072, oid::RSASSA_PSS, None, Some(&der)),
-                Ok(SignMechanism::RsaPss { hash: h })
+                Ok(SignMechanism::RsaPss {
+                    hash: h,
+                    salt: PssSalt::DigestLength
+                })
             );
         }
         let der = pss_params_der(HashAlgorithm::Sha256);
         assert!(matches!(
-            SignMechanism::resolve(KeyType::Rsa3072, oid::RSASSA_PSS, Some(oid::SHA384), Some(&der)),
+            SignMechanism::resolve(
+                KeyType::Rsa3072,
+                oid::RSASSA_PSS,
+                Some(oid::SHA384),
+                Some(&der)
+            ),
             Err(AlgError::HashContradicts { .. })
         ));
         assert!(matches!(
@@ -470,6 +559,42 @@ mod tests {
         ));
         assert!(matches!(
             SignMechanism::resolve(KeyType::Rsa3072, oid::RSASSA_PSS, None, Some(b"junk")),
+            Err(AlgError::InvalidParams(_))
+        ));
+    }
+
+    #[test]
+    fn pss_maximum_salt_as_pyhanko_sends_it() {
+        use der::Encode;
+        // pyHanko: salt = emLen - hLen - 2 = 256 - 32 - 2 = 222 for RSA-2048 with SHA-256.
+        let mut params = PssParams::from_der(&pss_params_der(HashAlgorithm::Sha256)).unwrap();
+        params.salt_length = Some(222);
+        let der = params.to_der().unwrap();
+        assert_eq!(
+            SignMechanism::resolve(
+                KeyType::Rsa2048,
+                oid::RSASSA_PSS,
+                Some(oid::SHA256),
+                Some(&der)
+            ),
+            Ok(SignMechanism::RsaPss {
+                hash: HashAlgorithm::Sha256,
+                salt: PssSalt::Maximum
+            })
+        );
+        assert_eq!(
+            PssSalt::Maximum.len(HashAlgorithm::Sha512, KeyType::Rsa4096),
+            512 - 64 - 2
+        );
+        // The same salt on a bigger key is neither policy.
+        assert!(matches!(
+            SignMechanism::resolve(KeyType::Rsa3072, oid::RSASSA_PSS, None, Some(&der)),
+            Err(AlgError::InvalidParams(_))
+        ));
+        params.salt_length = Some(20);
+        let der = params.to_der().unwrap();
+        assert!(matches!(
+            SignMechanism::resolve(KeyType::Rsa2048, oid::RSASSA_PSS, None, Some(&der)),
             Err(AlgError::InvalidParams(_))
         ));
     }

@@ -8,4 +8,4 @@ pub mod alg;
 pub mod b64;
 pub mod oid;
 
-pub use alg::{AlgError, HashAlgorithm, KeyType, SignMechanism};
+pub use alg::{AlgError, HashAlgorithm, KeyType, PssSalt, SignMechanism};

@@ -23,7 +23,7 @@ use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, RsaEncoding, RsaKeyPair,
 };
 use parking_lot::RwLock;
-use signet_core::{HashAlgorithm, KeyType, SignMechanism};
+use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
 
 use crate::{GeneratedKey, KeyError, KeyModule, KeyRef, MasterKey};
 
@@ -256,8 +256,8 @@ impl ParsedKey {
             (Self::Rsa(pair), SignMechanism::RsaPkcs1 { hash }) => {
                 rsa_sign(pair, rsa_pkcs1_encoding(hash), hash, digest)
             }
-            (Self::Rsa(pair), SignMechanism::RsaPss { hash }) => {
-                rsa_sign(pair, rsa_pss_encoding(hash), hash, digest)
+            (Self::Rsa(pair), SignMechanism::RsaPss { hash, salt }) => {
+                rsa_sign(pair, rsa_pss_encoding(hash, salt), hash, digest)
             }
             // The key type in the handle is authenticated and checked against `key_type`
             // before we get here.
@@ -313,12 +313,24 @@ fn rsa_pkcs1_encoding(hash: HashAlgorithm) -> &'static dyn RsaEncoding {
     }
 }
 
-/// aws-lc-rs' PSS encodings default to a salt as long as the digest.
-fn rsa_pss_encoding(hash: HashAlgorithm) -> &'static dyn RsaEncoding {
-    match hash {
-        HashAlgorithm::Sha256 => &signature::RSA_PSS_SHA256,
-        HashAlgorithm::Sha384 => &signature::RSA_PSS_SHA384,
-        HashAlgorithm::Sha512 => &signature::RSA_PSS_SHA512,
+/// aws-lc-rs' PSS encodings default to a salt as long as the digest; `Max` gives
+/// `emLen - hLen - 2`, exactly [`PssSalt::Maximum`]. `sign_digest` wants `'static` encodings,
+/// hence one static per (hash, salt) pair.
+fn rsa_pss_encoding(hash: HashAlgorithm, salt: PssSalt) -> &'static dyn RsaEncoding {
+    use signature::RsaPssSaltLength::Max;
+    static PSS_SHA256_MAX: signature::RsaSignatureEncoding =
+        signature::RSA_PSS_SHA256.with_pss_salt_length(Max);
+    static PSS_SHA384_MAX: signature::RsaSignatureEncoding =
+        signature::RSA_PSS_SHA384.with_pss_salt_length(Max);
+    static PSS_SHA512_MAX: signature::RsaSignatureEncoding =
+        signature::RSA_PSS_SHA512.with_pss_salt_length(Max);
+    match (hash, salt) {
+        (HashAlgorithm::Sha256, PssSalt::DigestLength) => &signature::RSA_PSS_SHA256,
+        (HashAlgorithm::Sha384, PssSalt::DigestLength) => &signature::RSA_PSS_SHA384,
+        (HashAlgorithm::Sha512, PssSalt::DigestLength) => &signature::RSA_PSS_SHA512,
+        (HashAlgorithm::Sha256, PssSalt::Maximum) => &PSS_SHA256_MAX,
+        (HashAlgorithm::Sha384, PssSalt::Maximum) => &PSS_SHA384_MAX,
+        (HashAlgorithm::Sha512, PssSalt::Maximum) => &PSS_SHA512_MAX,
     }
 }
 
@@ -408,7 +420,14 @@ mod tests {
                 if key_type.is_rsa() {
                     vec![
                         SignMechanism::RsaPkcs1 { hash },
-                        SignMechanism::RsaPss { hash },
+                        SignMechanism::RsaPss {
+                            hash,
+                            salt: PssSalt::DigestLength,
+                        },
+                        SignMechanism::RsaPss {
+                            hash,
+                            salt: PssSalt::Maximum,
+                        },
                     ]
                 } else {
                     vec![SignMechanism::Ecdsa { hash }]
@@ -416,6 +435,13 @@ mod tests {
             })
             .collect()
     }
+
+    static PSS_MAX_SHA256: signature::RsaParameters =
+        signature::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(signature::RsaPssSaltLength::Max);
+    static PSS_MAX_SHA384: signature::RsaParameters =
+        signature::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(signature::RsaPssSaltLength::Max);
+    static PSS_MAX_SHA512: signature::RsaParameters =
+        signature::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(signature::RsaPssSaltLength::Max);
 
     /// The verifier that hashes `MESSAGE` itself: agreement proves the digest path is right.
     fn verifier(key_type: KeyType, mechanism: SignMechanism) -> &'static dyn VerificationAlgorithm {
@@ -431,9 +457,48 @@ mod tests {
             (_, SignMechanism::RsaPkcs1 { hash: Sha256 }) => &RSA_PKCS1_2048_8192_SHA256,
             (_, SignMechanism::RsaPkcs1 { hash: Sha384 }) => &RSA_PKCS1_2048_8192_SHA384,
             (_, SignMechanism::RsaPkcs1 { hash: Sha512 }) => &RSA_PKCS1_2048_8192_SHA512,
-            (_, SignMechanism::RsaPss { hash: Sha256 }) => &RSA_PSS_2048_8192_SHA256,
-            (_, SignMechanism::RsaPss { hash: Sha384 }) => &RSA_PSS_2048_8192_SHA384,
-            (_, SignMechanism::RsaPss { hash: Sha512 }) => &RSA_PSS_2048_8192_SHA512,
+            (
+                _,
+                SignMechanism::RsaPss {
+                    hash: Sha256,
+                    salt: PssSalt::DigestLength,
+                },
+            ) => &RSA_PSS_2048_8192_SHA256,
+            (
+                _,
+                SignMechanism::RsaPss {
+                    hash: Sha384,
+                    salt: PssSalt::DigestLength,
+                },
+            ) => &RSA_PSS_2048_8192_SHA384,
+            (
+                _,
+                SignMechanism::RsaPss {
+                    hash: Sha512,
+                    salt: PssSalt::DigestLength,
+                },
+            ) => &RSA_PSS_2048_8192_SHA512,
+            (
+                _,
+                SignMechanism::RsaPss {
+                    hash: Sha256,
+                    salt: PssSalt::Maximum,
+                },
+            ) => &PSS_MAX_SHA256,
+            (
+                _,
+                SignMechanism::RsaPss {
+                    hash: Sha384,
+                    salt: PssSalt::Maximum,
+                },
+            ) => &PSS_MAX_SHA384,
+            (
+                _,
+                SignMechanism::RsaPss {
+                    hash: Sha512,
+                    salt: PssSalt::Maximum,
+                },
+            ) => &PSS_MAX_SHA512,
             other => panic!("no verifier for {other:?}"),
         }
     }

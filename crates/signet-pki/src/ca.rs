@@ -15,7 +15,7 @@ use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm
 use const_oid::AssociatedOid;
 use der::asn1::{BitString, OctetString};
 use der::{Any, Decode, Encode, Reader, SliceReader, Tag, TagNumber};
-use signet_core::{HashAlgorithm, KeyType, SignMechanism};
+use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
 use signet_keys::{KeyModule, KeyRef};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
@@ -347,8 +347,18 @@ fn signature_algorithm(mechanism: SignMechanism) -> Result<AlgorithmIdentifierOw
         // RFC 4055 §5: "the parameters MUST be NULL".
         SignMechanism::RsaPkcs1 { .. } => Some(Any::null()),
         // RFC 4055 §3.1: RSASSA-PSS-params, spelled out (no SHA-1 defaults).
-        SignMechanism::RsaPss { hash } => {
-            Some(Any::from_der(&signet_core::alg::pss_params_der(hash))?)
+        SignMechanism::RsaPss {
+            hash,
+            salt: PssSalt::DigestLength,
+        } => Some(Any::from_der(&signet_core::alg::pss_params_der(hash))?),
+        // The CA never signs with a maximum-length salt; only signer keys do (pyHanko).
+        SignMechanism::RsaPss {
+            salt: PssSalt::Maximum,
+            ..
+        } => {
+            return Err(PkiError::Encoding(
+                "RSASSA-PSS with maximum salt is not used for certificates".into(),
+            ));
         }
     };
     Ok(AlgorithmIdentifierOwned { oid, parameters })
@@ -420,7 +430,13 @@ fn verification_algorithm(
             Sha384 => &sig::RSA_PKCS1_2048_8192_SHA384,
             Sha512 => &sig::RSA_PKCS1_2048_8192_SHA512,
         },
-        (k, SignMechanism::RsaPss { hash }) if k.is_rsa() => match hash {
+        (
+            k,
+            SignMechanism::RsaPss {
+                hash,
+                salt: PssSalt::DigestLength,
+            },
+        ) if k.is_rsa() => match hash {
             Sha256 => &sig::RSA_PSS_2048_8192_SHA256,
             Sha384 => &sig::RSA_PSS_2048_8192_SHA384,
             Sha512 => &sig::RSA_PSS_2048_8192_SHA512,
@@ -472,6 +488,7 @@ mod tests {
         assert_eq!(rsa.parameters, Some(Any::null()));
         let pss = signature_algorithm(SignMechanism::RsaPss {
             hash: HashAlgorithm::Sha256,
+            salt: PssSalt::DigestLength,
         })
         .unwrap();
         assert!(pss.parameters.is_some());

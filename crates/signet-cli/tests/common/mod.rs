@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -31,6 +31,8 @@ pub struct Server {
     /// Last TOTP step used per user: the server accepts each step once per user.
     used_steps: Mutex<HashMap<String, i64>>,
     pub http: reqwest::Client,
+    /// Every line the server wrote to standard error (its log), in order.
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 /// An enrolled user.
@@ -60,9 +62,12 @@ impl Server {
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn signet serve");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&logs);
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line.clone());
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     if let Some(tx) = tx.take() {
                         let addr = rest.split_whitespace().next().unwrap_or("").to_string();
@@ -82,7 +87,20 @@ impl Server {
             env,
             used_steps: Mutex::new(HashMap::new()),
             http: reqwest::Client::new(),
+            logs,
         }
+    }
+
+    /// The server's log lines so far (standard error, captured for the whole run).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Kills the server process but keeps its data directory, so that the CLI (`cli`) can work
+    /// on the database offline.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -148,7 +166,10 @@ impl Server {
             let current = now / 30;
             let mut used = self.used_steps.lock().unwrap();
             let last = used.get(&user.username).copied().unwrap_or(i64::MIN);
-            if let Some(step) = (current - 1..=current + 1).find(|s| *s > last) {
+            // The previous step stops being accepted at the next step boundary: do not hand it
+            // out in the last seconds of the current step.
+            let first = if now % 30 >= 27 { current } else { current - 1 };
+            if let Some(step) = (first..=current + 1).find(|s| *s > last) {
                 used.insert(user.username.clone(), step);
                 return totp_code(&user.totp_secret, step);
             }
@@ -231,4 +252,245 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers beyond `post`.
+
+/// A raw HTTP answer.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub fn json(&self) -> Value {
+        if self.body.is_empty() { Value::Null } else { serde_json::from_slice(&self.body).unwrap_or(Value::Null) }
+    }
+}
+
+impl Server {
+    /// Sends any request: `method`, `path`, extra headers (e.g. Authorization, Content-Type) and
+    /// a raw body.
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> RawResponse {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let mut req = self.http.request(method, format!("{}{path}", self.url)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.expect("body").to_vec();
+        RawResponse { status, headers, body }
+    }
+
+    /// auth/login with HTTP Basic and `rememberMe`: (access token, refresh token).
+    pub async fn login_remember(&self, user: &TestUser) -> (String, String) {
+        let resp = self
+            .http
+            .post(format!("{}/csc/v2/auth/login", self.url))
+            .basic_auth(&user.username, Some(&user.password))
+            .json(&serde_json::json!({ "rememberMe": true }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status().as_u16(), 200, "login failed");
+        let v: Value = resp.json().await.expect("json");
+        (
+            v["access_token"].as_str().expect("access_token").to_string(),
+            v["refresh_token"].as_str().expect("refresh_token").to_string(),
+        )
+    }
+
+    /// v2 credentials/authorize with `authData` PIN (and OTP when given), binding `hashes`
+    /// (none = no `hashes` member) and `numSignatures` = `num`.
+    pub async fn authorize(
+        &self,
+        token: &str,
+        cred: &str,
+        num: u32,
+        hashes: Option<&[Vec<u8>]>,
+        hash_algo: Option<&str>,
+        pin: &str,
+        otp: Option<&str>,
+    ) -> (u16, Value) {
+        let mut auth = vec![serde_json::json!({ "id": "PIN", "value": pin })];
+        if let Some(otp) = otp {
+            auth.push(serde_json::json!({ "id": "OTP", "value": otp }));
+        }
+        let mut body = serde_json::json!({ "credentialID": cred, "numSignatures": num, "authData": auth });
+        if let Some(h) = hashes {
+            body["hashes"] = serde_json::json!(h.iter().map(|d| b64(d)).collect::<Vec<_>>());
+        }
+        if let Some(a) = hash_algo {
+            body["hashAlgorithmOID"] = serde_json::json!(a);
+        }
+        self.post("/csc/v2/credentials/authorize", Some(token), &body).await
+    }
+
+    /// `authorize` that must succeed; returns the SAD.
+    pub async fn sad(
+        &self,
+        token: &str,
+        cred: &str,
+        num: u32,
+        hashes: Option<&[Vec<u8>]>,
+        hash_algo: Option<&str>,
+        pin: &str,
+        otp: Option<&str>,
+    ) -> String {
+        let (status, body) = self.authorize(token, cred, num, hashes, hash_algo, pin, otp).await;
+        assert_eq!(status, 200, "authorize failed: {body}");
+        body["SAD"].as_str().expect("SAD").to_string()
+    }
+
+    /// v2 signatures/signHash; `extra` members are merged into the body.
+    pub async fn sign_hash(
+        &self,
+        token: &str,
+        cred: &str,
+        sad: &str,
+        hashes: &[Vec<u8>],
+        sign_algo: &str,
+        extra: Value,
+    ) -> (u16, Value) {
+        let mut body = serde_json::json!({
+            "credentialID": cred, "SAD": sad, "signAlgo": sign_algo,
+            "hashes": hashes.iter().map(|d| b64(d)).collect::<Vec<_>>(),
+        });
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                body[k] = v;
+            }
+        }
+        self.post("/csc/v2/signatures/signHash", Some(token), &body).await
+    }
+
+    /// The signer certificate (DER) of a credential, through v2 credentials/info.
+    pub async fn certificate(&self, token: &str, cred: &str) -> Vec<u8> {
+        let (status, info) = self
+            .post("/csc/v2/credentials/info", Some(token), &serde_json::json!({ "credentialID": cred }))
+            .await;
+        assert_eq!(status, 200, "credentials/info: {info}");
+        unb64(info["cert"]["certificates"][0].as_str().expect("certificate"))
+    }
+
+    /// `signet audit export` as parsed JSON lines.
+    pub fn audit_export(&self) -> Vec<Value> {
+        self.cli_ok(&["audit", "export"], &[])
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit export line is JSON"))
+            .collect()
+    }
+}
+
+/// Asserts a CSC error reply: exact status, JSON body with string `error` equal to `code` and a
+/// string `error_description`, which is returned.
+#[track_caller]
+pub fn expect_error(reply: &(u16, Value), status: u16, code: &str) -> String {
+    let (got, body) = reply;
+    assert_eq!(*got, status, "status (body {body})");
+    assert_eq!(body["error"].as_str(), Some(code), "error code (body {body})");
+    body["error_description"].as_str().unwrap_or_else(|| panic!("error_description missing in {body}")).to_string()
+}
+
+/// Decodes the signature values of a signHash reply.
+#[track_caller]
+pub fn signatures(reply: &(u16, Value)) -> Vec<Vec<u8>> {
+    assert_eq!(reply.0, 200, "signHash failed: {}", reply.1);
+    reply.1["signatures"].as_array().expect("signatures array").iter().map(|s| unb64(s.as_str().expect("string"))).collect()
+}
+
+pub fn unb64(text: &str) -> Vec<u8> {
+    data_encoding::BASE64.decode(text.as_bytes()).expect("standard Base64")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crypto helpers: digests, PSS parameters, verification against the certificate's key.
+
+/// Digest of `data` with the hash named by its OID.
+pub fn digest(hash_oid: &str, data: &[u8]) -> Vec<u8> {
+    let alg = match hash_oid {
+        SHA256 => &aws_lc_rs::digest::SHA256,
+        SHA384 => &aws_lc_rs::digest::SHA384,
+        SHA512 => &aws_lc_rs::digest::SHA512,
+        other => panic!("unknown hash {other}"),
+    };
+    aws_lc_rs::digest::digest(alg, data).as_ref().to_vec()
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    assert!(content.len() < 128, "short form lengths only");
+    let mut out = vec![tag, content.len() as u8];
+    out.extend_from_slice(content);
+    out
+}
+
+/// DER RSASSA-PSS-params (RFC 8017 A.2.3) for `hash_oid` with MGF1 over the same hash and a salt
+/// as long as the digest, written out byte by byte.
+pub fn pss_params(hash_oid: &str) -> Vec<u8> {
+    let (last_arc, salt) = match hash_oid {
+        SHA256 => (0x01, 32),
+        SHA384 => (0x02, 48),
+        SHA512 => (0x03, 64),
+        other => panic!("unknown hash {other}"),
+    };
+    // AlgorithmIdentifier { id-sha*, NULL }
+    let hash_alg = [0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, last_arc, 0x05, 0x00];
+    let mgf1_oid = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08];
+    let mgf = der_tlv(0x30, &[&mgf1_oid[..], &hash_alg[..]].concat());
+    let content = [der_tlv(0xa0, &hash_alg), der_tlv(0xa1, &mgf), der_tlv(0xa2, &der_tlv(0x02, &[salt]))].concat();
+    der_tlv(0x30, &content)
+}
+
+/// The key in a certificate: (algorithm OID, curve OID for EC keys, subjectPublicKey bytes).
+pub fn public_key(cert_der: &[u8]) -> (String, Option<String>, Vec<u8>) {
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(cert_der).expect("certificate DER");
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
+        .map(|o| o.to_string());
+    (spki.algorithm.oid.to_string(), curve, spki.subject_public_key.raw_bytes().to_vec())
+}
+
+/// Verifies `sig` over the original `message` with the certificate's key, for the CSC
+/// `sign_algo` (+ `hash_oid` for rsaEncryption / RSASSA-PSS).
+pub fn verify(cert_der: &[u8], sign_algo: &str, hash_oid: &str, message: &[u8], sig: &[u8]) -> Result<(), String> {
+    use aws_lc_rs::signature::{self as s, VerificationAlgorithm};
+    let (key_oid, curve, key) = public_key(cert_der);
+    let h = match hash_oid {
+        SHA256 => 0,
+        SHA384 => 1,
+        SHA512 => 2,
+        other => return Err(format!("unknown hash {other}")),
+    };
+    let alg: &'static dyn VerificationAlgorithm = match (key_oid.as_str(), curve.as_deref(), sign_algo) {
+        ("1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7"), _) => {
+            [&s::ECDSA_P256_SHA256_ASN1, &s::ECDSA_P256_SHA384_ASN1, &s::ECDSA_P256_SHA512_ASN1][h]
+        }
+        ("1.2.840.10045.2.1", Some("1.3.132.0.34"), _) => {
+            [&s::ECDSA_P384_SHA256_ASN1, &s::ECDSA_P384_SHA384_ASN1, &s::ECDSA_P384_SHA512_ASN1][h]
+        }
+        (RSA_ENCRYPTION, _, RSASSA_PSS) => [&s::RSA_PSS_2048_8192_SHA256, &s::RSA_PSS_2048_8192_SHA384, &s::RSA_PSS_2048_8192_SHA512][h],
+        (RSA_ENCRYPTION, _, _) => {
+            [&s::RSA_PKCS1_2048_8192_SHA256, &s::RSA_PKCS1_2048_8192_SHA384, &s::RSA_PKCS1_2048_8192_SHA512][h]
+        }
+        other => return Err(format!("unexpected key {other:?}")),
+    };
+    s::UnparsedPublicKey::new(alg, key).verify(message, sig).map_err(|_| "signature does not verify".to_string())
+}
+
+/// Builds a valid-looking but wrong 6-digit code: none of the codes of the steps around now.
+pub fn wrong_otp(user: &TestUser) -> String {
+    let current = unix_now() / 30;
+    let near: Vec<String> = (current - 3..=current + 3).map(|s| totp_code(&user.totp_secret, s)).collect();
+    (0..1_000_000u32).map(|n| format!("{n:06}")).find(|c| !near.contains(c)).expect("a free code")
 }

@@ -73,7 +73,11 @@ pub async fn entry(
     match handle(&state, version, method, &http_method, &headers, body).await {
         Ok(Reply::Json(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
         Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => {
+            // Descriptions never carry secrets; they tell an operator why a client was refused.
+            tracing::debug!(method, status = e.status.as_u16(), error = e.error, description = %e.description, "request refused");
+            e.into_response()
+        }
     }
 }
 

@@ -1018,3 +1018,26 @@ async fn bench_authorize_sign_pairs() {
         Ok(2 + i64::from(TASKS * PAIRS) * 2)
     );
 }
+
+#[tokio::test]
+async fn open_with_full_durability_and_no_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signet.db");
+    let options = SqliteOptions {
+        durability: Durability::Full,
+        readers: 0,
+    };
+    let store = SqliteStore::open_with(&path, options).unwrap();
+    seeded(&store).await;
+    assert!(store.credential("c1").await.unwrap().is_some());
+    let sync: i64 = store
+        .writer
+        .lock()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "FULL");
+    assert!(matches!(
+        SqliteStore::open(&dir.path().join("missing-dir/signet.db")),
+        Err(StoreError::Database(_))
+    ));
+}

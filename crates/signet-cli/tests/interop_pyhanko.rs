@@ -1,0 +1,135 @@
+//! Interoperability: pyHanko's CSCSigner (an independent CSC v1 client) signs a PDF against the
+//! real server, and pyHanko's validator plus poppler's pdfsig (../shared/interop/validate.sh)
+//! judge the result with the Signet CA as trust anchor.
+//!
+//! The tools come from `../shared/interop/setup.sh`, which the README's test command runs. When
+//! they are missing the test says so and passes only if SIGNET_REQUIRE_INTEROP is unset (a bare
+//! `cargo test` on a developer machine); the test command sets it, so CI cannot skip.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+struct Interop {
+    venv: PathBuf,
+    kit: PathBuf,
+}
+
+fn interop() -> Option<Interop> {
+    let root = workspace_root();
+    let venv = std::env::var_os("INTEROP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/interop-venv"));
+    let kit = root.join("../shared/interop");
+    let ready = venv.join("bin/pyhanko").exists() && kit.join("validate.sh").exists();
+    if ready {
+        return Some(Interop { venv, kit });
+    }
+    let msg = format!(
+        "interop tools missing (venv {}, kit {}): run ../shared/interop/setup.sh or the README test command",
+        venv.display(),
+        kit.display()
+    );
+    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+impl Interop {
+    fn python(&self) -> PathBuf {
+        self.venv.join("bin/python")
+    }
+
+    fn make_pdf(&self, out: &Path) {
+        let st = Command::new(self.python()).arg(self.kit.join("make_pdf.py")).arg(out).status().expect("make_pdf");
+        assert!(st.success(), "make_pdf.py failed");
+    }
+
+    /// Runs pyhanko_csc_sign.py; returns (success, combined output).
+    fn sign(&self, server: &Server, user: &TestUser, cred: &str, pin: &str, extra: &[&str], input: &Path, output: &Path) -> (bool, String) {
+        let out = Command::new(self.python())
+            .arg(self.kit.join("pyhanko_csc_sign.py"))
+            .args(["--url", &server.url, "--credential", cred, "--user", &user.username, "--password", &user.password])
+            .args(["--pin", pin, "--totp-secret", &user.totp_base32])
+            .args(extra)
+            .arg(input)
+            .arg(output)
+            .output()
+            .expect("run pyhanko_csc_sign.py");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// Runs validate.sh pades; returns (accepted, output).
+    fn validate_pades(&self, signed: &Path, ca: &Path) -> (bool, String) {
+        let out = Command::new("bash")
+            .arg(self.kit.join("validate.sh"))
+            .args(["pades"])
+            .arg(signed)
+            .arg(ca)
+            .env("INTEROP_VENV", &self.venv)
+            .output()
+            .expect("run validate.sh");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+}
+
+/// Signs with pyHanko for one credential type and API path, validates, then checks that one
+/// flipped byte makes both validators reject the file.
+fn sign_and_validate(tools: &Interop, key: &str, extra: &[&str]) {
+    let server = Server::start();
+    let user = server.add_user("signer");
+    let pin = "20481024";
+    let cred = server.create_credential(&user, pin, &["--key", key]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (doc, signed) = (dir.path().join("doc.pdf"), dir.path().join("signed.pdf"));
+    tools.make_pdf(&doc);
+    let (ok, log) = tools.sign(&server, &user, &cred, pin, extra, &doc, &signed);
+    assert!(ok, "pyHanko CSCSigner failed against Signet ({key} {extra:?}):\n{log}");
+    let (valid, report) = tools.validate_pades(&signed, &server.ca_pem());
+    assert!(valid, "validators rejected the signature ({key} {extra:?}):\n{report}");
+    assert!(report.contains(":VALID") || report.contains("VALID"), "{report}");
+    assert!(report.contains("Signature is Valid"), "pdfsig did not accept: {report}");
+
+    // One flipped byte in the signed range must break it.
+    let mut bytes = std::fs::read(&signed).expect("read signed");
+    let at = bytes.len() / 4;
+    bytes[at] ^= 0x01;
+    let tampered = dir.path().join("tampered.pdf");
+    std::fs::write(&tampered, &bytes).expect("write tampered");
+    let (valid, report) = tools.validate_pades(&tampered, &server.ca_pem());
+    assert!(!valid, "a tampered PDF was accepted ({key}):\n{report}");
+
+    // The signature is in the audit log.
+    let export = server.cli_ok(&["audit", "export"], &[]);
+    assert!(export.lines().any(|l| l.contains("\"signature.create\"") && l.contains(&cred)), "{export}");
+}
+
+#[test]
+fn pyhanko_signs_pdf_ecdsa_p256_v1() {
+    let Some(tools) = interop() else { return };
+    sign_and_validate(&tools, "ec-p256", &[]);
+}
+
+#[test]
+fn pyhanko_signs_pdf_rsa_pss_on_v2_path() {
+    // pyHanko sends v1 member names even on /csc/v2/: the v2 routes must accept them.
+    let Some(tools) = interop() else { return };
+    sign_and_validate(&tools, "rsa-2048", &["--api", "v2", "--pss"]);
+}
+
+#[test]
+fn pyhanko_signs_pdf_ecdsa_p384() {
+    let Some(tools) = interop() else { return };
+    sign_and_validate(&tools, "ec-p384", &[]);
+}
