@@ -18,6 +18,8 @@ pub struct Config {
     pub tokens: Tokens,
     pub limits: Limits,
     pub ca: Ca,
+    pub keys: Keys,
+    pub oauth2: OAuth2,
     pub log: Log,
 }
 
@@ -65,6 +67,63 @@ pub struct Ca {
     pub signer_validity_days: u32,
 }
 
+/// Where signing keys live (issue: HSM key module over PKCS#11).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Keys {
+    /// "software" (aws-lc-rs, keys sealed under the master key) or "pkcs11" (env SIGNET_KEY_BACKEND).
+    pub backend: String,
+    /// PKCS#11 library of the HSM (env SIGNET_PKCS11_MODULE).
+    pub pkcs11_module: String,
+    /// Label of the token; the slot is found by this label, never by index (env SIGNET_PKCS11_TOKEN).
+    pub pkcs11_token: String,
+    /// File holding the token user PIN; when empty the PIN comes from env SIGNET_PKCS11_PIN.
+    pub pkcs11_pin_file: String,
+    /// PKCS#11 session pool size; 0 = one per CPU (the worker count).
+    pub pkcs11_sessions: usize,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            backend: "software".into(),
+            pkcs11_module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+            pkcs11_token: "signet".into(),
+            pkcs11_pin_file: String::new(),
+            pkcs11_sessions: 0,
+        }
+    }
+}
+
+/// The OAuth2 authorization server, the consent pages and decoupled approval.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuth2 {
+    /// Public base URL (OAuth2 issuer, CSC info.oauth2 / oauth2Issuer); empty = http://<listen>.
+    pub public_url: String,
+    pub code_lifetime_seconds: u64,
+    pub par_lifetime_seconds: u64,
+    /// Credential-scoped access tokens; capped at sam.sad_lifetime_seconds.
+    pub credential_token_lifetime_seconds: u64,
+    pub session_lifetime_seconds: u64,
+    /// How long a decoupled (--auth oob) authorization waits for the signer.
+    pub oob_lifetime_seconds: u64,
+}
+
+impl Default for OAuth2 {
+    fn default() -> Self {
+        let d = signet_server::OAuth2Settings::default();
+        Self {
+            public_url: d.public_url,
+            code_lifetime_seconds: d.code_lifetime.as_secs(),
+            par_lifetime_seconds: d.pushed_request_lifetime.as_secs(),
+            credential_token_lifetime_seconds: d.credential_token_lifetime.as_secs(),
+            session_lifetime_seconds: d.session_lifetime.as_secs(),
+            oob_lifetime_seconds: d.oob_lifetime.as_secs(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Log {
@@ -83,6 +142,8 @@ impl Default for Config {
             tokens: Tokens::default(),
             limits: Limits::default(),
             ca: Ca::default(),
+            keys: Keys::default(),
+            oauth2: OAuth2::default(),
             log: Log::default(),
         }
     }
@@ -91,14 +152,24 @@ impl Default for Config {
 impl Default for Service {
     fn default() -> Self {
         let s = signet_server::ServiceInfo::default();
-        Self { name: s.name, logo: String::new(), region: s.region, lang: s.lang, description: s.description }
+        Self {
+            name: s.name,
+            logo: String::new(),
+            region: s.region,
+            lang: s.lang,
+            description: s.description,
+        }
     }
 }
 
 impl Default for Sam {
     fn default() -> Self {
         let d = signet_sam::SamConfig::default();
-        Self { sad_lifetime_seconds: d.sad_lifetime.as_secs(), max_failures: d.max_failures, totp_skew_steps: d.totp_skew_steps }
+        Self {
+            sad_lifetime_seconds: d.sad_lifetime.as_secs(),
+            max_failures: d.max_failures,
+            totp_skew_steps: d.totp_skew_steps,
+        }
     }
 }
 
@@ -115,7 +186,10 @@ impl Default for Tokens {
 impl Default for Limits {
     fn default() -> Self {
         let d = signet_server::ServerConfig::default();
-        Self { max_body_bytes: d.max_body_bytes, max_hashes: d.max_hashes }
+        Self {
+            max_body_bytes: d.max_body_bytes,
+            max_hashes: d.max_hashes,
+        }
     }
 }
 
@@ -133,16 +207,22 @@ impl Default for Ca {
 
 impl Default for Log {
     fn default() -> Self {
-        Self { format: "text".into(), level: "info".into() }
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
     }
 }
-
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
-            anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.exists(),
+                "configuration file {} does not exist",
+                path.display()
+            );
             fig = fig.merge(Toml::file(path));
         }
         // Only SIGNET_LISTEN and SIGNET_<SECTION>__<KEY> are configuration; other SIGNET_*
@@ -153,19 +233,76 @@ impl Config {
                 .filter(|k| k.as_str().contains("__") || k.as_str().eq_ignore_ascii_case("listen"))
                 .split("__"),
         );
-        let config: Config = fig.extract().context("invalid configuration")?;
+        let mut config: Config = fig.extract().context("invalid configuration")?;
+        // The key module variables named by the HSM issue, kept short for operators.
+        for (var, field) in [
+            ("SIGNET_KEY_BACKEND", &mut config.keys.backend),
+            ("SIGNET_PKCS11_MODULE", &mut config.keys.pkcs11_module),
+            ("SIGNET_PKCS11_TOKEN", &mut config.keys.pkcs11_token),
+        ] {
+            if let Ok(v) = std::env::var(var)
+                && !v.is_empty()
+            {
+                *field = v;
+            }
+        }
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.sam.sad_lifetime_seconds >= 1, "sam.sad_lifetime_seconds must be at least 1");
-        anyhow::ensure!(self.sam.max_failures >= 1, "sam.max_failures must be at least 1");
-        anyhow::ensure!((0..=5).contains(&self.sam.totp_skew_steps), "sam.totp_skew_steps must be 0-5");
-        anyhow::ensure!(self.limits.max_body_bytes >= 1024, "limits.max_body_bytes must be at least 1024");
-        anyhow::ensure!(self.limits.max_hashes >= 1, "limits.max_hashes must be at least 1");
-        anyhow::ensure!(matches!(self.log.format.as_str(), "text" | "json"), "log.format must be text or json");
-        self.ca.key.parse::<signet_core::KeyType>().context("ca.key")?;
+        anyhow::ensure!(
+            self.sam.sad_lifetime_seconds >= 1,
+            "sam.sad_lifetime_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.sam.max_failures >= 1,
+            "sam.max_failures must be at least 1"
+        );
+        anyhow::ensure!(
+            (0..=5).contains(&self.sam.totp_skew_steps),
+            "sam.totp_skew_steps must be 0-5"
+        );
+        anyhow::ensure!(
+            self.limits.max_body_bytes >= 1024,
+            "limits.max_body_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.limits.max_hashes >= 1,
+            "limits.max_hashes must be at least 1"
+        );
+        anyhow::ensure!(
+            matches!(self.log.format.as_str(), "text" | "json"),
+            "log.format must be text or json"
+        );
+        self.ca
+            .key
+            .parse::<signet_core::KeyType>()
+            .context("ca.key")?;
+        let o = &self.oauth2;
+        anyhow::ensure!(
+            o.public_url.is_empty()
+                || o.public_url.starts_with("https://")
+                || o.public_url.starts_with("http://"),
+            "oauth2.public_url must be an http(s) URL"
+        );
+        for (name, v) in [
+            ("code_lifetime_seconds", o.code_lifetime_seconds),
+            ("par_lifetime_seconds", o.par_lifetime_seconds),
+            (
+                "credential_token_lifetime_seconds",
+                o.credential_token_lifetime_seconds,
+            ),
+            ("session_lifetime_seconds", o.session_lifetime_seconds),
+            ("oob_lifetime_seconds", o.oob_lifetime_seconds),
+        ] {
+            anyhow::ensure!(v >= 1, "oauth2.{name} must be at least 1");
+        }
+        anyhow::ensure!(
+            matches!(self.keys.backend.as_str(), "software" | "pkcs11"),
+            "keys.backend must be software or pkcs11 (got {:?})",
+            self.keys.backend
+        );
         Ok(())
     }
 }
@@ -178,7 +315,9 @@ mod tests {
     #[test]
     fn example_file_is_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../signet.example.toml");
-        let from_file: Config = Figment::from(Toml::file(&path)).extract().expect("example parses");
+        let from_file: Config = Figment::from(Toml::file(&path))
+            .extract()
+            .expect("example parses");
         let as_json = |c: &Config| serde_json::to_value(c).expect("serializes");
         assert_eq!(as_json(&from_file), as_json(&Config::default()));
     }

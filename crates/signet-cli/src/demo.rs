@@ -1,8 +1,11 @@
 //! `signet demo`: a working server in a fresh data directory with a demo signer, their SCAL2
 //! credential, and everything needed to try it printed on the terminal.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 use signet_core::KeyType;
+use signet_keys::Pkcs11KeyModule;
 use signet_sam::{now_unix, secrets, totp};
 use signet_server::admin::CredentialSpec;
 use zeroize::Zeroizing;
@@ -11,19 +14,86 @@ use crate::config::Config;
 use crate::node::Node;
 
 const USER: &str = "alice";
+/// Set on the re-executed demo process: the data directory the parent created.
+const DEMO_DIR_ENV: &str = "SIGNET_DEMO_DIR";
+const HSM_TOKEN: &str = "signet-demo";
+
+/// What `--hsm` adds to the banner.
+struct HsmInfo {
+    conf: PathBuf,
+    module: String,
+    user_pin: Zeroizing<String>,
+}
 
 fn random_pin() -> anyhow::Result<Zeroizing<String>> {
     let bytes = secrets::random_bytes(6)?;
-    Ok(Zeroizing::new(bytes.iter().map(|b| char::from(b'0' + b % 10)).collect()))
+    Ok(Zeroizing::new(
+        bytes.iter().map(|b| char::from(b'0' + b % 10)).collect(),
+    ))
 }
 
-pub async fn run(config: &Config) -> anyhow::Result<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("signet-demo-")
-        .tempdir()
-        .context("creating the demo data directory")?
-        .keep();
-    let node = Node::open(&dir, config).await?;
+/// SoftHSM finds its tokens through SOFTHSM2_CONF in the environment of the process that loads
+/// it. Changing our own environment is `unsafe` (edition 2024), so the demo writes a
+/// configuration into its data directory and replaces itself (exec) with a copy of itself that
+/// has the variable set. Returns only on failure.
+fn reexec_with_softhsm_conf(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).context("creating the SoftHSM token directory")?;
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .context("writing softhsm2.conf")?;
+    let exe = std::env::current_exe().context("locating the signet binary")?;
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("SOFTHSM2_CONF", &conf)
+        .env(DEMO_DIR_ENV, dir)
+        .exec();
+    Err(err).context("re-executing signet with SOFTHSM2_CONF")
+}
+
+pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
+    let dir = match std::env::var_os(DEMO_DIR_ENV) {
+        Some(d) => PathBuf::from(d),
+        None => tempfile::Builder::new()
+            .prefix("signet-demo-")
+            .tempdir()
+            .context("creating the demo data directory")?
+            .keep(),
+    };
+    let mut config = config.clone();
+    let mut hsm_info = None;
+    if hsm {
+        let module = config.keys.pkcs11_module.clone();
+        anyhow::ensure!(
+            Path::new(&module).exists(),
+            "demo --hsm needs SoftHSM2, and {module} is missing: install it with `apt-get install softhsm2` \
+             (or point SIGNET_PKCS11_MODULE at your PKCS#11 library)"
+        );
+        let conf = dir.join("softhsm2.conf");
+        if std::env::var_os("SOFTHSM2_CONF").map(PathBuf::from) != Some(conf.clone()) {
+            reexec_with_softhsm_conf(&dir)?;
+        }
+        let so_pin = random_pin()?;
+        let user_pin = random_pin()?;
+        Pkcs11KeyModule::init_token(Path::new(&module), HSM_TOKEN, &so_pin, &user_pin)
+            .context("initializing the SoftHSM demo token")?;
+        config.keys.backend = "pkcs11".into();
+        config.keys.pkcs11_token = HSM_TOKEN.into();
+        hsm_info = Some(HsmInfo {
+            conf,
+            module,
+            user_pin,
+        });
+    }
+    let node =
+        Node::open_with_pin(&dir, &config, hsm_info.as_ref().map(|h| h.user_pin.clone())).await?;
     let password = secrets::random_secret()?;
     let password: String = password.chars().take(16).collect();
     let pin = random_pin()?;
@@ -44,7 +114,18 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let url = format!("http://{}", config.listen);
     let ca = node.ca_pem_path.display();
     let code = totp::code_string(&enrolled.totp_secret, totp::step_at(now_unix()));
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "signet".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "signet".into());
+    let key_module = match &hsm_info {
+        None => "software (aws-lc-rs; keys sealed under the master key)".to_string(),
+        Some(h) => format!(
+            "PKCS#11, SoftHSM token {HSM_TOKEN:?} (user PIN {pin})\n                 list its keys: SOFTHSM2_CONF={conf} pkcs11-tool --module {module} \\\n                   --token-label {HSM_TOKEN} --login --pin {pin} --list-objects",
+            pin = *h.user_pin,
+            conf = h.conf.display(),
+            module = h.module,
+        ),
+    };
     println!(
         r#"
 Signet demo — data directory {dir}
@@ -57,6 +138,7 @@ Signet demo — data directory {dir}
   TOTP secret    {b32}   (current code {code}; `{exe} totp {b32}` prints it)
   TOTP URI       {uri}
   CA certificate {ca}
+  key module     {key_module}
 
 Try it (copy-paste into another terminal):
 

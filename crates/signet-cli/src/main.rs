@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 mod audit;
 mod bench;
+mod client;
 mod config;
 mod demo;
 mod node;
@@ -25,10 +26,19 @@ use config::Config;
 use node::Node;
 
 #[derive(Parser)]
-#[command(name = "signet", version, about = "Signet: remote signature creation service (CSC API v1/v2, SCAL2 sole control)")]
+#[command(
+    name = "signet",
+    version,
+    about = "Signet: remote signature creation service (CSC API v1/v2, SCAL2 sole control)"
+)]
 struct Cli {
     /// Data directory (master key, database, CA certificate).
-    #[arg(long, global = true, env = "SIGNET_DATA", default_value = "./signet-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNET_DATA",
+        default_value = "./signet-data"
+    )]
     data: PathBuf,
     /// TOML configuration file.
     #[arg(long, global = true, env = "SIGNET_CONFIG")]
@@ -49,6 +59,9 @@ enum Command {
     Demo {
         #[arg(long)]
         listen: Option<String>,
+        /// Keep the keys in a SoftHSM2 token initialized in the data directory (PKCS#11).
+        #[arg(long)]
+        hsm: bool,
     },
     /// Operator commands.
     #[command(subcommand)]
@@ -73,6 +86,9 @@ enum AdminCommand {
     /// Signing credentials.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// OAuth2 clients (applications that send signers to the consent page).
+    #[command(subcommand)]
+    Client(client::ClientCommand),
     /// Print the embedded CA certificate (PEM).
     CaCert,
 }
@@ -92,8 +108,12 @@ enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    Disable { username: String },
-    Enable { username: String },
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,10 +124,19 @@ enum CredentialCommand {
         #[arg(long)]
         json: bool,
     },
-    Disable { id: String },
-    Enable { id: String },
+    Disable(CredentialId),
+    Enable(CredentialId),
     /// Clear a lock-out after too many failed authorizations.
-    Unlock { id: String },
+    Unlock(CredentialId),
+    /// Destroy the credential's key in the key module and delete the credential.
+    Delete(CredentialId),
+}
+
+/// A credential ID argument. IDs are base64url and older ones may start with '-'.
+#[derive(Args)]
+struct CredentialId {
+    #[arg(allow_hyphen_values = true)]
+    id: String,
 }
 
 #[derive(Args)]
@@ -123,6 +152,10 @@ struct CreateArgs {
     /// Signatures one authorization may cover.
     #[arg(long, default_value_t = 1)]
     multisign: u32,
+    /// How the signer authorizes: explicit (factors sent to credentials/authorize), oauth2code
+    /// (OAuth2 consent page only) or oob (approved on Signet's approval page).
+    #[arg(long, default_value = "explicit")]
+    auth: String,
     #[arg(long)]
     description: Option<String>,
     #[arg(long)]
@@ -139,10 +172,10 @@ enum AuditCommand {
 
 /// A secret from an environment variable, else one line of standard input.
 fn secret_input(var: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
-    if let Ok(v) = std::env::var(var) {
-        if !v.is_empty() {
-            return Ok(Zeroizing::new(v));
-        }
+    if let Ok(v) = std::env::var(var)
+        && !v.is_empty()
+    {
+        return Ok(Zeroizing::new(v));
     }
     let mut line = Zeroizing::new(String::new());
     std::io::stdin()
@@ -174,7 +207,10 @@ fn init_logging(config: &Config) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("signet: cannot start the async runtime: {e}");
@@ -194,7 +230,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let mut config = Config::load(cli.config.as_deref())?;
     if let Command::Totp { secret } = &cli.command {
         let bytes = totp::parse_base32(secret).context("not a Base32 TOTP secret")?;
-        println!("{}", totp::code_string(&bytes, totp::step_at(signet_sam::now_unix())));
+        println!(
+            "{}",
+            totp::code_string(&bytes, totp::step_at(signet_sam::now_unix()))
+        );
         return Ok(std::process::ExitCode::SUCCESS);
     }
     match cli.command {
@@ -206,12 +245,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let node = Node::open(&cli.data, &config).await?;
             serve::run(&node, &config.listen).await?;
         }
-        Command::Demo { listen } => {
+        Command::Demo { listen, hsm } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
             init_logging(&config);
-            demo::run(&config).await?;
+            demo::run(&config, hsm).await?;
         }
         Command::Bench(args) => bench::run(args).await?,
         Command::Admin(cmd) => admin(&cli.data, &config, cmd).await?,
@@ -232,9 +271,17 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
     let admin = &node.admin;
     match cmd {
         AdminCommand::CaCert => print!("{}", admin.ca.certificate_pem()),
-        AdminCommand::User(UserCommand::Add { username, totp_secret, json }) => {
+        AdminCommand::Client(cmd) => client::run(admin, cmd).await?,
+        AdminCommand::User(UserCommand::Add {
+            username,
+            totp_secret,
+            json,
+        }) => {
             let secret = match totp_secret {
-                Some(s) => Some(totp::parse_base32(&s).context("--totp-secret is not Base32 (at least 80 bits)")?),
+                Some(s) => Some(
+                    totp::parse_base32(&s)
+                        .context("--totp-secret is not Base32 (at least 80 bits)")?,
+                ),
                 None => None,
             };
             let password = secret_input("SIGNET_PASSWORD", "password")?;
@@ -242,7 +289,10 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
             let b32 = totp::secret_base32(&enrolled.totp_secret);
             let uri = totp::otpauth_uri(&config.service.name, &username, &enrolled.totp_secret);
             if json {
-                println!("{}", json!({ "username": username, "totp_secret": b32, "totp_uri": uri }));
+                println!(
+                    "{}",
+                    json!({ "username": username, "totp_secret": b32, "totp_uri": uri })
+                );
             } else {
                 println!("user {username} enrolled\nTOTP secret: {b32}\nTOTP URI:    {uri}");
             }
@@ -258,7 +308,11 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
             } else {
                 println!("{:<32} {:<9}", "USERNAME", "STATUS");
                 for u in users {
-                    println!("{:<32} {:<9}", u.username, if u.disabled { "disabled" } else { "enabled" });
+                    println!(
+                        "{:<32} {:<9}",
+                        u.username,
+                        if u.disabled { "disabled" } else { "enabled" }
+                    );
                 }
             }
         }
@@ -272,17 +326,19 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
         }
         AdminCommand::Credential(CredentialCommand::Create(args)) => {
             let key_type: KeyType = args.key.parse()?;
+            let auth_mode = signet_store::AuthMode::parse(&args.auth).with_context(|| {
+                format!("--auth {}: use explicit, oauth2code or oob", args.auth)
+            })?;
             let pin = secret_input("SIGNET_PIN", "PIN")?;
-            let cred = admin
-                .create_credential(CredentialSpec {
-                    username: args.user.clone(),
-                    key_type,
-                    scal: args.scal,
-                    multisign: args.multisign,
-                    pin,
-                    description: args.description,
-                })
-                .await?;
+            let spec = CredentialSpec {
+                username: args.user.clone(),
+                key_type,
+                scal: args.scal,
+                multisign: args.multisign,
+                pin,
+                description: args.description,
+            };
+            let cred = admin.create_credential_with_mode(spec, auth_mode).await?;
             let b64 = signet_core::b64::encode;
             if args.json {
                 println!(
@@ -303,7 +359,13 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
         AdminCommand::Credential(CredentialCommand::List { json }) => {
             let creds = node.store.list_credentials().await?;
             let users = node.store.list_users().await?;
-            let name = |id: i64| users.iter().find(|u| u.id == id).map(|u| u.username.clone()).unwrap_or_default();
+            let name = |id: i64| {
+                users
+                    .iter()
+                    .find(|u| u.id == id)
+                    .map(|u| u.username.clone())
+                    .unwrap_or_default()
+            };
             let status = |c: &signet_store::Credential| {
                 if c.disabled {
                     "disabled"
@@ -325,24 +387,36 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<24} {:<20} {:<9} {:<5} {:<9} {:<9}", "CREDENTIAL", "USER", "KEY", "SCAL", "MULTISIGN", "STATUS");
+                println!(
+                    "{:<24} {:<20} {:<9} {:<5} {:<9} {:<9}",
+                    "CREDENTIAL", "USER", "KEY", "SCAL", "MULTISIGN", "STATUS"
+                );
                 for c in &creds {
                     println!(
                         "{:<24} {:<20} {:<9} {:<5} {:<9} {:<9}",
-                        c.id, name(c.user_id), c.key_type.name(), c.scal, c.multisign, status(c)
+                        c.id,
+                        name(c.user_id),
+                        c.key_type.name(),
+                        c.scal,
+                        c.multisign,
+                        status(c)
                     );
                 }
             }
         }
-        AdminCommand::Credential(CredentialCommand::Disable { id }) => {
+        AdminCommand::Credential(CredentialCommand::Disable(CredentialId { id })) => {
             admin.set_credential_disabled(&id, true).await?;
             println!("credential {id} disabled");
         }
-        AdminCommand::Credential(CredentialCommand::Enable { id }) => {
+        AdminCommand::Credential(CredentialCommand::Enable(CredentialId { id })) => {
             admin.set_credential_disabled(&id, false).await?;
             println!("credential {id} enabled");
         }
-        AdminCommand::Credential(CredentialCommand::Unlock { id }) => {
+        AdminCommand::Credential(CredentialCommand::Delete(CredentialId { id })) => {
+            admin.delete_credential(&id).await?;
+            println!("credential {id} deleted, key destroyed");
+        }
+        AdminCommand::Credential(CredentialCommand::Unlock(CredentialId { id })) => {
             admin.unlock_credential(&id).await?;
             println!("credential {id} unlocked");
         }

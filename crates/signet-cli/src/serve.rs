@@ -25,10 +25,25 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run(node: &Node, listen: &str) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on http://{addr}");
-    signet_server::serve(listener, node.app_state(), shutdown_signal()).await?;
+    let mut state = node.app_state();
+    let mut config = (*state.config).clone();
+    if config.oauth2.public_url.is_empty() {
+        // No public URL configured: the issuer is the address actually bound.
+        config.oauth2.public_url = format!("http://{addr}");
+    }
+    if config.service.logo.is_empty() {
+        config.service.logo = format!(
+            "{}/logo.png",
+            config.oauth2.public_url.trim_end_matches('/')
+        );
+    }
+    state.config = std::sync::Arc::new(config);
+    signet_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("signet stopped");
     Ok(())
 }

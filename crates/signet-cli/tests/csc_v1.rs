@@ -23,7 +23,14 @@ async fn v1_login(server: &Server, user: &TestUser) -> String {
 }
 
 /// pyHanko's credentials/authorize (v1 names: `hash`, top-level `PIN`/`OTP`).
-async fn v1_authorize(server: &Server, token: &str, cred: &str, hashes: &[Vec<u8>], pin: &str, otp: Option<&str>) -> (u16, Value) {
+async fn v1_authorize(
+    server: &Server,
+    token: &str,
+    cred: &str,
+    hashes: &[Vec<u8>],
+    pin: &str,
+    otp: Option<&str>,
+) -> (u16, Value) {
     let mut body = json!({
         "credentialID": cred,
         "numSignatures": hashes.len(),
@@ -33,11 +40,23 @@ async fn v1_authorize(server: &Server, token: &str, cred: &str, hashes: &[Vec<u8
     if let Some(otp) = otp {
         body["OTP"] = json!(otp);
     }
-    server.post("/csc/v1/credentials/authorize", Some(token), &body).await
+    server
+        .post("/csc/v1/credentials/authorize", Some(token), &body)
+        .await
 }
 
 /// pyHanko's signatures/signHash body, member for member.
-async fn v1_sign(server: &Server, token: &str, cred: &str, sad: &str, hash_algo: &str, sign_algo: &str, hashes: &[Vec<u8>], params: Option<String>) -> (u16, Value) {
+#[allow(clippy::too_many_arguments)] // one per member of the request
+async fn v1_sign(
+    server: &Server,
+    token: &str,
+    cred: &str,
+    sad: &str,
+    hash_algo: &str,
+    sign_algo: &str,
+    hashes: &[Vec<u8>],
+    params: Option<String>,
+) -> (u16, Value) {
     let mut body = json!({
         "credentialID": cred,
         "SAD": sad,
@@ -48,7 +67,9 @@ async fn v1_sign(server: &Server, token: &str, cred: &str, sad: &str, hash_algo:
     if let Some(p) = params {
         body["signAlgoParams"] = json!(p);
     }
-    server.post("/csc/v1/signatures/signHash", Some(token), &body).await
+    server
+        .post("/csc/v1/signatures/signHash", Some(token), &body)
+        .await
 }
 
 #[tokio::test]
@@ -58,14 +79,42 @@ async fn info_is_v1() {
     assert_eq!(status, 200);
     assert_eq!(info["specs"], "1.0.4.0");
     for field in ["name", "logo", "region", "lang", "description"] {
-        assert!(info[field].as_str().is_some_and(|s| !s.is_empty()), "{field}: {info}");
+        assert!(
+            info[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field}: {info}"
+        );
     }
-    assert_eq!(info["authType"], json!(["basic"]));
-    let methods: Vec<&str> = info["methods"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
-    for m in ["credentials/list", "credentials/info", "credentials/authorize", "signatures/signHash"] {
+    assert_eq!(
+        info["authType"],
+        json!(["basic", "oauth2code", "oauth2client"])
+    );
+    assert_eq!(
+        info["oauth2"].as_str(),
+        Some(server.url.as_str()),
+        "v1 OAuth2 base URI"
+    );
+    let methods: Vec<&str> = info["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for m in [
+        "credentials/list",
+        "credentials/info",
+        "credentials/authorize",
+        "signatures/signHash",
+    ] {
         assert!(methods.contains(&m), "{m} in {methods:?}");
     }
-    for v2_only in ["signAlgorithms", "signature_formats", "conformance_levels", "asynchronousOperationMode", "validationInfo", "oauth2Issuer"] {
+    for v2_only in [
+        "signAlgorithms",
+        "signature_formats",
+        "conformance_levels",
+        "asynchronousOperationMode",
+        "validationInfo",
+        "oauth2Issuer",
+    ] {
         assert!(info.get(v2_only).is_none(), "{v2_only} is v2 only: {info}");
     }
 }
@@ -75,35 +124,71 @@ async fn pyhanko_shaped_flows_sign_and_verify() {
     let server = Server::start();
     let user = server.add_user("pia");
     let ec = server.create_credential(&user, "13579", &[]);
-    let rsa = server.create_credential(&user, "13579", &["--key", "rsa-2048", "--scal", "1", "--multisign", "2"]);
+    let rsa = server.create_credential(
+        &user,
+        "13579",
+        &["--key", "rsa-2048", "--scal", "1", "--multisign", "2"],
+    );
     let token = v1_login(&server, &user).await;
 
-    let (status, list) = server.post("/csc/v1/credentials/list", Some(&token), &json!({ "maxResults": 10 })).await;
+    let (status, list) = server
+        .post(
+            "/csc/v1/credentials/list",
+            Some(&token),
+            &json!({ "maxResults": 10 }),
+        )
+        .await;
     assert_eq!(status, 200, "{list}");
-    let mut ids: Vec<&str> = list["credentialIDs"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = list["credentialIDs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     ids.sort();
     let mut expected = vec![ec.as_str(), rsa.as_str()];
     expected.sort();
     assert_eq!(ids, expected);
-    assert!(list.get("credentialInfos").is_none(), "v1 list carries IDs only: {list}");
+    assert!(
+        list.get("credentialInfos").is_none(),
+        "v1 list carries IDs only: {list}"
+    );
 
     // credentials/info exactly as pyHanko asks.
-    let info_of = |cred: &str| json!({ "credentialID": cred, "certificates": "chain", "certInfo": false });
-    let (status, info) = server.post("/csc/v1/credentials/info", Some(&token), &info_of(&ec)).await;
+    let info_of =
+        |cred: &str| json!({ "credentialID": cred, "certificates": "chain", "certInfo": false });
+    let (status, info) = server
+        .post("/csc/v1/credentials/info", Some(&token), &info_of(&ec))
+        .await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(info["authMode"], "explicit");
-    assert_eq!(info["PIN"]["presence"], "true", "presence is the string \"true\"");
+    assert_eq!(
+        info["PIN"]["presence"], "true",
+        "presence is the string \"true\""
+    );
     assert_eq!(info["OTP"]["presence"], "true");
     assert_eq!(info["OTP"]["type"], "offline");
-    assert!(info["OTP"]["ID"].as_str().is_some_and(|s| !s.is_empty()), "OTP.ID is required: {info}");
+    assert!(
+        info["OTP"]["ID"].as_str().is_some_and(|s| !s.is_empty()),
+        "OTP.ID is required: {info}"
+    );
     assert_eq!(info["SCAL"], "2");
     assert_eq!(info["multisign"], 1);
     assert!(info.get("auth").is_none(), "auth is v2 only: {info}");
-    assert!(info["key"]["algo"].as_array().unwrap().iter().any(|a| a == ECDSA_SHA256), "{info}");
+    assert!(
+        info["key"]["algo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == ECDSA_SHA256),
+        "{info}"
+    );
     assert_eq!(info["cert"]["certificates"].as_array().unwrap().len(), 2);
     let ec_cert = unb64(info["cert"]["certificates"][0].as_str().unwrap());
 
-    let (status, info) = server.post("/csc/v1/credentials/info", Some(&token), &info_of(&rsa)).await;
+    let (status, info) = server
+        .post("/csc/v1/credentials/info", Some(&token), &info_of(&rsa))
+        .await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(info["PIN"]["presence"], "true");
     assert!(info.get("OTP").is_none(), "no OTP object for SCAL1: {info}");
@@ -119,38 +204,132 @@ async fn pyhanko_shaped_flows_sign_and_verify() {
     let message = b"a PDF byte range";
     let d = sha256(message);
     let otp = server.fresh_otp(&user);
-    let (status, auth) = v1_authorize(&server, &token, &ec, &[d.clone()], "13579", Some(&otp)).await;
+    let (status, auth) = v1_authorize(
+        &server,
+        &token,
+        &ec,
+        std::slice::from_ref(&d),
+        "13579",
+        Some(&otp),
+    )
+    .await;
     assert_eq!(status, 200, "{auth}");
     assert_eq!(auth["expiresIn"], 300);
     let sad = auth["SAD"].as_str().unwrap();
-    let sigs = signatures(&v1_sign(&server, &token, &ec, sad, SHA256, ECDSA_SHA256, &[d.clone()], None).await);
+    let sigs = signatures(
+        &v1_sign(
+            &server,
+            &token,
+            &ec,
+            sad,
+            SHA256,
+            ECDSA_SHA256,
+            std::slice::from_ref(&d),
+            None,
+        )
+        .await,
+    );
     verify(&ec_cert, ECDSA_SHA256, SHA256, message, &sigs[0]).unwrap();
-    expect_error(&v1_sign(&server, &token, &ec, sad, SHA256, ECDSA_SHA256, &[d], None).await, 400, "invalid_request");
+    expect_error(
+        &v1_sign(&server, &token, &ec, sad, SHA256, ECDSA_SHA256, &[d], None).await,
+        400,
+        "invalid_request",
+    );
 
     // SCAL1 RSA: PSS as pyHanko's prefer_pss sends it, then SHA-512 PKCS#1 (the hash algorithm
     // inferred from the digest length at authorization: v1 has no hashAlgorithmOID there).
     let d = sha256(message);
-    let (status, auth) = v1_authorize(&server, &token, &rsa, &[d.clone()], "13579", None).await;
+    let (status, auth) = v1_authorize(
+        &server,
+        &token,
+        &rsa,
+        std::slice::from_ref(&d),
+        "13579",
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{auth}");
     let params = Some(b64(&pss_params(SHA256)));
-    let sigs = signatures(&v1_sign(&server, &token, &rsa, auth["SAD"].as_str().unwrap(), SHA256, RSASSA_PSS, &[d], params).await);
+    let sigs = signatures(
+        &v1_sign(
+            &server,
+            &token,
+            &rsa,
+            auth["SAD"].as_str().unwrap(),
+            SHA256,
+            RSASSA_PSS,
+            &[d],
+            params,
+        )
+        .await,
+    );
     verify(&rsa_cert, RSASSA_PSS, SHA256, message, &sigs[0]).unwrap();
     let d512 = digest(SHA512, message);
-    let (status, auth) = v1_authorize(&server, &token, &rsa, &[d512.clone()], "13579", None).await;
+    let (status, auth) = v1_authorize(
+        &server,
+        &token,
+        &rsa,
+        std::slice::from_ref(&d512),
+        "13579",
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{auth}");
     let sad = auth["SAD"].as_str().unwrap();
     // A SHA-256 request against the SHA-512 authorization is refused...
-    let reply = v1_sign(&server, &token, &rsa, sad, SHA256, RSA_SHA256, &[sha256(message)], None).await;
+    let reply = v1_sign(
+        &server,
+        &token,
+        &rsa,
+        sad,
+        SHA256,
+        RSA_SHA256,
+        &[sha256(message)],
+        None,
+    )
+    .await;
     expect_error(&reply, 400, "invalid_request");
     // ...the authorized one is signed.
-    let sigs = signatures(&v1_sign(&server, &token, &rsa, sad, SHA512, RSA_SHA512, &[d512], None).await);
+    let sigs = signatures(
+        &v1_sign(
+            &server,
+            &token,
+            &rsa,
+            sad,
+            SHA512,
+            RSA_SHA512,
+            &[d512],
+            None,
+        )
+        .await,
+    );
     verify(&rsa_cert, RSA_SHA512, SHA512, message, &sigs[0]).unwrap();
 
     // v1 extendTransaction uses `hash`.
     let (h1, h2) = (sha256(b"one"), sha256(b"two"));
-    let (status, auth) = v1_authorize(&server, &token, &rsa, &[h1.clone(), h2.clone()], "13579", None).await;
+    let (status, auth) = v1_authorize(
+        &server,
+        &token,
+        &rsa,
+        &[h1.clone(), h2.clone()],
+        "13579",
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{auth}");
-    signatures(&v1_sign(&server, &token, &rsa, auth["SAD"].as_str().unwrap(), SHA256, RSA_SHA256, &[h1], None).await);
+    signatures(
+        &v1_sign(
+            &server,
+            &token,
+            &rsa,
+            auth["SAD"].as_str().unwrap(),
+            SHA256,
+            RSA_SHA256,
+            &[h1],
+            None,
+        )
+        .await,
+    );
     let h3 = sha256(b"three");
     let (status, ext) = server
         .post(
@@ -160,7 +339,19 @@ async fn pyhanko_shaped_flows_sign_and_verify() {
         )
         .await;
     assert_eq!(status, 200, "{ext}");
-    let sigs = signatures(&v1_sign(&server, &token, &rsa, ext["SAD"].as_str().unwrap(), SHA256, RSA_SHA256, &[h3], None).await);
+    let sigs = signatures(
+        &v1_sign(
+            &server,
+            &token,
+            &rsa,
+            ext["SAD"].as_str().unwrap(),
+            SHA256,
+            RSA_SHA256,
+            &[h3],
+            None,
+        )
+        .await,
+    );
     verify(&rsa_cert, RSA_SHA256, SHA256, b"three", &sigs[0]).unwrap();
 }
 
@@ -173,16 +364,48 @@ async fn v1_wrong_pin_and_wrong_otp_have_their_own_codes() {
     let d = sha256(b"x");
 
     let otp = server.fresh_otp(&user);
-    let reply = v1_authorize(&server, &token, &cred, &[d.clone()], "97531", Some(&otp)).await;
+    let reply = v1_authorize(
+        &server,
+        &token,
+        &cred,
+        std::slice::from_ref(&d),
+        "97531",
+        Some(&otp),
+    )
+    .await;
     assert_eq!(expect_error(&reply, 400, "invalid_pin"), "Invalid PIN");
-    let reply = v1_authorize(&server, &token, &cred, &[d.clone()], "13579", Some(&wrong_otp(&user))).await;
+    let reply = v1_authorize(
+        &server,
+        &token,
+        &cred,
+        std::slice::from_ref(&d),
+        "13579",
+        Some(&wrong_otp(&user)),
+    )
+    .await;
     assert_eq!(expect_error(&reply, 400, "invalid_otp"), "Invalid OTP");
     // A good code works once...
     let otp = server.fresh_otp(&user);
-    let (status, body) = v1_authorize(&server, &token, &cred, &[d.clone()], "13579", Some(&otp)).await;
+    let (status, body) = v1_authorize(
+        &server,
+        &token,
+        &cred,
+        std::slice::from_ref(&d),
+        "13579",
+        Some(&otp),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     // ...and only once.
-    let reply = v1_authorize(&server, &token, &cred, &[d.clone()], "13579", Some(&otp)).await;
+    let reply = v1_authorize(
+        &server,
+        &token,
+        &cred,
+        std::slice::from_ref(&d),
+        "13579",
+        Some(&otp),
+    )
+    .await;
     expect_error(&reply, 400, "invalid_otp");
     // SCAL2 without the OTP at all.
     let reply = v1_authorize(&server, &token, &cred, &[d], "13579", None).await;
@@ -219,7 +442,17 @@ async fn v1_member_names_work_on_v2_routes() {
 
     // On v2, a wrong PIN or OTP is invalid_authentication_data, whichever names carried them.
     let otp = server.fresh_otp(&user);
-    let reply = server.authorize(&token, &cred, 1, Some(&[d.clone()]), Some(SHA256), "00000", Some(&otp)).await;
+    let reply = server
+        .authorize(
+            &token,
+            &cred,
+            1,
+            Some(std::slice::from_ref(&d)),
+            Some(SHA256),
+            "00000",
+            Some(&otp),
+        )
+        .await;
     expect_error(&reply, 400, "invalid_authentication_data");
     let reply = server
         .post(
@@ -229,6 +462,16 @@ async fn v1_member_names_work_on_v2_routes() {
         )
         .await;
     expect_error(&reply, 400, "invalid_authentication_data");
-    let reply = server.authorize(&token, &cred, 1, Some(&[d.clone()]), Some(SHA256), "13579", Some(&wrong_otp(&user))).await;
+    let reply = server
+        .authorize(
+            &token,
+            &cred,
+            1,
+            Some(std::slice::from_ref(&d)),
+            Some(SHA256),
+            "13579",
+            Some(&wrong_otp(&user)),
+        )
+        .await;
     expect_error(&reply, 400, "invalid_authentication_data");
 }

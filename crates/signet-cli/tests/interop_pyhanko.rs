@@ -14,7 +14,10 @@ use std::process::Command;
 use common::*;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 struct Interop {
@@ -50,22 +53,49 @@ impl Interop {
     }
 
     fn make_pdf(&self, out: &Path) {
-        let st = Command::new(self.python()).arg(self.kit.join("make_pdf.py")).arg(out).status().expect("make_pdf");
+        let st = Command::new(self.python())
+            .arg(self.kit.join("make_pdf.py"))
+            .arg(out)
+            .status()
+            .expect("make_pdf");
         assert!(st.success(), "make_pdf.py failed");
     }
 
     /// Runs pyhanko_csc_sign.py; returns (success, combined output).
-    fn sign(&self, server: &Server, user: &TestUser, cred: &str, pin: &str, extra: &[&str], input: &Path, output: &Path) -> (bool, String) {
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        server: &Server,
+        user: &TestUser,
+        cred: &str,
+        pin: &str,
+        extra: &[&str],
+        input: &Path,
+        output: &Path,
+    ) -> (bool, String) {
         let out = Command::new(self.python())
             .arg(self.kit.join("pyhanko_csc_sign.py"))
-            .args(["--url", &server.url, "--credential", cred, "--user", &user.username, "--password", &user.password])
+            .args([
+                "--url",
+                &server.url,
+                "--credential",
+                cred,
+                "--user",
+                &user.username,
+                "--password",
+                &user.password,
+            ])
             .args(["--pin", pin, "--totp-secret", &user.totp_base32])
             .args(extra)
             .arg(input)
             .arg(output)
             .output()
             .expect("run pyhanko_csc_sign.py");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     }
 
@@ -79,7 +109,11 @@ impl Interop {
             .env("INTEROP_VENV", &self.venv)
             .output()
             .expect("run validate.sh");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     }
 }
@@ -95,11 +129,23 @@ fn sign_and_validate(tools: &Interop, key: &str, extra: &[&str]) {
     let (doc, signed) = (dir.path().join("doc.pdf"), dir.path().join("signed.pdf"));
     tools.make_pdf(&doc);
     let (ok, log) = tools.sign(&server, &user, &cred, pin, extra, &doc, &signed);
-    assert!(ok, "pyHanko CSCSigner failed against Signet ({key} {extra:?}):\n{log}");
+    assert!(
+        ok,
+        "pyHanko CSCSigner failed against Signet ({key} {extra:?}):\n{log}"
+    );
     let (valid, report) = tools.validate_pades(&signed, &server.ca_pem());
-    assert!(valid, "validators rejected the signature ({key} {extra:?}):\n{report}");
-    assert!(report.contains(":VALID") || report.contains("VALID"), "{report}");
-    assert!(report.contains("Signature is Valid"), "pdfsig did not accept: {report}");
+    assert!(
+        valid,
+        "validators rejected the signature ({key} {extra:?}):\n{report}"
+    );
+    assert!(
+        report.contains(":VALID") || report.contains("VALID"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Signature is Valid"),
+        "pdfsig did not accept: {report}"
+    );
 
     // One flipped byte in the signed range must break it.
     let mut bytes = std::fs::read(&signed).expect("read signed");
@@ -112,7 +158,12 @@ fn sign_and_validate(tools: &Interop, key: &str, extra: &[&str]) {
 
     // The signature is in the audit log.
     let export = server.cli_ok(&["audit", "export"], &[]);
-    assert!(export.lines().any(|l| l.contains("\"signature.create\"") && l.contains(&cred)), "{export}");
+    assert!(
+        export
+            .lines()
+            .any(|l| l.contains("\"signature.create\"") && l.contains(&cred)),
+        "{export}"
+    );
 }
 
 #[test]

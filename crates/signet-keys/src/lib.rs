@@ -12,9 +12,11 @@
 use signet_core::{KeyType, SignMechanism};
 
 pub mod master;
+pub mod pkcs11;
 pub mod soft;
 
 pub use master::MasterKey;
+pub use pkcs11::{Pkcs11Config, Pkcs11KeyModule};
 pub use soft::SoftKeyModule;
 
 /// Opaque handle to a key inside a key module. For the software backend it is the sealed

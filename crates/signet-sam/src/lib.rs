@@ -17,8 +17,8 @@ use serde_json::json;
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
 use signet_keys::{KeyError, KeyModule, KeyRef, MasterKey};
 use signet_store::{
-    Credential, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SadRefusal, Store, StoreError,
-    User,
+    Credential, CredentialBinding, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SadRefusal,
+    Store, StoreError, User,
 };
 use zeroize::Zeroizing;
 
@@ -39,7 +39,11 @@ pub struct SamConfig {
 
 impl Default for SamConfig {
     fn default() -> Self {
-        Self { sad_lifetime: Duration::from_secs(300), max_failures: 5, totp_skew_steps: 1 }
+        Self {
+            sad_lifetime: Duration::from_secs(300),
+            max_failures: 5,
+            totp_skew_steps: 1,
+        }
     }
 }
 
@@ -132,7 +136,10 @@ pub struct IssuedSad {
 }
 
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -149,9 +156,20 @@ pub struct Sam {
 }
 
 impl Sam {
-    pub fn new(store: Arc<dyn Store>, keys: Arc<dyn KeyModule>, master: MasterKey, config: SamConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<dyn KeyModule>,
+        master: MasterKey,
+        config: SamConfig,
+    ) -> Self {
         let pins = PinHasher::new(&master.derive("pin-hmac"));
-        Self { store, keys, master, pins, config }
+        Self {
+            store,
+            keys,
+            master,
+            pins,
+            config,
+        }
     }
 
     pub fn config(&self) -> &SamConfig {
@@ -178,14 +196,19 @@ impl Sam {
     }
 
     /// Loads a credential the user owns; anything else is "unknown".
-    async fn owned_credential(&self, user: &User, credential_id: &str) -> Result<Credential, SamError> {
+    async fn owned_credential(
+        &self,
+        user: &User,
+        credential_id: &str,
+    ) -> Result<Credential, SamError> {
         match self.store.credential(credential_id).await? {
             Some(c) if c.user_id == user.id => Ok(c),
             _ => Err(SamError::UnknownCredential),
         }
     }
 
-    fn usable(user: &User, cred: &Credential) -> Result<(), SamError> {
+    /// Refuses a disabled user, a disabled credential or a locked one.
+    pub fn check_usable(user: &User, cred: &Credential) -> Result<(), SamError> {
         if user.disabled {
             return Err(SamError::UserDisabled);
         }
@@ -198,27 +221,92 @@ impl Sam {
         Ok(())
     }
 
-    /// credentials/authorize: verifies the signer's factors and issues a SAD.
-    pub async fn authorize(&self, user: &User, req: AuthorizeRequest) -> Result<IssuedSad, SamError> {
-        let cred = self.owned_credential(user, &req.credential_id).await?;
-        Self::usable(user, &cred)?;
-        if req.num_signatures < 1 {
-            return Err(SamError::InvalidRequest("Invalid parameter numSignatures".into()));
-        }
-        if req.num_signatures > cred.multisign {
-            return Err(SamError::InvalidRequest("Numbers of signatures is too high".into()));
-        }
-        let hash_algo = bound_hash_algorithm(&req, cred.scal)?;
+    /// Loads a credential the user owns and that can be used now (user and credential enabled,
+    /// not locked); anything else is refused exactly as an unknown credential or a disabled one.
+    pub async fn usable_credential(
+        &self,
+        user: &User,
+        credential_id: &str,
+    ) -> Result<Credential, SamError> {
+        let cred = self.owned_credential(user, credential_id).await?;
+        Self::check_usable(user, &cred)?;
+        Ok(cred)
+    }
 
-        // Factors: SCAL1 needs the PIN; SCAL2 the PIN and a TOTP code (auth.expression).
-        let pin = req.pin.as_ref().ok_or(SamError::MissingFactor("PIN"))?;
+    /// Checks what an authorization asks for against the credential: `numSignatures` between 1
+    /// and `multisign`, and for SCAL2 the hashes (their count equal to `numSignatures`, their
+    /// length that of the hash algorithm). The result is exactly what a SAD will bind.
+    pub fn check_binding(
+        cred: &Credential,
+        num_signatures: u32,
+        hashes: Option<Vec<Vec<u8>>>,
+        hash_algo: Option<HashAlgorithm>,
+    ) -> Result<CredentialBinding, SamError> {
+        if num_signatures < 1 {
+            return Err(SamError::InvalidRequest(
+                "Invalid parameter numSignatures".into(),
+            ));
+        }
+        if num_signatures > cred.multisign {
+            return Err(SamError::InvalidRequest(
+                "Numbers of signatures is too high".into(),
+            ));
+        }
+        let hash_algo =
+            bound_hash_algorithm(num_signatures, hashes.as_deref(), hash_algo, cred.scal)?;
+        Ok(CredentialBinding {
+            credential_id: cred.id.clone(),
+            num_signatures,
+            hash_algo,
+            hashes,
+        })
+    }
+
+    /// Verifies the signer's factors for a credential outside credentials/authorize (the OAuth2
+    /// consent page, the decoupled approval page): the PIN, and for SCAL2 a TOTP code accepted
+    /// once per time step. A failure counts towards the lock-out and is audited under `event`
+    /// with its reason; a success resets the counter and is audited under `event` with `detail`.
+    pub async fn verify_factors(
+        &self,
+        user: &User,
+        credential_id: &str,
+        pin: Option<&str>,
+        otp: Option<&str>,
+        event: &str,
+        detail: serde_json::Value,
+    ) -> Result<Credential, SamError> {
+        let cred = self.usable_credential(user, credential_id).await?;
+        self.check_factors(user, &cred, pin, otp, event).await?;
+        let mut fields = json!({ "result": "success", "scal": cred.scal });
+        merge(&mut fields, detail);
+        self.store
+            .record_verification_success(
+                &cred.id,
+                NewAuditEvent::new(event, &user.username, Some(&cred.id), fields),
+            )
+            .await?;
+        Ok(cred)
+    }
+
+    /// Factors: SCAL1 needs the PIN; SCAL2 the PIN and a TOTP code (auth.expression).
+    async fn check_factors(
+        &self,
+        user: &User,
+        cred: &Credential,
+        pin: Option<&str>,
+        otp: Option<&str>,
+        event: &str,
+    ) -> Result<(), SamError> {
+        let pin = pin.ok_or(SamError::MissingFactor("PIN"))?;
         let otp = if cred.scal >= 2 {
-            Some(req.otp.as_ref().ok_or(SamError::MissingFactor("OTP"))?)
+            Some(otp.ok_or(SamError::MissingFactor("OTP"))?)
         } else {
             None
         };
         if !self.pins.verify(&cred.id, pin, &cred.pin_hash) {
-            return Err(self.fail(user, &cred, "invalid_pin", SamError::InvalidPin).await);
+            return Err(self
+                .fail(user, cred, event, "invalid_pin", SamError::InvalidPin)
+                .await);
         }
         if let Some(otp) = otp {
             let secret = self.open_totp_secret(user)?;
@@ -229,44 +317,141 @@ impl Sam {
                 None => false,
             };
             if !accepted {
-                let reason = if step.is_some() { "otp_reused" } else { "invalid_otp" };
-                return Err(self.fail(user, &cred, reason, SamError::InvalidOtp).await);
+                let reason = if step.is_some() {
+                    "otp_reused"
+                } else {
+                    "invalid_otp"
+                };
+                return Err(self
+                    .fail(user, cred, event, reason, SamError::InvalidOtp)
+                    .await);
             }
         }
+        Ok(())
+    }
 
-        let sad = secrets::random_secret()?;
-        let expires_in = self.config.sad_lifetime.as_secs();
+    /// Issues credential authorization under a secret the caller generated and handed out (a
+    /// SAD, or a credential-scoped OAuth2 access token — a SAD in another envelope): inserts
+    /// the SAD record under `secret_hash` with the binding, and the audit row `event`, in one
+    /// transaction. The caller must have had the signer's factors verified for this binding
+    /// ([`Sam::verify_factors`]). The lifetime is at most the configured SAD lifetime.
+    pub async fn issue_sad(
+        &self,
+        user: &User,
+        binding: &CredentialBinding,
+        secret_hash: [u8; 32],
+        lifetime: Option<Duration>,
+        event: &str,
+        detail: serde_json::Value,
+    ) -> Result<u64, SamError> {
+        let cred = self.usable_credential(user, &binding.credential_id).await?;
+        let checked = Self::check_binding(
+            &cred,
+            binding.num_signatures,
+            binding.hashes.clone(),
+            binding.hash_algo,
+        )?;
+        let max = self.config.sad_lifetime;
+        let lifetime = lifetime.map_or(max, |l| l.min(max)).as_secs();
+        self.insert_sad(user, &cred, &checked, secret_hash, lifetime, event, detail)
+            .await?;
+        Ok(lifetime)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_sad(
+        &self,
+        user: &User,
+        cred: &Credential,
+        binding: &CredentialBinding,
+        secret_hash: [u8; 32],
+        expires_in: u64,
+        event: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), SamError> {
         let record = SadRecord {
-            sad_hash: secrets::secret_hash(&sad),
+            sad_hash: secret_hash,
             user_id: user.id,
             credential_id: cred.id.clone(),
-            hash_algo,
-            hashes: req.hashes.clone(),
-            remaining: req.num_signatures,
+            hash_algo: binding.hash_algo,
+            hashes: binding.hashes.clone(),
+            remaining: binding.num_signatures,
             expires_at: now_unix() + expires_in as i64,
         };
-        let audit = NewAuditEvent::new(
+        let mut fields = json!({
+            "result": "success",
+            "scal": cred.scal,
+            "num_signatures": binding.num_signatures,
+            "hash_algorithm": binding.hash_algo.map(HashAlgorithm::oid),
+            "hashes": binding.hashes.as_ref().map(|hs| hs.iter().map(|h| hex(h)).collect::<Vec<_>>()),
+            "expires_in": expires_in,
+        });
+        merge(&mut fields, detail);
+        let audit = NewAuditEvent::new(event, &user.username, Some(&cred.id), fields);
+        self.store
+            .record_authorization_success(record, audit)
+            .await?;
+        Ok(())
+    }
+
+    /// credentials/authorize: verifies the signer's factors and issues a SAD.
+    pub async fn authorize(
+        &self,
+        user: &User,
+        req: AuthorizeRequest,
+    ) -> Result<IssuedSad, SamError> {
+        let cred = self.owned_credential(user, &req.credential_id).await?;
+        self.authorize_credential(user, cred, req).await
+    }
+
+    /// [`Sam::authorize`] for a credential the caller already loaded (to look at its
+    /// authorization mode first); ownership and usability are checked again here.
+    pub async fn authorize_credential(
+        &self,
+        user: &User,
+        cred: Credential,
+        req: AuthorizeRequest,
+    ) -> Result<IssuedSad, SamError> {
+        if cred.user_id != user.id || cred.id != req.credential_id {
+            return Err(SamError::UnknownCredential);
+        }
+        Self::check_usable(user, &cred)?;
+        let binding = Self::check_binding(&cred, req.num_signatures, req.hashes, req.hash_algo)?;
+        self.check_factors(
+            user,
+            &cred,
+            req.pin.as_deref().map(String::as_str),
+            req.otp.as_deref().map(String::as_str),
             "credential.authorize",
-            &user.username,
-            Some(&cred.id),
-            json!({
-                "result": "success",
-                "scal": cred.scal,
-                "num_signatures": req.num_signatures,
-                "hash_algorithm": hash_algo.map(HashAlgorithm::oid),
-                "hashes": req.hashes.as_ref().map(|hs| hs.iter().map(|h| hex(h)).collect::<Vec<_>>()),
-                "description": req.description,
-                "expires_in": expires_in,
-            }),
-        );
-        self.store.record_authorization_success(record, audit).await?;
+        )
+        .await?;
+        let sad = secrets::random_secret()?;
+        let expires_in = self.config.sad_lifetime.as_secs();
+        self.insert_sad(
+            user,
+            &cred,
+            &binding,
+            secrets::secret_hash(&sad),
+            expires_in,
+            "credential.authorize",
+            json!({ "description": req.description }),
+        )
+        .await?;
         Ok(IssuedSad { sad, expires_in })
     }
 
-    /// Counts a failed authorization (and audits it with its reason); returns the error to show.
-    async fn fail(&self, user: &User, cred: &Credential, reason: &str, err: SamError) -> SamError {
+    /// Counts a failed factor check (and audits it under `event` with its reason); returns the
+    /// error to show.
+    async fn fail(
+        &self,
+        user: &User,
+        cred: &Credential,
+        event: &str,
+        reason: &str,
+        err: SamError,
+    ) -> SamError {
         let audit = NewAuditEvent::new(
-            "credential.authorize",
+            event,
             &user.username,
             Some(&cred.id),
             json!({ "result": "failure", "reason": reason }),
@@ -292,17 +477,9 @@ impl Sam {
         hash_algo: Option<HashAlgorithm>,
     ) -> Result<IssuedSad, SamError> {
         let cred = self.owned_credential(user, credential_id).await?;
-        Self::usable(user, &cred)?;
-        let probe = AuthorizeRequest {
-            credential_id: credential_id.to_owned(),
-            num_signatures: hashes.as_ref().map_or(1, |h| h.len() as u32),
-            hashes: hashes.clone(),
-            hash_algo,
-            pin: None,
-            otp: None,
-            description: None,
-        };
-        let new_algo = bound_hash_algorithm(&probe, cred.scal)?;
+        Self::check_usable(user, &cred)?;
+        let count = hashes.as_ref().map_or(1, |h| h.len() as u32);
+        let new_algo = bound_hash_algorithm(count, hashes.as_deref(), hash_algo, cred.scal)?;
         let new_sad = secrets::random_secret()?;
         let expires_in = self.config.sad_lifetime.as_secs();
         let now = now_unix();
@@ -372,14 +549,29 @@ impl Sam {
                 "expires_in": expires_in,
             }),
         );
-        self.store.record_authorization_success(record, audit).await?;
-        Ok(IssuedSad { sad: new_sad, expires_in })
+        self.store
+            .record_authorization_success(record, audit)
+            .await?;
+        Ok(IssuedSad {
+            sad: new_sad,
+            expires_in,
+        })
     }
 
     /// signatures/signHash: spends the SAD, commits the audit record, then signs.
-    pub async fn sign_hashes(&self, user: &User, req: SignRequest) -> Result<Vec<Vec<u8>>, SamError> {
+    pub async fn sign_hashes(
+        &self,
+        user: &User,
+        req: SignRequest,
+    ) -> Result<Vec<Vec<u8>>, SamError> {
         let cred = self.owned_credential(user, &req.credential_id).await?;
-        Self::usable(user, &cred)?;
+        Self::check_usable(user, &cred)?;
+        if cred.backend != self.keys.backend() {
+            // A node configured with another key module cannot reach this key (scale-out with
+            // mixed backends): say so instead of failing inside the key module.
+            tracing::error!(credential = %cred.id, held_by = %cred.backend, node = self.keys.backend(), "credential key is in another key module");
+            return Err(SamError::KeyUnavailable);
+        }
         let mechanism = SignMechanism::resolve(
             cred.key_type,
             &req.sign_algo,
@@ -391,7 +583,9 @@ impl Sam {
         }
         let hash = mechanism.hash();
         if req.hashes.iter().any(|h| h.len() != hash.len()) {
-            return Err(SamError::InvalidRequest("Invalid digest value length".into()));
+            return Err(SamError::InvalidRequest(
+                "Invalid digest value length".into(),
+            ));
         }
 
         let now = now_unix();
@@ -483,32 +677,50 @@ fn totp_context(username: &str) -> Vec<u8> {
 /// SCAL2 requires hashes (EN 419241-1: the SAD covers the exact DTBS/R). v1 clients send no
 /// hash algorithm, so when absent it is inferred from the digest length, which is unambiguous
 /// among SHA-256/384/512.
-fn bound_hash_algorithm(req: &AuthorizeRequest, scal: u8) -> Result<Option<HashAlgorithm>, SamError> {
-    let Some(hashes) = &req.hashes else {
+fn bound_hash_algorithm(
+    num_signatures: u32,
+    hashes: Option<&[Vec<u8>]>,
+    hash_algo: Option<HashAlgorithm>,
+    scal: u8,
+) -> Result<Option<HashAlgorithm>, SamError> {
+    let Some(hashes) = hashes else {
         if scal >= 2 {
             return Err(SamError::InvalidRequest(
                 "Missing parameter hashes: the credential is SCAL2, the hashes to sign must be authorized".into(),
             ));
         }
-        return Ok(req.hash_algo);
+        return Ok(hash_algo);
     };
-    if hashes.is_empty() {
+    let Some(first) = hashes.first() else {
         return Err(SamError::InvalidRequest("Empty hash array".into()));
-    }
-    if hashes.len() != req.num_signatures as usize {
+    };
+    if hashes.len() != num_signatures as usize {
         return Err(SamError::InvalidRequest(
             "numSignatures must equal the number of hashes".into(),
         ));
     }
-    let algo = match req.hash_algo {
+    let algo = match hash_algo {
         Some(a) => a,
         None => HashAlgorithm::ALL
             .into_iter()
-            .find(|a| a.len() == hashes[0].len())
+            .find(|a| a.len() == first.len())
             .ok_or_else(|| SamError::InvalidRequest("Invalid digest value length".into()))?,
     };
     if hashes.iter().any(|h| h.len() != algo.len()) {
-        return Err(SamError::InvalidRequest("Invalid digest value length".into()));
+        return Err(SamError::InvalidRequest(
+            "Invalid digest value length".into(),
+        ));
     }
     Ok(Some(algo))
+}
+
+/// Adds the members of `extra` (an object) to `fields` (an object); `null` members are skipped.
+fn merge(fields: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(out), serde_json::Value::Object(extra)) = (fields.as_object_mut(), extra) {
+        for (k, v) in extra {
+            if !v.is_null() {
+                out.insert(k, v);
+            }
+        }
+    }
 }

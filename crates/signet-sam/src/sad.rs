@@ -21,7 +21,10 @@ pub struct SpendRequest<'a> {
 }
 
 /// Judges a spend. On success returns the record to keep (`None` when the SAD is exhausted).
-pub fn judge(record: Option<&SadRecord>, req: &SpendRequest<'_>) -> Result<Option<SadRecord>, SadRefusal> {
+pub fn judge(
+    record: Option<&SadRecord>,
+    req: &SpendRequest<'_>,
+) -> Result<Option<SadRecord>, SadRefusal> {
     let Some(r) = record else {
         return Err(SadRefusal::Unknown);
     };
@@ -38,10 +41,10 @@ pub fn judge(record: Option<&SadRecord>, req: &SpendRequest<'_>) -> Result<Optio
     if n == 0 || n > r.remaining as usize {
         return Err(SadRefusal::TooMany);
     }
-    if let Some(bound) = r.hash_algo {
-        if bound != req.hash_algo {
-            return Err(SadRefusal::HashAlgorithm);
-        }
+    if let Some(bound) = r.hash_algo
+        && bound != req.hash_algo
+    {
+        return Err(SadRefusal::HashAlgorithm);
     }
     let mut kept = r.clone();
     if let Some(pool) = kept.hashes.as_mut() {
@@ -75,42 +78,72 @@ mod tests {
     }
 
     fn req<'a>(hashes: &'a [Vec<u8>]) -> SpendRequest<'a> {
-        SpendRequest { user_id: 1, credential_id: "c1", hash_algo: HashAlgorithm::Sha256, hashes, now: 500 }
+        SpendRequest {
+            user_id: 1,
+            credential_id: "c1",
+            hash_algo: HashAlgorithm::Sha256,
+            hashes,
+            now: 500,
+        }
     }
 
     #[test]
     fn spends_bound_hashes_once_each() {
         let (a, b) = (vec![1u8; 32], vec![2u8; 32]);
         let r = sad(Some(vec![a.clone(), b.clone()]), 2);
-        let kept = judge(Some(&r), &req(&[b.clone()])).unwrap().unwrap();
+        let kept = judge(Some(&r), &req(std::slice::from_ref(&b)))
+            .unwrap()
+            .unwrap();
         assert_eq!(kept.remaining, 1);
         assert_eq!(kept.hashes, Some(vec![a.clone()]));
-        assert_eq!(judge(Some(&kept), &req(&[b.clone()])), Err(SadRefusal::HashNotAuthorized));
-        assert_eq!(judge(Some(&kept), &req(&[a.clone()])), Ok(None));
+        assert_eq!(
+            judge(Some(&kept), &req(std::slice::from_ref(&b))),
+            Err(SadRefusal::HashNotAuthorized)
+        );
+        assert_eq!(judge(Some(&kept), &req(std::slice::from_ref(&a))), Ok(None));
     }
 
     #[test]
     fn duplicate_hash_needs_duplicate_authorization() {
         let a = vec![1u8; 32];
         let r = sad(Some(vec![a.clone(), vec![2u8; 32]]), 2);
-        assert_eq!(judge(Some(&r), &req(&[a.clone(), a.clone()])), Err(SadRefusal::HashNotAuthorized));
+        assert_eq!(
+            judge(Some(&r), &req(&[a.clone(), a.clone()])),
+            Err(SadRefusal::HashNotAuthorized)
+        );
     }
 
     #[test]
     fn refusals() {
         let a = vec![1u8; 32];
         let r = sad(Some(vec![a.clone()]), 1);
-        assert_eq!(judge(None, &req(&[a.clone()])), Err(SadRefusal::Unknown));
-        let other_user = SpendRequest { user_id: 2, ..req(&[a.clone()]) };
+        let one = [a.clone()];
+        assert_eq!(judge(None, &req(&one)), Err(SadRefusal::Unknown));
+        let other_user = SpendRequest {
+            user_id: 2,
+            ..req(&one)
+        };
         assert_eq!(judge(Some(&r), &other_user), Err(SadRefusal::Unknown));
-        let other_cred = SpendRequest { credential_id: "c2", ..req(&[a.clone()]) };
-        assert_eq!(judge(Some(&r), &other_cred), Err(SadRefusal::WrongCredential));
-        let late = SpendRequest { now: 1000, ..req(&[a.clone()]) };
+        let other_cred = SpendRequest {
+            credential_id: "c2",
+            ..req(&one)
+        };
+        assert_eq!(
+            judge(Some(&r), &other_cred),
+            Err(SadRefusal::WrongCredential)
+        );
+        let late = SpendRequest {
+            now: 1000,
+            ..req(&one)
+        };
         assert_eq!(judge(Some(&r), &late), Err(SadRefusal::Expired));
         let two = [a.clone(), a.clone()];
         assert_eq!(judge(Some(&r), &req(&two)), Err(SadRefusal::TooMany));
         assert_eq!(judge(Some(&r), &req(&[])), Err(SadRefusal::TooMany));
-        let sha384 = SpendRequest { hash_algo: HashAlgorithm::Sha384, ..req(&[a.clone()]) };
+        let sha384 = SpendRequest {
+            hash_algo: HashAlgorithm::Sha384,
+            ..req(&one)
+        };
         assert_eq!(judge(Some(&r), &sha384), Err(SadRefusal::HashAlgorithm));
     }
 

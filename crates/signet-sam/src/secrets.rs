@@ -5,8 +5,8 @@
 //! key (EN 419241-2 allows any protected reference data): a stolen database alone is not enough
 //! to brute-force them, and verification stays in microseconds. Comparisons are constant-time.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use aws_lc_rs::{digest, hmac, rand::SecureRandom};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -26,12 +26,20 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>, SamError> {
 /// well above the 128 bits the SAD needs).
 pub fn random_secret() -> Result<Zeroizing<String>, SamError> {
     let bytes = Zeroizing::new(random_bytes(32)?);
-    Ok(Zeroizing::new(data_encoding::BASE64URL_NOPAD.encode(&bytes)))
+    Ok(Zeroizing::new(
+        data_encoding::BASE64URL_NOPAD.encode(&bytes),
+    ))
 }
 
 /// A fresh public identifier (credential ID): 16 random bytes, base64url.
+/// Never starts with '-', so the ID can be given to command-line tools as an argument.
 pub fn random_id() -> Result<String, SamError> {
-    Ok(data_encoding::BASE64URL_NOPAD.encode(&random_bytes(16)?))
+    loop {
+        let id = data_encoding::BASE64URL_NOPAD.encode(&random_bytes(16)?);
+        if !id.starts_with('-') {
+            return Ok(id);
+        }
+    }
 }
 
 /// What the store keeps instead of a SAD or token: its SHA-256.
@@ -80,7 +88,9 @@ pub struct PinHasher {
 impl PinHasher {
     /// `key` comes from `MasterKey::derive("pin-hmac")`.
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { key: hmac::Key::new(hmac::HMAC_SHA256, key) }
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
+        }
     }
 
     /// The reference value stored with a credential. The credential ID is mixed in so equal PINs
@@ -129,6 +139,15 @@ mod tests {
         assert!(!a.verify("cred-1", "123457", &stored));
         assert!(!a.verify("cred-2", "123456", &stored));
         assert!(!b.verify("cred-1", "123456", &stored));
+    }
+
+    #[test]
+    fn ids_never_start_with_a_hyphen() {
+        for _ in 0..2000 {
+            let id = random_id().unwrap();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'), "{id}");
+        }
     }
 
     #[test]

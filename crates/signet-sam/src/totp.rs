@@ -24,7 +24,12 @@ pub fn code(secret: &[u8], step: i64) -> u32 {
     let mac = mac.as_ref();
     // RFC 4226 §5.3 dynamic truncation.
     let offset = (mac[mac.len() - 1] & 0x0f) as usize;
-    let bin = u32::from_be_bytes([mac[offset] & 0x7f, mac[offset + 1], mac[offset + 2], mac[offset + 3]]);
+    let bin = u32::from_be_bytes([
+        mac[offset] & 0x7f,
+        mac[offset + 1],
+        mac[offset + 2],
+        mac[offset + 3],
+    ]);
     bin % 10u32.pow(DIGITS)
 }
 
@@ -62,7 +67,9 @@ pub fn parse_base32(text: &str) -> Option<Vec<u8>> {
         .filter(|c| !c.is_whitespace() && *c != '=')
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let bytes = data_encoding::BASE32_NOPAD.decode(cleaned.as_bytes()).ok()?;
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(cleaned.as_bytes())
+        .ok()?;
     (bytes.len() >= 10).then_some(bytes)
 }
 
@@ -71,7 +78,9 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect::<String>()
@@ -121,7 +130,10 @@ mod tests {
         let secret = b"12345678901234567890";
         let b32 = secret_base32(secret);
         assert_eq!(b32, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
-        assert_eq!(parse_base32(&b32.to_lowercase()).as_deref(), Some(&secret[..]));
+        assert_eq!(
+            parse_base32(&b32.to_lowercase()).as_deref(),
+            Some(&secret[..])
+        );
         assert_eq!(parse_base32("short"), None);
         let uri = otpauth_uri("Signet", "alice smith", secret);
         assert_eq!(

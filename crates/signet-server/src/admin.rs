@@ -12,20 +12,24 @@ use signet_core::KeyType;
 use signet_keys::{KeyModule, KeyRef};
 use signet_pki::{EmbeddedCa, SubjectName};
 use signet_sam::{Sam, now_unix, secrets, totp};
-use signet_store::{AuthMode, Credential, NewAuditEvent, NewUser, Store, StoreError, User};
+use signet_store::{
+    AuthMode, Credential, NewAuditEvent, NewUser, OAuthClient, Store, StoreError, User,
+};
 use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("{0}")]
     Invalid(String),
-    #[error("{0}")]
+    // Transparent: `#[from]` makes the inner error the source, and `{0}` would then be printed
+    // twice by error-chain printers (`signet: user bob already exists: user bob already exists`).
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("key module: {0}")]
+    #[error(transparent)]
     Key(#[from] signet_keys::KeyError),
-    #[error("CA: {0}")]
+    #[error(transparent)]
     Pki(#[from] signet_pki::PkiError),
-    #[error("{0}")]
+    #[error(transparent)]
     Sam(#[from] signet_sam::SamError),
 }
 
@@ -70,17 +74,29 @@ pub async fn load_or_create_ca(
         let key_type = String::from_utf8_lossy(&key_type)
             .parse::<KeyType>()
             .map_err(|e| StoreError::Corrupt(format!("CA key type: {e}")))?;
-        return Ok(EmbeddedCa { key_ref: KeyRef(key_ref), key_type, certificate: cert });
+        return Ok(EmbeddedCa {
+            key_ref: KeyRef(key_ref),
+            key_type,
+            certificate: cert,
+        });
     }
     let keys2 = Arc::clone(keys);
     let s = settings.clone();
     let ca = tokio::task::spawn_blocking(move || {
-        EmbeddedCa::create(keys2.as_ref(), s.key_type, &s.common_name, s.organization.as_deref(), s.validity_days)
+        EmbeddedCa::create(
+            keys2.as_ref(),
+            s.key_type,
+            &s.common_name,
+            s.organization.as_deref(),
+            s.validity_days,
+        )
     })
     .await
     .map_err(|e| AdminError::Invalid(format!("CA creation task failed: {e}")))??;
     store.put_setting(CA_KEY_REF, &ca.key_ref.0).await?;
-    store.put_setting(CA_KEY_TYPE, ca.key_type.name().as_bytes()).await?;
+    store
+        .put_setting(CA_KEY_TYPE, ca.key_type.name().as_bytes())
+        .await?;
     store.put_setting(CA_CERTIFICATE, &ca.certificate).await?;
     store
         .append_audit(NewAuditEvent::new(
@@ -102,6 +118,22 @@ pub struct CredentialSpec {
     pub multisign: u32,
     pub pin: Zeroizing<String>,
     pub description: Option<String>,
+}
+
+/// What a new OAuth2 client looks like.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub confidential: bool,
+    /// The user a `client_credentials` token acts for (e-seal clients).
+    pub username: Option<String>,
+}
+
+/// A registered client and its secret (confidential clients; shown once).
+pub struct NewClient {
+    pub client: OAuthClient,
+    pub secret: Option<Zeroizing<String>>,
 }
 
 /// A newly enrolled user and their TOTP secret (shown once, to be put in an authenticator).
@@ -163,20 +195,42 @@ impl Admin {
         let user = self
             .store
             .create_user(
-                NewUser { username: username.to_owned(), password_hash, totp_secret_sealed: sealed },
+                NewUser {
+                    username: username.to_owned(),
+                    password_hash,
+                    totp_secret_sealed: sealed,
+                },
                 NewAuditEvent::new("user.create", ADMIN, None, json!({ "username": username })),
             )
             .await?;
-        Ok(EnrolledUser { user, totp_secret: secret })
+        Ok(EnrolledUser {
+            user,
+            totp_secret: secret,
+        })
     }
 
-    /// Generates a key in the key module, has the CA certify it and stores the credential.
+    /// Generates a key in the key module, has the CA certify it and stores the credential
+    /// (authorized explicitly: factors sent to credentials/authorize).
     pub async fn create_credential(&self, spec: CredentialSpec) -> Result<Credential, AdminError> {
+        self.create_credential_with_mode(spec, AuthMode::Explicit)
+            .await
+    }
+
+    /// [`Admin::create_credential`] with the way the credential is authorized: `explicit`,
+    /// `oauth2code` (only through the OAuth2 consent page) or `oob` (approved on Signet's
+    /// approval page after credentials/authorize answered 202).
+    pub async fn create_credential_with_mode(
+        &self,
+        spec: CredentialSpec,
+        auth_mode: AuthMode,
+    ) -> Result<Credential, AdminError> {
         if !(1..=2).contains(&spec.scal) {
             return Err(AdminError::Invalid("--scal must be 1 or 2".into()));
         }
         if spec.multisign == 0 || spec.multisign > 10_000 {
-            return Err(AdminError::Invalid("--multisign must be between 1 and 10000".into()));
+            return Err(AdminError::Invalid(
+                "--multisign must be between 1 and 10000".into(),
+            ));
         }
         validate_secret("the PIN", &spec.pin, 4, 64)?;
         let user = self
@@ -224,7 +278,7 @@ impl Admin {
             chain: vec![self.ca.certificate.clone()],
             scal: spec.scal,
             multisign: spec.multisign,
-            auth_mode: AuthMode::Explicit,
+            auth_mode,
             description: spec.description.clone(),
             disabled: false,
             failed_attempts: 0,
@@ -243,6 +297,7 @@ impl Admin {
                         "key_type": key_type.name(),
                         "scal": spec.scal,
                         "multisign": spec.multisign,
+                        "auth_mode": auth_mode.as_str(),
                         "backend": self.keys.backend(),
                     }),
                 ),
@@ -251,25 +306,167 @@ impl Admin {
         Ok(credential)
     }
 
-    pub async fn set_credential_disabled(&self, id: &str, disabled: bool) -> Result<(), AdminError> {
-        let kind = if disabled { "credential.disable" } else { "credential.enable" };
+    /// Registers an OAuth2 client. A confidential client gets a 256-bit secret, shown once and
+    /// stored only as its SHA-256; `username` binds it to a user for `client_credentials`
+    /// (e-seal clients), which requires a confidential client.
+    pub async fn add_client(&self, spec: ClientSpec) -> Result<NewClient, AdminError> {
+        let name = spec.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(
+                "the client name must be 1-100 printable characters".into(),
+            ));
+        }
+        for uri in &spec.redirect_uris {
+            crate::oauth2::acceptable_redirect_uri(uri).map_err(AdminError::Invalid)?;
+        }
+        if spec.redirect_uris.is_empty() && spec.username.is_none() {
+            return Err(AdminError::Invalid(
+                "give at least one --redirect-uri (or --user for a client_credentials client)"
+                    .into(),
+            ));
+        }
+        if spec.username.is_some() && !spec.confidential {
+            return Err(AdminError::Invalid(
+                "--user (client_credentials) needs a --confidential client".into(),
+            ));
+        }
+        let user_id = match &spec.username {
+            None => None,
+            Some(u) => Some(
+                self.store
+                    .user_by_name(u)
+                    .await?
+                    .ok_or_else(|| AdminError::Invalid(format!("no user named {u}")))?
+                    .id,
+            ),
+        };
+        let client_id = secrets::random_id()?;
+        let secret = if spec.confidential {
+            Some(secrets::random_secret()?)
+        } else {
+            None
+        };
+        let client = OAuthClient {
+            client_id: client_id.clone(),
+            name: name.to_owned(),
+            secret_hash: secret.as_ref().map(|s| secrets::secret_hash(s)),
+            redirect_uris: spec.redirect_uris.clone(),
+            user_id,
+            created_at: now_unix(),
+        };
         self.store
-            .set_credential_disabled(id, disabled, NewAuditEvent::new(kind, ADMIN, Some(id), json!({})))
+            .create_client(
+                client.clone(),
+                NewAuditEvent::new(
+                    "oauth2.client.create",
+                    ADMIN,
+                    None,
+                    json!({
+                        "client_id": client_id,
+                        "name": name,
+                        "redirect_uris": spec.redirect_uris,
+                        "confidential": spec.confidential,
+                        "username": spec.username,
+                    }),
+                ),
+            )
+            .await?;
+        Ok(NewClient { client, secret })
+    }
+
+    pub async fn set_credential_disabled(
+        &self,
+        id: &str,
+        disabled: bool,
+    ) -> Result<(), AdminError> {
+        let kind = if disabled {
+            "credential.disable"
+        } else {
+            "credential.enable"
+        };
+        self.store
+            .set_credential_disabled(
+                id,
+                disabled,
+                NewAuditEvent::new(kind, ADMIN, Some(id), json!({})),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Destroys the credential's key in the key module, then deletes the credential and its SADs.
+    ///
+    /// Order matters: the credential is disabled first, so a failure to destroy the key leaves
+    /// a disabled credential the operator can delete again, never a usable one without a key.
+    pub async fn delete_credential(&self, id: &str) -> Result<(), AdminError> {
+        let cred = self
+            .store
+            .credential(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("credential {id}")))?;
+        if cred.backend != self.keys.backend() {
+            return Err(AdminError::Invalid(format!(
+                "credential {id} is held by the {} key module but this node runs {}",
+                cred.backend,
+                self.keys.backend()
+            )));
+        }
+        if !cred.disabled {
+            self.set_credential_disabled(id, true).await?;
+        }
+        let keys = Arc::clone(&self.keys);
+        let key_ref = KeyRef(cred.key_ref.clone());
+        let destroyed = tokio::task::spawn_blocking(move || keys.destroy(&key_ref))
+            .await
+            .map_err(|e| AdminError::Invalid(format!("key destruction task failed: {e}")))?;
+        match destroyed {
+            // Already gone (an earlier delete destroyed it, then the row deletion failed).
+            Ok(()) | Err(signet_keys::KeyError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.store
+            .append_audit(NewAuditEvent::new(
+                "key.destroy",
+                ADMIN,
+                Some(id),
+                json!({ "backend": cred.backend, "key_type": cred.key_type.name() }),
+            ))
+            .await?;
+        self.store
+            .delete_credential(
+                id,
+                NewAuditEvent::new("credential.delete", ADMIN, Some(id), json!({})),
+            )
             .await?;
         Ok(())
     }
 
     pub async fn unlock_credential(&self, id: &str) -> Result<(), AdminError> {
         self.store
-            .unlock_credential(id, NewAuditEvent::new("credential.unlock", ADMIN, Some(id), json!({})))
+            .unlock_credential(
+                id,
+                NewAuditEvent::new("credential.unlock", ADMIN, Some(id), json!({})),
+            )
             .await?;
         Ok(())
     }
 
-    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
-        let kind = if disabled { "user.disable" } else { "user.enable" };
+    pub async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<(), AdminError> {
+        let kind = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
         self.store
-            .set_user_disabled(username, disabled, NewAuditEvent::new(kind, ADMIN, None, json!({ "username": username })))
+            .set_user_disabled(
+                username,
+                disabled,
+                NewAuditEvent::new(kind, ADMIN, None, json!({ "username": username })),
+            )
             .await?;
         Ok(())
     }

@@ -17,25 +17,135 @@ use crate::error::{ApiError, ApiResult};
 
 const MAX_USERNAME_IN_AUDIT: usize = 64;
 
-/// Resolves the Bearer token of a request to its user.
-pub async fn bearer_user(state: &AppState, headers: &HeaderMap) -> ApiResult<User> {
+/// Who a Bearer token speaks for.
+#[derive(Debug)]
+pub enum Caller {
+    /// A service access token (auth/login, or OAuth2 with scope `service`).
+    Service(User),
+    /// A credential-scoped OAuth2 access token, i.e. a live SAD (ARCHITECTURE.md: "a
+    /// credential-scoped OAuth2 token is a SAD in another envelope"). It is service
+    /// authorization only for credentials/info and signatures/signHash of that credential
+    /// (CSC §3), and is itself the SAD when signHash carries none.
+    Credential {
+        user: User,
+        credential_id: String,
+        token: Zeroizing<String>,
+    },
+}
+
+/// CSC methods a credential-scoped token may call, for its own credential only.
+const CREDENTIAL_TOKEN_METHODS: &[&str] = &[
+    "credentials/info",
+    "signatures/signHash",
+    "signatures/signDoc",
+];
+
+impl Caller {
+    /// The user the call acts for, if this token may call `method` with `credential_id`.
+    pub fn user_for(&self, method: &str, credential_id: Option<&str>) -> ApiResult<&User> {
+        match self {
+            Self::Service(user) => Ok(user),
+            Self::Credential {
+                user,
+                credential_id: bound,
+                ..
+            } => {
+                if CREDENTIAL_TOKEN_METHODS.contains(&method)
+                    && credential_id == Some(bound.as_str())
+                {
+                    Ok(user)
+                } else {
+                    Err(ApiError::unauthorized(
+                        "invalid_token",
+                        format!(
+                            "A credential-scoped token cannot be used for {method} of another credential"
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The credential token itself, when it can stand in for a SAD.
+    pub fn credential_token(&self) -> Option<&str> {
+        match self {
+            Self::Service(_) => None,
+            Self::Credential { token, .. } => Some(token.as_str()),
+        }
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> ApiResult<&str> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::unauthorized("invalid_request", "Missing Authorization header with a Bearer access token"));
+        return Err(ApiError::unauthorized(
+            "invalid_request",
+            "Missing Authorization header with a Bearer access token",
+        ));
     };
     let value = value.to_str().unwrap_or("");
-    let token = match value.split_once(' ') {
-        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
-        _ => return Err(ApiError::unauthorized("invalid_request", "Malformed Authorization header: expected Bearer")),
-    };
-    let record = state.store.token(&secrets::secret_hash(token), now_unix()).await?;
-    let Some(record) = record.filter(|r| r.kind == TokenKind::Access) else {
-        return Err(ApiError::unauthorized("invalid_token", "The access token is invalid or expired"));
-    };
-    match state.store.user_by_id(record.user_id).await? {
+    match value.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => {
+            Ok(t.trim())
+        }
+        _ => Err(ApiError::unauthorized(
+            "invalid_request",
+            "Malformed Authorization header: expected Bearer",
+        )),
+    }
+}
+
+async fn live_user(state: &AppState, user_id: i64) -> ApiResult<User> {
+    match state.store.user_by_id(user_id).await? {
         Some(user) if !user.disabled => Ok(user),
         Some(_) => Err(ApiError::invalid_request("The user is disabled")),
-        None => Err(ApiError::unauthorized("invalid_token", "The access token is invalid or expired")),
+        None => Err(ApiError::unauthorized(
+            "invalid_token",
+            "The access token is invalid or expired",
+        )),
     }
+}
+
+/// Resolves the Bearer token of a request: a service access token, or a credential token.
+pub async fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Caller> {
+    let token = bearer_token(headers)?;
+    let hash = secrets::secret_hash(token);
+    let now = now_unix();
+    if let Some(record) = state
+        .store
+        .token(&hash, now)
+        .await?
+        .filter(|r| r.kind == TokenKind::Access)
+    {
+        return Ok(Caller::Service(live_user(state, record.user_id).await?));
+    }
+    if let Some(sad) = state.store.sad(&hash, now).await? {
+        let user = live_user(state, sad.user_id).await?;
+        return Ok(Caller::Credential {
+            user,
+            credential_id: sad.credential_id,
+            token: Zeroizing::new(token.to_owned()),
+        });
+    }
+    Err(ApiError::unauthorized(
+        "invalid_token",
+        "The access token is invalid or expired",
+    ))
+}
+
+/// Resolves the Bearer token of a request to its user (service access tokens only).
+pub async fn bearer_user(state: &AppState, headers: &HeaderMap) -> ApiResult<User> {
+    let token = bearer_token(headers)?;
+    let record = state
+        .store
+        .token(&secrets::secret_hash(token), now_unix())
+        .await?;
+    let Some(record) = record.filter(|r| r.kind == TokenKind::Access) else {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "The access token is invalid or expired",
+        ));
+    };
+    live_user(state, record.user_id).await
 }
 
 /// Decodes `Authorization: Basic base64(user:password)`.
@@ -44,7 +154,11 @@ fn basic_credentials(headers: &HeaderMap) -> ApiResult<Option<(String, Zeroizing
         return Ok(None);
     };
     let malformed = || {
-        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_request", "Malformed Authorization header: expected Basic");
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request",
+            "Malformed Authorization header: expected Basic",
+        );
         e.challenge = Some("Basic realm=\"signet\"");
         e
     };
@@ -58,12 +172,19 @@ fn basic_credentials(headers: &HeaderMap) -> ApiResult<Option<(String, Zeroizing
     let raw = Zeroizing::new(signet_core::b64::decode(b64.trim()).ok_or_else(malformed)?);
     let text = Zeroizing::new(String::from_utf8(raw.to_vec()).map_err(|_| malformed())?);
     let Some((user, pass)) = text.split_once(':') else {
-        return Err(ApiError::invalid_request("Basic credentials must be username:password"));
+        return Err(ApiError::invalid_request(
+            "Basic credentials must be username:password",
+        ));
     };
     Ok(Some((user.to_owned(), Zeroizing::new(pass.to_owned()))))
 }
 
-async fn issue_token(state: &AppState, user_id: i64, kind: TokenKind, family: Option<[u8; 32]>) -> ApiResult<(Zeroizing<String>, u64)> {
+pub async fn issue_token(
+    state: &AppState,
+    user_id: i64,
+    kind: TokenKind,
+    family: Option<[u8; 32]>,
+) -> ApiResult<(Zeroizing<String>, u64)> {
     let token = secrets::random_secret().map_err(|_| ApiError::internal())?;
     let lifetime = match kind {
         TokenKind::Access => state.config.access_token_lifetime.as_secs(),
@@ -82,13 +203,56 @@ async fn issue_token(state: &AppState, user_id: i64, kind: TokenKind, family: Op
     Ok((token, lifetime))
 }
 
+/// Checks a username and password (argon2, with the same cost for unknown users); a failure
+/// is audited as `auth.login` with its reason. Returns the user when they may sign in.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: Zeroizing<String>,
+) -> ApiResult<Option<User>> {
+    let user = state.store.user_by_name(username).await?;
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| secrets::dummy_password_hash().to_owned());
+    let password_ok =
+        tokio::task::spawn_blocking(move || secrets::verify_password(&password, &phc))
+            .await
+            .map_err(|_| ApiError::internal())?;
+    let actor: String = username.chars().take(MAX_USERNAME_IN_AUDIT).collect();
+    match user {
+        Some(u) if password_ok && !u.disabled => Ok(Some(u)),
+        other => {
+            let reason = match other {
+                None => "unknown_user",
+                Some(u) if u.disabled && password_ok => "user_disabled",
+                Some(_) => "bad_password",
+            };
+            state
+                .store
+                .append_audit(NewAuditEvent::new(
+                    "auth.login",
+                    &actor,
+                    None,
+                    json!({"result": "failure", "reason": reason}),
+                ))
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
 /// `auth/login`.
 pub async fn login(state: &AppState, headers: &HeaderMap, body: &Fields) -> ApiResult<Value> {
     let remember = body.opt_bool("rememberMe")?.unwrap_or(false);
     let Some((username, password)) = basic_credentials(headers)? else {
         // No Basic header: a refresh-token login.
         let Some(refresh) = body.opt_str("refresh_token")? else {
-            let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_request", "Missing Authorization header (Basic) or refresh_token");
+            let mut e = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request",
+                "Missing Authorization header (Basic) or refresh_token",
+            );
             e.challenge = Some("Basic realm=\"signet\"");
             return Err(e);
         };
@@ -101,37 +265,26 @@ pub async fn login(state: &AppState, headers: &HeaderMap, body: &Fields) -> ApiR
         let Some(user) = user.filter(|u| !u.disabled) else {
             return Err(ApiError::invalid_request("Invalid refresh_token"));
         };
-        let (access, expires_in) = issue_token(state, user.id, TokenKind::Access, Some(family)).await?;
+        let (access, expires_in) =
+            issue_token(state, user.id, TokenKind::Access, Some(family)).await?;
         state
             .store
-            .append_audit(NewAuditEvent::new("auth.login", &user.username, None, json!({"result": "success", "method": "refresh_token"})))
+            .append_audit(NewAuditEvent::new(
+                "auth.login",
+                &user.username,
+                None,
+                json!({"result": "success", "method": "refresh_token"}),
+            ))
             .await?;
         return Ok(json!({ "access_token": *access, "expires_in": expires_in }));
     };
 
-    let user = state.store.user_by_name(&username).await?;
-    let phc = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| secrets::dummy_password_hash().to_owned());
-    let password_ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &phc))
-        .await
-        .map_err(|_| ApiError::internal())?;
-    let actor: String = username.chars().take(MAX_USERNAME_IN_AUDIT).collect();
-    let user = match user {
-        Some(u) if password_ok && !u.disabled => u,
-        other => {
-            let reason = match other {
-                None => "unknown_user",
-                Some(u) if u.disabled && password_ok => "user_disabled",
-                Some(_) => "bad_password",
-            };
-            state
-                .store
-                .append_audit(NewAuditEvent::new("auth.login", &actor, None, json!({"result": "failure", "reason": reason})))
-                .await?;
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "authentication_error", "Authentication failed: wrong username or password"));
-        }
+    let Some(user) = check_password(state, &username, password).await? else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "authentication_error",
+            "Authentication failed: wrong username or password",
+        ));
     };
     let mut out = serde_json::Map::new();
     let family = if remember {
@@ -147,7 +300,12 @@ pub async fn login(state: &AppState, headers: &HeaderMap, body: &Fields) -> ApiR
     out.insert("expires_in".into(), json!(expires_in));
     state
         .store
-        .append_audit(NewAuditEvent::new("auth.login", &user.username, None, json!({"result": "success", "method": "basic", "remember_me": remember})))
+        .append_audit(NewAuditEvent::new(
+            "auth.login",
+            &user.username,
+            None,
+            json!({"result": "success", "method": "basic", "remember_me": remember}),
+        ))
         .await?;
     Ok(Value::Object(out))
 }
@@ -164,7 +322,9 @@ pub async fn revoke(state: &AppState, user: &User, body: &Fields) -> ApiResult<(
     };
     let hash = secrets::secret_hash(token);
     let record = state.store.token(&hash, now_unix()).await?;
-    let Some(record) = record.filter(|r| r.user_id == user.id && expected.is_none_or(|k| k == r.kind)) else {
+    let Some(record) =
+        record.filter(|r| r.user_id == user.id && expected.is_none_or(|k| k == r.kind))
+    else {
         return Err(ApiError::invalid_param("token"));
     };
     state.store.revoke_token(&hash).await?;
@@ -174,7 +334,12 @@ pub async fn revoke(state: &AppState, user: &User, body: &Fields) -> ApiResult<(
     };
     state
         .store
-        .append_audit(NewAuditEvent::new("auth.revoke", &user.username, None, json!({ "token_type": kind })))
+        .append_audit(NewAuditEvent::new(
+            "auth.revoke",
+            &user.username,
+            None,
+            json!({ "token_type": kind }),
+        ))
         .await?;
     Ok(())
 }

@@ -30,7 +30,13 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> ApiResu
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
         .unwrap_or(false);
     if !json_type {
         return Err(ApiError::new(
@@ -41,8 +47,12 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> ApiResu
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(Fields(map)),
-        Ok(_) => Err(ApiError::invalid_request("The request body must be a JSON object")),
-        Err(e) => Err(ApiError::invalid_request(format!("Malformed JSON body: {e}"))),
+        Ok(_) => Err(ApiError::invalid_request(
+            "The request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::invalid_request(format!(
+            "Malformed JSON body: {e}"
+        ))),
     }
 }
 
@@ -123,7 +133,9 @@ impl Fields {
             .map(|item| {
                 item.as_str()
                     .and_then(signet_core::b64::decode)
-                    .ok_or_else(|| ApiError::invalid_request(format!("Invalid Base64 {n} string parameter")))
+                    .ok_or_else(|| {
+                        ApiError::invalid_request(format!("Invalid Base64 {n} string parameter"))
+                    })
             })
             .collect::<ApiResult<Vec<_>>>()
             .map(Some)

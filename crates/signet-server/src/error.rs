@@ -21,7 +21,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), challenge: None }
+        Self {
+            status,
+            error,
+            description: description.into(),
+            challenge: None,
+        }
     }
 
     /// 400 `invalid_request`: the default for almost every CSC parameter problem.
@@ -38,15 +43,26 @@ impl ApiError {
     }
 
     pub fn unauthorized(error: &'static str, description: impl Into<String>) -> Self {
-        Self { challenge: Some("Bearer realm=\"signet\""), ..Self::new(StatusCode::UNAUTHORIZED, error, description) }
+        Self {
+            challenge: Some("Bearer realm=\"signet\""),
+            ..Self::new(StatusCode::UNAUTHORIZED, error, description)
+        }
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Internal server error",
+        )
     }
 
     pub fn unavailable(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            description,
+        )
     }
 
     /// Maps a SAM refusal for the given CSC version (v1 has `invalid_pin`/`invalid_otp`, v2
@@ -56,18 +72,24 @@ impl ApiError {
         match err {
             SamError::InvalidPin => match version {
                 Version::V1 => Self::new(StatusCode::BAD_REQUEST, "invalid_pin", text),
-                Version::V2 => Self::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text),
+                Version::V2 => {
+                    Self::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
+                }
             },
             SamError::InvalidOtp => match version {
                 Version::V1 => Self::new(StatusCode::BAD_REQUEST, "invalid_otp", text),
-                Version::V2 => Self::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text),
+                Version::V2 => {
+                    Self::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
+                }
             },
             SamError::KeyUnavailable => Self::unavailable(text),
             SamError::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 Self::unavailable("Storage unavailable, try again")
             }
-            SamError::KeyFailure => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text),
+            SamError::KeyFailure => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text)
+            }
             SamError::Internal(detail) => {
                 tracing::error!(%detail, "internal SAM error");
                 Self::internal()
@@ -96,7 +118,8 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": self.error, "error_description": self.description });
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(c) = self.challenge {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         resp
     }

@@ -13,9 +13,14 @@ use serde::{Deserialize, Serialize};
 use signet_core::{HashAlgorithm, KeyType};
 
 pub mod audit;
+pub mod authz;
 pub mod sqlite;
 
 pub use audit::{AuditBreak, AuditRecord, NewAuditEvent, verify_chain};
+pub use authz::{
+    AuthCode, AuthzStore, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind,
+    IssuedSecret, OAuthClient, OobRequest, OobStatus, PushedRequest,
+};
 pub use sqlite::SqliteStore;
 
 /// Unix time in seconds.
@@ -64,17 +69,28 @@ pub struct NewUser {
 pub enum AuthMode {
     /// Factors sent to credentials/authorize.
     Explicit,
+    /// The signer authorizes on Signet's OAuth2 consent page (CSC `oauth2code`);
+    /// credentials/authorize is refused.
+    #[serde(rename = "oauth2code")]
+    OAuth2Code,
+    /// credentials/authorize answers 202 with a handle and the signer approves on Signet's
+    /// approval page (out of band); the client collects the SAD with authorizeCheck.
+    Oob,
 }
 
 impl AuthMode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Explicit => "explicit",
+            Self::OAuth2Code => "oauth2code",
+            Self::Oob => "oob",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "explicit" => Some(Self::Explicit),
+            "oauth2code" => Some(Self::OAuth2Code),
+            "oob" => Some(Self::Oob),
             _ => None,
         }
     }
@@ -195,7 +211,7 @@ pub struct FailureCount {
 
 /// Everything Signet persists. Implementations make each method atomic.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AuthzStore + Send + Sync {
     // ---- users
     async fn create_user(&self, user: NewUser, audit: NewAuditEvent) -> Result<User, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
@@ -228,6 +244,9 @@ pub trait Store: Send + Sync {
         disabled: bool,
         audit: NewAuditEvent,
     ) -> Result<(), StoreError>;
+    /// Deletes the credential and every SAD issued for it, appending `audit`. Fails with
+    /// `NotFound` for an unknown ID. The caller destroys the key in the key module first.
+    async fn delete_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError>;
     /// Clears the lock and the failure counter. Fails with `NotFound` for an unknown ID.
     async fn unlock_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError>;
     /// Increments the failure counter, locking the credential when it reaches `max_failures`;

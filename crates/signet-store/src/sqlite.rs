@@ -37,6 +37,7 @@ use crate::{
     StoreError, Timestamp, TokenKind, TokenRecord, User,
 };
 
+mod authz;
 mod codec;
 mod schema;
 #[cfg(test)]
@@ -476,6 +477,25 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn delete_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM sads WHERE credential_id = ?1")
+                .db()?
+                .execute([id])
+                .db()?;
+            let changed = tx
+                .prepare_cached("DELETE FROM credentials WHERE id = ?1")
+                .db()?
+                .execute([id])
+                .db()?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("credential {id}")));
+            }
+            append_audit_tx(tx, &audit)?;
+            Ok(())
+        })
+    }
+
     async fn unlock_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError> {
         self.write(|tx| {
             let changed = tx
@@ -637,7 +657,8 @@ impl Store for SqliteStore {
                 .db()?
                 .execute([now])
                 .db()?;
-            Ok((sads + tokens) as u64)
+            let flows = authz::purge(tx, now)?;
+            Ok((sads + tokens) as u64 + flows)
         })
     }
 

@@ -18,6 +18,7 @@ use anyhow::bail;
 use bytes::Bytes;
 
 use super::BenchArgs;
+use super::cpu::CpuMeter;
 use super::http::{self, Client, SadReply, SignCount, body};
 use super::load::{self, StopFlag, Tally};
 use super::progress::{self, Progress};
@@ -52,11 +53,16 @@ pub async fn run(
         per_second = per_second.min(raw / batch as f64);
     }
     let supply = (per_second * duration.as_secs_f64()).ceil() as usize + clients.len();
-    progress::note(&format!("{label}: pre-authorizing {supply} SADs of {batch} hashes (untimed)"));
+    progress::note(&format!(
+        "{label}: pre-authorizing {supply} SADs of {batch} hashes (untimed)"
+    ));
     let (clients, pool) = preauthorize(fixture, cred, clients, supply, batch).await?;
 
     let progress = Progress::start(&label, duration);
-    let (clients, mut tally, elapsed) = spend(fixture, cred, clients, pool, Some(duration), batch).await?;
+    let meter = CpuMeter::start();
+    let (clients, mut tally, elapsed) =
+        spend(fixture, cred, clients, pool, Some(duration), batch).await?;
+    let cpu_cores = meter.cores_used();
     drop(clients);
     let exhausted = elapsed + Duration::from_millis(1) < duration;
     let mut m = Measurement::new(
@@ -67,13 +73,20 @@ pub async fn run(
         elapsed,
         std::mem::take(&mut tally.latencies_us),
     );
+    m.cpu_cores = cpu_cores;
     if exhausted {
         m.notes.push(format!(
             "the {supply} pre-authorized SADs were spent after {:.1} s; the rate is over that time",
             elapsed.as_secs_f64()
         ));
     }
-    progress.finish(&format!("{:.0} signatures/s, {} requests", m.rate(), m.requests)).await;
+    progress
+        .finish(&format!(
+            "{:.0} signatures/s, {} requests",
+            m.rate(),
+            m.requests
+        ))
+        .await;
     Ok(m)
 }
 
@@ -89,15 +102,25 @@ async fn preauthorize(
     let next = Arc::new(AtomicUsize::new(0));
     let stop = StopFlag::default();
     let (clients, parts) = load::each_client(clients, &stop, |_, mut client| {
-        let (fixture, cred, next, stop) = (Arc::clone(fixture), cred.clone(), Arc::clone(&next), stop.clone());
+        let (fixture, cred, next, stop) = (
+            Arc::clone(fixture),
+            cred.clone(),
+            Arc::clone(&next),
+            stop.clone(),
+        );
         async move {
             let bearer = &fixture.signers[cred.owner].bearer;
             let mut bodies = Vec::new();
             let result = async {
                 while !stop.raised() && next.fetch_add(1, Ordering::Relaxed) < count {
                     let hashes = random_digests(batch)?;
-                    let sad: SadReply =
-                        client.post_ok(http::AUTHORIZE, Some(bearer), body::authorize(&cred.id, PIN, &hashes)).await?;
+                    let sad: SadReply = client
+                        .post_ok(
+                            http::AUTHORIZE,
+                            Some(bearer),
+                            body::authorize(&cred.id, PIN, &hashes),
+                        )
+                        .await?;
                     bodies.push(body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo));
                 }
                 Ok(())
@@ -126,8 +149,13 @@ async fn spend(
     let start = Instant::now();
     let deadline = duration.map(|d| start + d);
     let (clients, tallies) = load::each_client(clients, &stop, |_, mut client| {
-        let (fixture, owner, pool, next, stop) =
-            (Arc::clone(fixture), cred.owner, Arc::clone(&pool), Arc::clone(&next), stop.clone());
+        let (fixture, owner, pool, next, stop) = (
+            Arc::clone(fixture),
+            cred.owner,
+            Arc::clone(&pool),
+            Arc::clone(&next),
+            stop.clone(),
+        );
         async move {
             let bearer = &fixture.signers[owner].bearer;
             let mut tally = Tally::default();
@@ -140,10 +168,15 @@ async fn spend(
                         break;
                     };
                     let t0 = Instant::now();
-                    let reply: SignCount = client.post_ok(http::SIGN_HASH, Some(bearer), body.clone()).await?;
+                    let reply: SignCount = client
+                        .post_ok(http::SIGN_HASH, Some(bearer), body.clone())
+                        .await?;
                     tally.latencies_us.push(t0.elapsed().as_micros() as u64);
                     if reply.signatures.len() != batch {
-                        bail!("signHash of {batch} hashes returned {} signatures", reply.signatures.len());
+                        bail!(
+                            "signHash of {batch} hashes returned {} signatures",
+                            reply.signatures.len()
+                        );
                     }
                     tally.ops += batch as u64;
                     tally.requests += 1;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use super::BenchArgs;
+use super::cpu::CpuMeter;
 use super::http::{self, Client, SadReply, SignCount, body};
 use super::load::{self, StopFlag, Tally};
 use super::progress::Progress;
@@ -32,9 +33,11 @@ pub async fn run(fixture: &Arc<Fixture>, args: &BenchArgs) -> anyhow::Result<Mea
 
     let duration = args.duration();
     let progress = Progress::start("flow ecdsa-p256", duration);
+    let meter = CpuMeter::start();
     let (clients, mut tally, elapsed) = pairs(fixture, clients, Limit::Time(duration)).await?;
+    let cpu_cores = meter.cores_used();
     drop(clients);
-    let m = Measurement::new(
+    let mut m = Measurement::new(
         Kind::Flow,
         key_type,
         tally.ops,
@@ -42,7 +45,10 @@ pub async fn run(fixture: &Arc<Fixture>, args: &BenchArgs) -> anyhow::Result<Mea
         elapsed,
         std::mem::take(&mut tally.latencies_us),
     );
-    progress.finish(&format!("{:.0} pairs/s, {} requests", m.rate(), m.requests)).await;
+    m.cpu_cores = cpu_cores;
+    progress
+        .finish(&format!("{:.0} pairs/s, {} requests", m.rate(), m.requests))
+        .await;
     Ok(m)
 }
 
@@ -53,7 +59,11 @@ enum Limit {
 }
 
 /// Runs authorize + signHash pairs on every client until the limit.
-async fn pairs(fixture: &Arc<Fixture>, clients: Vec<Client>, limit: Limit) -> anyhow::Result<(Vec<Client>, Tally, Duration)> {
+async fn pairs(
+    fixture: &Arc<Fixture>,
+    clients: Vec<Client>,
+    limit: Limit,
+) -> anyhow::Result<(Vec<Client>, Tally, Duration)> {
     let n_clients = clients.len();
     let stop = StopFlag::default();
     let start = Instant::now();
@@ -76,14 +86,26 @@ async fn pairs(fixture: &Arc<Fixture>, clients: Vec<Client>, limit: Limit) -> an
                     let bearer = &fixture.signers[cred.owner].bearer;
                     let hashes = random_digests(1)?;
                     let t0 = Instant::now();
-                    let sad: SadReply =
-                        client.post_ok(http::AUTHORIZE, Some(bearer), body::authorize(&cred.id, PIN, &hashes)).await?;
+                    let sad: SadReply = client
+                        .post_ok(
+                            http::AUTHORIZE,
+                            Some(bearer),
+                            body::authorize(&cred.id, PIN, &hashes),
+                        )
+                        .await?;
                     let signed: SignCount = client
-                        .post_ok(http::SIGN_HASH, Some(bearer), body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo))
+                        .post_ok(
+                            http::SIGN_HASH,
+                            Some(bearer),
+                            body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo),
+                        )
                         .await?;
                     tally.latencies_us.push(t0.elapsed().as_micros() as u64);
                     if signed.signatures.len() != 1 {
-                        bail!("signHash of one hash returned {} signatures", signed.signatures.len());
+                        bail!(
+                            "signHash of one hash returned {} signatures",
+                            signed.signatures.len()
+                        );
                     }
                     tally.ops += 1;
                     tally.requests += 2;

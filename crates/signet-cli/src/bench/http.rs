@@ -48,7 +48,9 @@ pub struct SignValues {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
         // Request head and body go out in one write, but do not let Nagle delay anything.
         stream.set_nodelay(true)?;
         let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -67,7 +69,10 @@ impl Client {
         authorization: Option<&HeaderValue>,
         body: Bytes,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
-        self.send.ready().await.context("connection to the bench server closed")?;
+        self.send
+            .ready()
+            .await
+            .context("connection to the bench server closed")?;
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -91,10 +96,17 @@ impl Client {
     ) -> anyhow::Result<T> {
         let (status, reply) = self.post(path, authorization, body).await?;
         if status != StatusCode::OK {
-            bail!("{path} answered {status}: {}", String::from_utf8_lossy(&reply));
+            bail!(
+                "{path} answered {status}: {}",
+                String::from_utf8_lossy(&reply)
+            );
         }
-        serde_json::from_slice(&reply)
-            .with_context(|| format!("{path} answered 200 with an unexpected body: {}", String::from_utf8_lossy(&reply)))
+        serde_json::from_slice(&reply).with_context(|| {
+            format!(
+                "{path} answered 200 with an unexpected body: {}",
+                String::from_utf8_lossy(&reply)
+            )
+        })
     }
 }
 

@@ -53,7 +53,11 @@ pub async fn connect(addr: SocketAddr, n: usize) -> anyhow::Result<Vec<Client>> 
 /// Runs `work(index, client)` for every client as its own task and waits for all of them.
 /// Returns the clients (to reuse their connections) and the results in client order; the first
 /// error wins, after every task has ended.
-pub async fn each_client<T, F, Fut>(clients: Vec<Client>, stop: &StopFlag, work: F) -> anyhow::Result<(Vec<Client>, Vec<T>)>
+pub async fn each_client<T, F, Fut>(
+    clients: Vec<Client>,
+    stop: &StopFlag,
+    work: F,
+) -> anyhow::Result<(Vec<Client>, Vec<T>)>
 where
     T: Send + 'static,
     F: Fn(usize, Client) -> Fut,

@@ -27,6 +27,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 mod batch;
+mod cpu;
 mod flow;
 mod http;
 mod load;
@@ -71,7 +72,9 @@ pub struct BenchArgs {
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
-    let secs: f64 = text.parse().map_err(|_| format!("{text} is not a number of seconds"))?;
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text} is not a number of seconds"))?;
     if !(0.1..=3600.0).contains(&secs) {
         return Err("the duration must be between 0.1 and 3600 seconds".into());
     }
@@ -84,7 +87,10 @@ impl BenchArgs {
     }
 
     fn runs_raw(&self) -> bool {
-        matches!(self.scenario, Scenario::All | Scenario::Raw | Scenario::Batch)
+        matches!(
+            self.scenario,
+            Scenario::All | Scenario::Raw | Scenario::Batch
+        )
     }
 
     fn runs_batch(&self) -> bool {
@@ -104,7 +110,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         threads, report.machine.cpu_model, report.machine.load_average
     ));
 
-    let needs = Needs { signing_keys: args.runs_raw() || args.runs_batch(), flow: args.runs_flow() };
+    let needs = Needs {
+        signing_keys: args.runs_raw() || args.runs_batch(),
+        flow: args.runs_flow(),
+    };
     let fixture = Arc::new(Fixture::start(&args, needs).await.context("bench setup")?);
     let outcome = run_scenarios(&args, &fixture, threads, &mut report).await;
     // Stop the server whatever happened, so that its temporary directory can go.

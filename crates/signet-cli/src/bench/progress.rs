@@ -51,7 +51,12 @@ impl Progress {
                 }
             })
         });
-        Self { label: label.to_owned(), started, stop: Some(stop), ticker }
+        Self {
+            label: label.to_owned(),
+            started,
+            stop: Some(stop),
+            ticker,
+        }
     }
 
     /// Ends the line with the measured time and a short summary.
@@ -67,12 +72,20 @@ impl Progress {
             None => false,
         };
         let prefix = if on_terminal { "\r\x1b[2K" } else { "" };
-        eprintln!("{prefix}{}: {:.1} s, {summary}", self.label, self.started.elapsed().as_secs_f64());
+        eprintln!(
+            "{prefix}{}: {:.1} s, {summary}",
+            self.label,
+            self.started.elapsed().as_secs_f64()
+        );
     }
 }
 
 /// `10` rather than `10.0`, `0.5` as is.
 fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s.fract() == 0.0 { format!("{s:.0}") } else { format!("{s:.1}") }
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.1}")
+    }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::cpu::CpuMeter;
 use super::progress::Progress;
 use super::report::{Kind, Measurement, key_label};
 use super::setup::{BenchCredential, Fixture, random_digests};
@@ -29,6 +30,7 @@ pub async fn run(
         .with_context(|| format!("{label}: warm-up signature"))?;
 
     let progress = Progress::start(&label, duration);
+    let meter = CpuMeter::start();
     let cred = cred.clone();
     let measured = tokio::task::spawn_blocking(move || {
         let start = Instant::now();
@@ -42,10 +44,19 @@ pub async fn run(
                         let mut signatures = 0u64;
                         while Instant::now() < deadline {
                             let t0 = Instant::now();
-                            let values = keys.sign_digests(&cred.key_ref, cred.key_type, cred.mechanism, digests)?;
+                            let values = keys.sign_digests(
+                                &cred.key_ref,
+                                cred.key_type,
+                                cred.mechanism,
+                                digests,
+                            )?;
                             latencies.push(t0.elapsed().as_micros() as u64);
                             if values.len() != digests.len() {
-                                bail!("sign_digests returned {} values for {} digests", values.len(), digests.len());
+                                bail!(
+                                    "sign_digests returned {} values for {} digests",
+                                    values.len(),
+                                    digests.len()
+                                );
                             }
                             signatures += values.len() as u64;
                         }
@@ -55,7 +66,10 @@ pub async fn run(
                 .collect();
             workers
                 .into_iter()
-                .map(|w| w.join().map_err(|_| anyhow::anyhow!("raw signing thread panicked"))?)
+                .map(|w| {
+                    w.join()
+                        .map_err(|_| anyhow::anyhow!("raw signing thread panicked"))?
+                })
                 .collect::<anyhow::Result<Vec<_>>>()
         })?;
         let elapsed = start.elapsed();
@@ -65,10 +79,24 @@ pub async fn run(
             signatures += n;
             latencies.extend(l);
         }
-        Ok::<_, anyhow::Error>(Measurement::new(Kind::Raw, cred.key_type, signatures, 0, elapsed, latencies))
+        Ok::<_, anyhow::Error>(Measurement::new(
+            Kind::Raw,
+            cred.key_type,
+            signatures,
+            0,
+            elapsed,
+            latencies,
+        ))
     })
     .await
     .context("raw signing task")??;
-    progress.finish(&format!("{:.0} signatures/s on {threads} thread(s)", measured.rate())).await;
+    let mut measured = measured;
+    measured.cpu_cores = meter.cores_used();
+    progress
+        .finish(&format!(
+            "{:.0} signatures/s on {threads} thread(s)",
+            measured.rate()
+        ))
+        .await;
     Ok(measured)
 }

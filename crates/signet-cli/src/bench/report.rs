@@ -54,14 +54,32 @@ pub struct Measurement {
     /// Sorted latencies in microseconds: per key-module call (raw), per signHash request
     /// (batch), per authorize + signHash pair (flow).
     latencies_us: Vec<u64>,
+    /// Average number of cores the whole process (server and clients) kept busy.
+    pub cpu_cores: Option<f64>,
     /// Anything the reader should know about this figure.
     pub notes: Vec<String>,
 }
 
 impl Measurement {
-    pub fn new(kind: Kind, key_type: KeyType, ops: u64, requests: u64, elapsed: Duration, mut latencies_us: Vec<u64>) -> Self {
+    pub fn new(
+        kind: Kind,
+        key_type: KeyType,
+        ops: u64,
+        requests: u64,
+        elapsed: Duration,
+        mut latencies_us: Vec<u64>,
+    ) -> Self {
         latencies_us.sort_unstable();
-        Self { kind, key_type, ops, requests, elapsed, latencies_us, notes: Vec::new() }
+        Self {
+            kind,
+            key_type,
+            ops,
+            requests,
+            elapsed,
+            latencies_us,
+            cpu_cores: None,
+            notes: Vec::new(),
+        }
     }
 
     pub fn name(&self) -> String {
@@ -72,7 +90,11 @@ impl Measurement {
     /// requests, which finish a little after the deadline).
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { self.ops as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.ops as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     /// Nearest-rank percentile (`p` in 0..=100).
@@ -187,7 +209,10 @@ impl Report {
     fn ratio(&self, m: &Measurement) -> Option<f64> {
         match m.kind {
             Kind::Raw => None,
-            Kind::Batch | Kind::Flow => self.raw_rate(m.key_type).filter(|r| *r > 0.0).map(|r| m.rate() / r),
+            Kind::Batch | Kind::Flow => self
+                .raw_rate(m.key_type)
+                .filter(|r| *r > 0.0)
+                .map(|r| m.rate() / r),
         }
     }
 
@@ -207,7 +232,10 @@ impl Report {
                     pass: Some(m.rate() >= FLOW_MIN_RATE && p99_ok),
                 }
             }
-            _ => Verdict { target: "-".into(), pass: None },
+            _ => Verdict {
+                target: "-".into(),
+                pass: None,
+            },
         }
     }
 
@@ -231,8 +259,10 @@ impl Report {
             m.load_average_after
         );
         let _ = writeln!(out);
-        let header = ["SCENARIO", "RATE", "P50", "P99", "VS RAW", "TARGET", "RESULT"];
-        let mut rows: Vec<[String; 7]> = vec![header.map(str::to_owned)];
+        let header = [
+            "SCENARIO", "RATE", "P50", "P99", "CPU", "VS RAW", "TARGET", "RESULT",
+        ];
+        let mut rows: Vec<[String; 8]> = vec![header.map(str::to_owned)];
         for meas in &self.measurements {
             let v = self.verdict(meas);
             rows.push([
@@ -240,7 +270,10 @@ impl Report {
                 format!("{} {}", group(meas.rate()), meas.unit()),
                 ms(meas.percentile(50.0)),
                 ms(meas.percentile(99.0)),
-                self.ratio(meas).map_or_else(|| "-".into(), |r| format!("{:.0}%", r * 100.0)),
+                meas.cpu_cores
+                    .map_or_else(|| "-".into(), |c| format!("{c:.2}")),
+                self.ratio(meas)
+                    .map_or_else(|| "-".into(), |r| format!("{:.0}%", r * 100.0)),
                 v.target,
                 match v.pass {
                     Some(true) => "PASS".into(),
@@ -249,13 +282,14 @@ impl Report {
                 },
             ]);
         }
-        let widths: Vec<usize> =
-            (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..header.len())
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
         for row in &rows {
             let mut line = String::new();
             for (c, cell) in row.iter().enumerate() {
                 // Numbers right-aligned, text left-aligned.
-                let right = matches!(c, 1..=4);
+                let right = matches!(c, 1..=5);
                 let pad = widths[c].saturating_sub(cell.chars().count());
                 if right {
                     line.push_str(&" ".repeat(pad));
@@ -272,8 +306,11 @@ impl Report {
             }
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        let notes: Vec<String> =
-            self.measurements.iter().flat_map(|m| m.notes.iter().map(move |n| format!("{}: {n}", m.name()))).collect();
+        let notes: Vec<String> = self
+            .measurements
+            .iter()
+            .flat_map(|m| m.notes.iter().map(move |n| format!("{}: {n}", m.name())))
+            .collect();
         if !notes.is_empty() {
             let _ = writeln!(out);
             for n in notes {
@@ -283,7 +320,7 @@ impl Report {
         let _ = writeln!(
             out,
             "\nLatency: raw = one key-module call of --batch digests; batch = one signHash request; \
-             flow = authorize + signHash pair."
+             flow = authorize + signHash pair.\nCPU: cores the whole process (server and clients) kept busy."
         );
         out
     }
@@ -306,6 +343,7 @@ impl Report {
                     "p50_ms": meas.percentile(50.0).map(|d| d.as_secs_f64() * 1e3),
                     "p99_ms": meas.percentile(99.0).map(|d| d.as_secs_f64() * 1e3),
                     "ratio_to_raw": self.ratio(meas),
+                    "cpu_cores": meas.cpu_cores,
                     "target": (v.target != "-").then_some(v.target),
                     "pass": v.pass,
                     "notes": meas.notes,
@@ -333,7 +371,10 @@ impl Report {
 }
 
 fn ratio_verdict(ratio: Option<f64>, min: f64) -> Verdict {
-    Verdict { target: format!(">= {:.0}% of raw", min * 100.0), pass: ratio.map(|r| r >= min) }
+    Verdict {
+        target: format!(">= {:.0}% of raw", min * 100.0),
+        pass: ratio.map(|r| r >= min),
+    }
 }
 
 fn scenario_name(s: Scenario) -> &'static str {
@@ -347,7 +388,10 @@ fn scenario_name(s: Scenario) -> &'static str {
 
 /// Milliseconds with two decimals, or "-" without samples.
 fn ms(d: Option<Duration>) -> String {
-    d.map_or_else(|| "-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3))
+    d.map_or_else(
+        || "-".into(),
+        |d| format!("{:.2} ms", d.as_secs_f64() * 1e3),
+    )
 }
 
 /// A rate rounded to an integer with thousands separators: `81,234`.
@@ -377,7 +421,14 @@ mod tests {
 
     #[test]
     fn nearest_rank_percentiles() {
-        let m = Measurement::new(Kind::Raw, KeyType::EcP256, 0, 0, Duration::from_secs(1), (1..=100).rev().collect());
+        let m = Measurement::new(
+            Kind::Raw,
+            KeyType::EcP256,
+            0,
+            0,
+            Duration::from_secs(1),
+            (1..=100).rev().collect(),
+        );
         assert_eq!(m.percentile(50.0), Some(Duration::from_micros(50)));
         assert_eq!(m.percentile(99.0), Some(Duration::from_micros(99)));
         assert_eq!(m.percentile(100.0), Some(Duration::from_micros(100)));

@@ -99,22 +99,31 @@ impl Fixture {
         config.sam.sad_lifetime_seconds = SAD_LIFETIME_SECONDS.max(args.duration as u64 * 4);
         let node = Node::open(dir.path(), &config).await?;
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the bench server")?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the bench server")?;
         let addr = listener.local_addr()?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(signet_server::serve(listener, node.app_state(), async move {
-            let _ = stop.await;
-        }));
+        let server = tokio::spawn(signet_server::serve(
+            listener,
+            node.app_state(),
+            async move {
+                let _ = stop.await;
+            },
+        ));
 
         let mut users: Vec<(String, Zeroizing<String>)> = Vec::new();
         let mut signing = Vec::new();
         let mut flow = Vec::new();
         if needs.signing_keys {
-            progress::note("setup: enrolling the batch signer, generating ECDSA P-256 and RSA-2048 keys");
+            progress::note(
+                "setup: enrolling the batch signer, generating ECDSA P-256 and RSA-2048 keys",
+            );
             let owner = users.len();
             users.push(enrol(&node, "bench-batch").await?);
             for key_type in [KeyType::EcP256, KeyType::Rsa2048] {
-                signing.push(credential(&node, &users[owner].0, owner, key_type, args.batch).await?);
+                signing
+                    .push(credential(&node, &users[owner].0, owner, key_type, args.batch).await?);
             }
         }
         if needs.flow {
@@ -136,10 +145,23 @@ impl Fixture {
         let mut signers = Vec::with_capacity(users.len());
         for (username, password) in &users {
             let basic = http::basic(username, password)?;
-            let reply: LoginReply = client.post_ok(http::LOGIN, Some(&basic), Bytes::from_static(b"{}")).await?;
-            signers.push(Signer { bearer: http::bearer(&reply.access_token)? });
+            let reply: LoginReply = client
+                .post_ok(http::LOGIN, Some(&basic), Bytes::from_static(b"{}"))
+                .await?;
+            signers.push(Signer {
+                bearer: http::bearer(&reply.access_token)?,
+            });
         }
-        Ok(Self { node, addr, signers, signing, flow, shutdown, server, _dir: dir })
+        Ok(Self {
+            node,
+            addr,
+            signers,
+            signing,
+            flow,
+            shutdown,
+            server,
+            _dir: dir,
+        })
     }
 
     /// Stops the server, waiting for it to drain, then removes the data directory.
@@ -162,13 +184,24 @@ impl Fixture {
         let bearer = &self.signers[cred.owner].bearer;
         let mut client = Client::connect(self.addr).await?;
         let sad: SadReply = client
-            .post_ok(http::AUTHORIZE, Some(bearer), http::body::authorize(&cred.id, PIN, &hashes))
+            .post_ok(
+                http::AUTHORIZE,
+                Some(bearer),
+                http::body::authorize(&cred.id, PIN, &hashes),
+            )
             .await?;
         let signed: SignValues = client
-            .post_ok(http::SIGN_HASH, Some(bearer), http::body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo))
+            .post_ok(
+                http::SIGN_HASH,
+                Some(bearer),
+                http::body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo),
+            )
             .await?;
         let [value] = signed.signatures.as_slice() else {
-            bail!("signHash of one hash returned {} signatures", signed.signatures.len());
+            bail!(
+                "signHash of one hash returned {} signatures",
+                signed.signatures.len()
+            );
         };
         let value = signet_core::b64::decode(value).context("signature is not Base64")?;
         let algorithm: &'static dyn VerificationAlgorithm = match cred.key_type {
@@ -178,7 +211,12 @@ impl Fixture {
         };
         UnparsedPublicKey::new(algorithm, &cred.public_key)
             .verify(&message, &value)
-            .map_err(|_| anyhow::anyhow!("a {} signature from signHash does not verify", cred.key_type))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "a {} signature from signHash does not verify",
+                    cred.key_type
+                )
+            })
     }
 }
 

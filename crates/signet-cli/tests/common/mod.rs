@@ -52,14 +52,27 @@ impl Server {
     /// Starts a server; `env` adds environment variables (e.g. `SIGNET_SAM__SAD_LIFETIME_SECONDS`).
     pub fn start_with_env(env: &[(&str, &str)]) -> Server {
         let data = tempfile::tempdir().expect("tempdir");
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if key_backend() == "pkcs11" {
+            env.extend(softhsm_token(data.path()));
+        }
         let mut cmd = Command::new(SIGNET);
-        cmd.arg("--data").arg(data.path()).args(["serve", "--listen", "127.0.0.1:0"]);
-        cmd.env_remove("SIGNET_MASTER_KEY").env("SIGNET_LOG", "info");
+        cmd.arg("--data")
+            .arg(data.path())
+            .args(["serve", "--listen", "127.0.0.1:0"]);
+        cmd.env_remove("SIGNET_MASTER_KEY")
+            .env("SIGNET_LOG", "info");
         for (k, v) in &env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn signet serve");
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn signet serve");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
         let logs = Arc::new(Mutex::new(Vec::new()));
@@ -68,18 +81,20 @@ impl Server {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(line.clone());
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    if let Some(tx) = tx.take() {
-                        let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                        let _ = tx.send(addr);
-                    }
+                if let Some(rest) = line.split("listening on http://").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
                 }
                 if std::env::var_os("SIGNET_TEST_SHOW_LOGS").is_some() {
                     eprintln!("[signet] {line}");
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("signet serve did not report its address");
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("signet serve did not report its address");
         Server {
             url: format!("http://{addr}"),
             data,
@@ -114,7 +129,10 @@ impl Server {
     /// Runs `signet --data <dir> ARGS` with extra environment, returning its output.
     pub fn cli(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(SIGNET);
-        cmd.arg("--data").arg(self.data.path()).args(args).env_remove("SIGNET_MASTER_KEY");
+        cmd.arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .env_remove("SIGNET_MASTER_KEY");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -122,6 +140,58 @@ impl Server {
             cmd.env(k, v);
         }
         cmd.stdin(Stdio::null()).output().expect("run signet")
+    }
+
+    /// `cli` with `stdin` written to the command's standard input.
+    pub fn cli_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut cmd = Command::new(SIGNET);
+        cmd.arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .env_remove("SIGNET_MASTER_KEY");
+        for (k, v) in self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(env.iter().copied())
+        {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run signet");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("signet output")
+    }
+
+    /// Sends SIGTERM to the server and waits (at most 10 s) for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "signet serve ignored SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `cli` that must succeed; returns standard output.
@@ -138,24 +208,39 @@ impl Server {
 
     pub fn add_user(&self, username: &str) -> TestUser {
         let password = format!("pw-{username}-0123456789");
-        let out = self.cli_ok(&["admin", "user", "add", username, "--json"], &[("SIGNET_PASSWORD", &password)]);
+        let out = self.cli_ok(
+            &["admin", "user", "add", username, "--json"],
+            &[("SIGNET_PASSWORD", &password)],
+        );
         let v: Value = serde_json::from_str(&out).expect("json");
         let b32 = v["totp_secret"].as_str().expect("totp_secret").to_string();
         TestUser {
             username: username.into(),
             password,
-            totp_secret: data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).expect("base32"),
+            totp_secret: data_encoding::BASE32_NOPAD
+                .decode(b32.as_bytes())
+                .expect("base32"),
             totp_base32: b32,
         }
     }
 
     /// Creates a credential and returns its ID. `extra` e.g. `["--key", "rsa-2048", "--scal", "1"]`.
     pub fn create_credential(&self, user: &TestUser, pin: &str, extra: &[&str]) -> String {
-        let mut args = vec!["admin", "credential", "create", "--user", &user.username, "--json"];
+        let mut args = vec![
+            "admin",
+            "credential",
+            "create",
+            "--user",
+            &user.username,
+            "--json",
+        ];
         args.extend_from_slice(extra);
         let out = self.cli_ok(&args, &[("SIGNET_PIN", pin)]);
         let v: Value = serde_json::from_str(&out).expect("json");
-        v["credential_id"].as_str().expect("credential_id").to_string()
+        v["credential_id"]
+            .as_str()
+            .expect("credential_id")
+            .to_string()
     }
 
     /// A TOTP code the server has not yet seen for this user (waits for the next 30 s step when
@@ -180,7 +265,10 @@ impl Server {
 
     /// Marks a step as consumed by a request the test made on its own.
     pub fn mark_otp_used(&self, user: &TestUser, step: i64) {
-        self.used_steps.lock().unwrap().insert(user.username.clone(), step);
+        self.used_steps
+            .lock()
+            .unwrap()
+            .insert(user.username.clone(), step);
     }
 
     /// POSTs JSON to `path` (e.g. "/csc/v2/credentials/list"), with an optional Bearer token.
@@ -192,7 +280,11 @@ impl Server {
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.expect("body");
-        let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         (status, v)
     }
 
@@ -208,7 +300,10 @@ impl Server {
             .expect("login");
         assert_eq!(resp.status().as_u16(), 200, "login failed");
         let v: Value = resp.json().await.expect("json");
-        v["access_token"].as_str().expect("access_token").to_string()
+        v["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 }
 
@@ -219,8 +314,68 @@ impl Drop for Server {
     }
 }
 
+/// The key module the suite runs against: env SIGNET_TEST_KEY_BACKEND, "software" by default.
+/// The test command runs the end-to-end suite once more with "pkcs11" (SoftHSM2).
+pub fn key_backend() -> String {
+    std::env::var("SIGNET_TEST_KEY_BACKEND").unwrap_or_else(|_| "software".into())
+}
+
+pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// Initializes a SoftHSM2 token private to one test server (its own token directory inside the
+/// data directory) and returns the environment that points `signet` at it.
+pub fn softhsm_token(data: &Path) -> Vec<(String, String)> {
+    assert!(
+        Path::new(SOFTHSM_MODULE).exists(),
+        "SIGNET_TEST_KEY_BACKEND=pkcs11 needs SoftHSM2: run the README test command (it installs softhsm2)"
+    );
+    let tokens = data.join("tokens");
+    std::fs::create_dir_all(&tokens).expect("token dir");
+    let conf = data.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("softhsm2.conf");
+    let out = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "signet-test",
+            "--so-pin",
+            "10203040",
+            "--pin",
+            "11223344",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("run softhsm2-util");
+    assert!(
+        out.status.success(),
+        "softhsm2-util --init-token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    [
+        ("SOFTHSM2_CONF", conf.display().to_string()),
+        ("SIGNET_KEY_BACKEND", "pkcs11".into()),
+        ("SIGNET_PKCS11_MODULE", SOFTHSM_MODULE.into()),
+        ("SIGNET_PKCS11_TOKEN", "signet-test".into()),
+        ("SIGNET_PKCS11_PIN", "11223344".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// RFC 6238 (SHA-1, 6 digits) — an independent implementation for the tests.
@@ -239,7 +394,9 @@ pub fn b64(bytes: &[u8]) -> String {
 }
 
 pub fn sha256(data: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref().to_vec()
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+        .as_ref()
+        .to_vec()
 }
 
 /// Waits until `f` is true or `timeout` passes.
@@ -268,16 +425,29 @@ pub struct RawResponse {
 impl RawResponse {
     /// The body as JSON (`Null` when empty or not JSON).
     pub fn json(&self) -> Value {
-        if self.body.is_empty() { Value::Null } else { serde_json::from_slice(&self.body).unwrap_or(Value::Null) }
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+        }
     }
 }
 
 impl Server {
     /// Sends any request: `method`, `path`, extra headers (e.g. Authorization, Content-Type) and
     /// a raw body.
-    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> RawResponse {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> RawResponse {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
-        let mut req = self.http.request(method, format!("{}{path}", self.url)).body(body);
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .body(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -285,7 +455,11 @@ impl Server {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.expect("body").to_vec();
-        RawResponse { status, headers, body }
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// auth/login with HTTP Basic and `rememberMe`: (access token, refresh token).
@@ -301,13 +475,20 @@ impl Server {
         assert_eq!(resp.status().as_u16(), 200, "login failed");
         let v: Value = resp.json().await.expect("json");
         (
-            v["access_token"].as_str().expect("access_token").to_string(),
-            v["refresh_token"].as_str().expect("refresh_token").to_string(),
+            v["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_string(),
+            v["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_string(),
         )
     }
 
     /// v2 credentials/authorize with `authData` PIN (and OTP when given), binding `hashes`
     /// (none = no `hashes` member) and `numSignatures` = `num`.
+    #[allow(clippy::too_many_arguments)] // positional, like the CSC members they fill
     pub async fn authorize(
         &self,
         token: &str,
@@ -322,17 +503,20 @@ impl Server {
         if let Some(otp) = otp {
             auth.push(serde_json::json!({ "id": "OTP", "value": otp }));
         }
-        let mut body = serde_json::json!({ "credentialID": cred, "numSignatures": num, "authData": auth });
+        let mut body =
+            serde_json::json!({ "credentialID": cred, "numSignatures": num, "authData": auth });
         if let Some(h) = hashes {
             body["hashes"] = serde_json::json!(h.iter().map(|d| b64(d)).collect::<Vec<_>>());
         }
         if let Some(a) = hash_algo {
             body["hashAlgorithmOID"] = serde_json::json!(a);
         }
-        self.post("/csc/v2/credentials/authorize", Some(token), &body).await
+        self.post("/csc/v2/credentials/authorize", Some(token), &body)
+            .await
     }
 
     /// `authorize` that must succeed; returns the SAD.
+    #[allow(clippy::too_many_arguments)] // positional, like the CSC members they fill
     pub async fn sad(
         &self,
         token: &str,
@@ -343,7 +527,9 @@ impl Server {
         pin: &str,
         otp: Option<&str>,
     ) -> String {
-        let (status, body) = self.authorize(token, cred, num, hashes, hash_algo, pin, otp).await;
+        let (status, body) = self
+            .authorize(token, cred, num, hashes, hash_algo, pin, otp)
+            .await;
         assert_eq!(status, 200, "authorize failed: {body}");
         body["SAD"].as_str().expect("SAD").to_string()
     }
@@ -367,16 +553,25 @@ impl Server {
                 body[k] = v;
             }
         }
-        self.post("/csc/v2/signatures/signHash", Some(token), &body).await
+        self.post("/csc/v2/signatures/signHash", Some(token), &body)
+            .await
     }
 
     /// The signer certificate (DER) of a credential, through v2 credentials/info.
     pub async fn certificate(&self, token: &str, cred: &str) -> Vec<u8> {
         let (status, info) = self
-            .post("/csc/v2/credentials/info", Some(token), &serde_json::json!({ "credentialID": cred }))
+            .post(
+                "/csc/v2/credentials/info",
+                Some(token),
+                &serde_json::json!({ "credentialID": cred }),
+            )
             .await;
         assert_eq!(status, 200, "credentials/info: {info}");
-        unb64(info["cert"]["certificates"][0].as_str().expect("certificate"))
+        unb64(
+            info["cert"]["certificates"][0]
+                .as_str()
+                .expect("certificate"),
+        )
     }
 
     /// `signet audit export` as parsed JSON lines.
@@ -394,19 +589,33 @@ impl Server {
 pub fn expect_error(reply: &(u16, Value), status: u16, code: &str) -> String {
     let (got, body) = reply;
     assert_eq!(*got, status, "status (body {body})");
-    assert_eq!(body["error"].as_str(), Some(code), "error code (body {body})");
-    body["error_description"].as_str().unwrap_or_else(|| panic!("error_description missing in {body}")).to_string()
+    assert_eq!(
+        body["error"].as_str(),
+        Some(code),
+        "error code (body {body})"
+    );
+    body["error_description"]
+        .as_str()
+        .unwrap_or_else(|| panic!("error_description missing in {body}"))
+        .to_string()
 }
 
 /// Decodes the signature values of a signHash reply.
 #[track_caller]
 pub fn signatures(reply: &(u16, Value)) -> Vec<Vec<u8>> {
     assert_eq!(reply.0, 200, "signHash failed: {}", reply.1);
-    reply.1["signatures"].as_array().expect("signatures array").iter().map(|s| unb64(s.as_str().expect("string"))).collect()
+    reply.1["signatures"]
+        .as_array()
+        .expect("signatures array")
+        .iter()
+        .map(|s| unb64(s.as_str().expect("string")))
+        .collect()
 }
 
 pub fn unb64(text: &str) -> Vec<u8> {
-    data_encoding::BASE64.decode(text.as_bytes()).expect("standard Base64")
+    data_encoding::BASE64
+        .decode(text.as_bytes())
+        .expect("standard Base64")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,18 +642,69 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 /// DER RSASSA-PSS-params (RFC 8017 A.2.3) for `hash_oid` with MGF1 over the same hash and a salt
 /// as long as the digest, written out byte by byte.
 pub fn pss_params(hash_oid: &str) -> Vec<u8> {
-    let (last_arc, salt) = match hash_oid {
-        SHA256 => (0x01, 32),
-        SHA384 => (0x02, 48),
-        SHA512 => (0x03, 64),
+    pss_params_with_salt(hash_oid, digest(hash_oid, b"").len() as u16)
+}
+
+/// DER RSASSA-PSS-params for `hash_oid`, MGF1 over the same hash, and `salt` bytes of salt.
+pub fn pss_params_with_salt(hash_oid: &str, salt: u16) -> Vec<u8> {
+    let last_arc = match hash_oid {
+        SHA256 => 0x01,
+        SHA384 => 0x02,
+        SHA512 => 0x03,
         other => panic!("unknown hash {other}"),
     };
     // AlgorithmIdentifier { id-sha*, NULL }
-    let hash_alg = [0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, last_arc, 0x05, 0x00];
-    let mgf1_oid = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08];
+    let hash_alg = [
+        0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, last_arc, 0x05,
+        0x00,
+    ];
+    let mgf1_oid = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+    ];
     let mgf = der_tlv(0x30, &[&mgf1_oid[..], &hash_alg[..]].concat());
-    let content = [der_tlv(0xa0, &hash_alg), der_tlv(0xa1, &mgf), der_tlv(0xa2, &der_tlv(0x02, &[salt]))].concat();
+    // INTEGER: minimal big-endian, with a leading zero when the top bit is set.
+    let mut int: Vec<u8> = salt
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect();
+    if int.first().is_none_or(|b| b & 0x80 != 0) {
+        int.insert(0, 0);
+    }
+    let content = [
+        der_tlv(0xa0, &hash_alg),
+        der_tlv(0xa1, &mgf),
+        der_tlv(0xa2, &der_tlv(0x02, &int)),
+    ]
+    .concat();
     der_tlv(0x30, &content)
+}
+
+/// Verifies an RSASSA-PSS value whose salt is the maximum for the key (`emLen - hLen - 2`, what
+/// pyHanko sends through `cryptography`).
+pub fn verify_pss_max_salt(
+    cert_der: &[u8],
+    hash_oid: &str,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), String> {
+    use aws_lc_rs::signature::{self as s, RsaParameters, RsaPssSaltLength};
+    static MAX_256: RsaParameters =
+        s::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
+    static MAX_384: RsaParameters =
+        s::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(RsaPssSaltLength::Max);
+    static MAX_512: RsaParameters =
+        s::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(RsaPssSaltLength::Max);
+    let alg = match hash_oid {
+        SHA256 => &MAX_256,
+        SHA384 => &MAX_384,
+        SHA512 => &MAX_512,
+        other => return Err(format!("unknown hash {other}")),
+    };
+    let (_, _, key) = public_key(cert_der);
+    s::UnparsedPublicKey::new(alg, key)
+        .verify(message, sig)
+        .map_err(|_| "signature does not verify".to_string())
 }
 
 /// The key in a certificate: (algorithm OID, curve OID for EC keys, subjectPublicKey bytes).
@@ -458,12 +718,22 @@ pub fn public_key(cert_der: &[u8]) -> (String, Option<String>, Vec<u8>) {
         .as_ref()
         .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
         .map(|o| o.to_string());
-    (spki.algorithm.oid.to_string(), curve, spki.subject_public_key.raw_bytes().to_vec())
+    (
+        spki.algorithm.oid.to_string(),
+        curve,
+        spki.subject_public_key.raw_bytes().to_vec(),
+    )
 }
 
 /// Verifies `sig` over the original `message` with the certificate's key, for the CSC
 /// `sign_algo` (+ `hash_oid` for rsaEncryption / RSASSA-PSS).
-pub fn verify(cert_der: &[u8], sign_algo: &str, hash_oid: &str, message: &[u8], sig: &[u8]) -> Result<(), String> {
+pub fn verify(
+    cert_der: &[u8],
+    sign_algo: &str,
+    hash_oid: &str,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), String> {
     use aws_lc_rs::signature::{self as s, VerificationAlgorithm};
     let (key_oid, curve, key) = public_key(cert_der);
     let h = match hash_oid {
@@ -472,25 +742,46 @@ pub fn verify(cert_der: &[u8], sign_algo: &str, hash_oid: &str, message: &[u8], 
         SHA512 => 2,
         other => return Err(format!("unknown hash {other}")),
     };
-    let alg: &'static dyn VerificationAlgorithm = match (key_oid.as_str(), curve.as_deref(), sign_algo) {
-        ("1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7"), _) => {
-            [&s::ECDSA_P256_SHA256_ASN1, &s::ECDSA_P256_SHA384_ASN1, &s::ECDSA_P256_SHA512_ASN1][h]
-        }
-        ("1.2.840.10045.2.1", Some("1.3.132.0.34"), _) => {
-            [&s::ECDSA_P384_SHA256_ASN1, &s::ECDSA_P384_SHA384_ASN1, &s::ECDSA_P384_SHA512_ASN1][h]
-        }
-        (RSA_ENCRYPTION, _, RSASSA_PSS) => [&s::RSA_PSS_2048_8192_SHA256, &s::RSA_PSS_2048_8192_SHA384, &s::RSA_PSS_2048_8192_SHA512][h],
-        (RSA_ENCRYPTION, _, _) => {
-            [&s::RSA_PKCS1_2048_8192_SHA256, &s::RSA_PKCS1_2048_8192_SHA384, &s::RSA_PKCS1_2048_8192_SHA512][h]
-        }
-        other => return Err(format!("unexpected key {other:?}")),
-    };
-    s::UnparsedPublicKey::new(alg, key).verify(message, sig).map_err(|_| "signature does not verify".to_string())
+    let alg: &'static dyn VerificationAlgorithm =
+        match (key_oid.as_str(), curve.as_deref(), sign_algo) {
+            ("1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7"), _) => [
+                &s::ECDSA_P256_SHA256_ASN1,
+                &s::ECDSA_P256_SHA384_ASN1,
+                &s::ECDSA_P256_SHA512_ASN1,
+            ][h],
+            ("1.2.840.10045.2.1", Some("1.3.132.0.34"), _) => [
+                &s::ECDSA_P384_SHA256_ASN1,
+                &s::ECDSA_P384_SHA384_ASN1,
+                &s::ECDSA_P384_SHA512_ASN1,
+            ][h],
+            (RSA_ENCRYPTION, _, RSASSA_PSS) => [
+                &s::RSA_PSS_2048_8192_SHA256,
+                &s::RSA_PSS_2048_8192_SHA384,
+                &s::RSA_PSS_2048_8192_SHA512,
+            ][h],
+            (RSA_ENCRYPTION, _, _) => [
+                &s::RSA_PKCS1_2048_8192_SHA256,
+                &s::RSA_PKCS1_2048_8192_SHA384,
+                &s::RSA_PKCS1_2048_8192_SHA512,
+            ][h],
+            other => return Err(format!("unexpected key {other:?}")),
+        };
+    s::UnparsedPublicKey::new(alg, key)
+        .verify(message, sig)
+        .map_err(|_| "signature does not verify".to_string())
 }
 
 /// Builds a valid-looking but wrong 6-digit code: none of the codes of the steps around now.
 pub fn wrong_otp(user: &TestUser) -> String {
     let current = unix_now() / 30;
-    let near: Vec<String> = (current - 3..=current + 3).map(|s| totp_code(&user.totp_secret, s)).collect();
-    (0..1_000_000u32).map(|n| format!("{n:06}")).find(|c| !near.contains(c)).expect("a free code")
+    let near: Vec<String> = (current - 3..=current + 3)
+        .map(|s| totp_code(&user.totp_secret, s))
+        .collect();
+    (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.contains(c))
+        .expect("a free code")
 }
+
+// OAuth2 / consent-page helpers (issue 4).
+pub mod oauth;

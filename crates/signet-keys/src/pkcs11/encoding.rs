@@ -3,7 +3,7 @@
 
 use signet_core::KeyType;
 use spki::der::asn1::{Any, BitString, ObjectIdentifier, OctetStringRef, UintRef};
-use spki::der::{Decode, Encode, Sequence};
+use spki::der::{Decode, Encode, Header, Tag};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::KeyError;
@@ -15,13 +15,22 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
-/// `SEQUENCE { INTEGER, INTEGER }`: both an ECDSA signature (`r`, `s`) and an RSAPublicKey
-/// (`modulus`, `publicExponent`). `UintRef` strips leading zeros and adds the 0x00 that keeps a
-/// value with the high bit set positive, so the INTEGERs come out minimal.
-#[derive(Sequence)]
-struct IntegerPair<'a> {
-    first: UintRef<'a>,
-    second: UintRef<'a>,
+/// DER `SEQUENCE { INTEGER, INTEGER }` of two big-endian unsigned values: both an ECDSA
+/// signature (`r`, `s`) and an RSAPublicKey (`modulus`, `publicExponent`). `UintRef` strips
+/// leading zeros and adds the 0x00 that keeps a value with the high bit set positive, so the
+/// INTEGERs come out minimal.
+fn integer_pair(first: &[u8], second: &[u8]) -> spki::der::Result<Vec<u8>> {
+    let first = UintRef::new(first)?;
+    let second = UintRef::new(second)?;
+    let mut out = Vec::new();
+    Header::new(
+        Tag::Sequence,
+        (first.encoded_len()? + second.encoded_len()?)?,
+    )?
+    .encode_to_vec(&mut out)?;
+    first.encode_to_vec(&mut out)?;
+    second.encode_to_vec(&mut out)?;
+    Ok(out)
 }
 
 fn der_failed(what: &str) -> KeyError {
@@ -94,12 +103,7 @@ pub(super) fn ec_spki(key_type: KeyType, point: &[u8]) -> Result<Vec<u8>, KeyErr
 /// SubjectPublicKeyInfo for an RSA public key given CKA_MODULUS and CKA_PUBLIC_EXPONENT
 /// (big-endian, possibly with leading zeros).
 pub(super) fn rsa_spki(modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let rsa_public_key = IntegerPair {
-        first: UintRef::new(modulus).map_err(|_| der_failed("RSA modulus"))?,
-        second: UintRef::new(exponent).map_err(|_| der_failed("RSA exponent"))?,
-    }
-    .to_der()
-    .map_err(|_| der_failed("RSAPublicKey"))?;
+    let rsa_public_key = integer_pair(modulus, exponent).map_err(|_| der_failed("RSAPublicKey"))?;
     let spki = SubjectPublicKeyInfoOwned {
         algorithm: AlgorithmIdentifierOwned {
             oid: RSA_ENCRYPTION,
@@ -132,12 +136,7 @@ pub(super) fn ecdsa_to_der(key_type: KeyType, raw: &[u8]) -> Result<Vec<u8>, Key
         )));
     }
     let (r, s) = raw.split_at(field);
-    IntegerPair {
-        first: UintRef::new(r).map_err(|_| der_failed("ECDSA r"))?,
-        second: UintRef::new(s).map_err(|_| der_failed("ECDSA s"))?,
-    }
-    .to_der()
-    .map_err(|_| der_failed("ECDSA signature"))
+    integer_pair(r, s).map_err(|_| der_failed("ECDSA signature"))
 }
 
 /// The value CKM_ECDSA signs for `digest` on `key_type`, the same integer the software backend

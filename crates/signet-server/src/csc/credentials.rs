@@ -5,14 +5,14 @@
 
 use serde_json::{Map, Value, json};
 use signet_core::HashAlgorithm;
-use signet_sam::{AuthorizeRequest, now_unix};
-use signet_store::{Credential, User};
+use signet_sam::{AuthorizeRequest, Sam, now_unix};
+use signet_store::{AuthMode, Credential, User};
 use zeroize::Zeroizing;
 
-use super::Version;
-use crate::AppState;
+use super::{Reply, Version};
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
+use crate::{AppState, oob};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Certificates {
@@ -62,7 +62,13 @@ fn cert_status(c: &Credential, now: i64) -> (&'static str, Option<signet_pki::Ce
 }
 
 /// The credentials/info object for either version.
-fn describe(c: &Credential, user: &User, version: Version, opts: &InfoOptions, lang: &str) -> Value {
+fn describe(
+    c: &Credential,
+    user: &User,
+    version: Version,
+    opts: &InfoOptions,
+    lang: &str,
+) -> Value {
     let now = now_unix();
     let mut key = json!({
         "status": if key_enabled(c) { "enabled" } else { "disabled" },
@@ -87,14 +93,14 @@ fn describe(c: &Credential, user: &User, version: Version, opts: &InfoOptions, l
             cert.insert("certificates".into(), json!(all));
         }
     }
-    if opts.cert_info {
-        if let Some(s) = summary {
-            cert.insert("issuerDN".into(), json!(s.issuer_dn));
-            cert.insert("serialNumber".into(), json!(s.serial_hex));
-            cert.insert("subjectDN".into(), json!(s.subject_dn));
-            cert.insert("validFrom".into(), json!(s.valid_from));
-            cert.insert("validTo".into(), json!(s.valid_to));
-        }
+    if opts.cert_info
+        && let Some(s) = summary
+    {
+        cert.insert("issuerDN".into(), json!(s.issuer_dn));
+        cert.insert("serialNumber".into(), json!(s.serial_hex));
+        cert.insert("subjectDN".into(), json!(s.subject_dn));
+        cert.insert("validFrom".into(), json!(s.valid_from));
+        cert.insert("validTo".into(), json!(s.valid_to));
     }
     let mut out = json!({
         "key": key,
@@ -108,9 +114,12 @@ fn describe(c: &Credential, user: &User, version: Version, opts: &InfoOptions, l
     }
     let pin_desc = "The PIN of this signing credential";
     let otp_desc = "The 6-digit code of the authenticator app enrolled for this user (TOTP)";
-    match version {
-        Version::V1 => {
-            out["authMode"] = json!(c.auth_mode.as_str());
+    match (version, c.auth_mode) {
+        // v1 knows no asynchronous authorization: an out-of-band credential is "implicit" there
+        // (the client sends no factors and waits for the SAD), and the factors are not the
+        // client's to collect, so no PIN/OTP objects are described.
+        (Version::V1, AuthMode::Explicit) => {
+            out["authMode"] = json!("explicit");
             out["PIN"] = json!({ "presence": "true", "format": "A", "label": "PIN", "description": pin_desc });
             if c.scal >= 2 {
                 out["OTP"] = json!({
@@ -119,13 +128,28 @@ fn describe(c: &Credential, user: &User, version: Version, opts: &InfoOptions, l
                 });
             }
         }
-        Version::V2 => {
-            let mut objects = vec![json!({ "type": "Password", "id": "PIN", "format": "A", "label": "PIN", "description": pin_desc })];
+        (Version::V1, AuthMode::OAuth2Code) => out["authMode"] = json!("oauth2code"),
+        (Version::V1, AuthMode::Oob) => out["authMode"] = json!("implicit"),
+        (Version::V2, AuthMode::OAuth2Code) => out["auth"] = json!({ "mode": "oauth2code" }),
+        (Version::V2, mode) => {
+            // Out of band = v2 "explicit" with PasswordOOB objects (csc-api.md §3): the client
+            // names the objects without values and Signet collects them on its approval page.
+            let (kind, where_) = match mode {
+                AuthMode::Oob => ("PasswordOOB", " (entered on Signet's approval page)"),
+                _ => ("Password", ""),
+            };
+            let mut objects = vec![json!({
+                "type": kind, "id": "PIN", "format": "A", "label": "PIN",
+                "description": format!("{pin_desc}{where_}"),
+            })];
             if c.scal >= 2 {
-                objects.push(json!({ "type": "Password", "id": "OTP", "format": "N", "generator": "totp", "label": "OTP", "description": otp_desc }));
+                objects.push(json!({
+                    "type": kind, "id": "OTP", "format": "N", "generator": "totp", "label": "OTP",
+                    "description": format!("{otp_desc}{where_}"),
+                }));
             }
             out["auth"] = json!({
-                "mode": c.auth_mode.as_str(),
+                "mode": "explicit",
                 "expression": if c.scal >= 2 { "PIN AND OTP" } else { "PIN" },
                 "objects": objects,
             });
@@ -143,10 +167,18 @@ async fn owned(state: &AppState, user: &User, id: &str) -> ApiResult<Credential>
 }
 
 fn lang(state: &AppState, body: &Fields) -> ApiResult<String> {
-    Ok(body.opt_str("lang")?.map(str::to_owned).unwrap_or_else(|| state.config.service.lang.clone()))
+    Ok(body
+        .opt_str("lang")?
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.config.service.lang.clone()))
 }
 
-pub async fn list(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+pub async fn list(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+) -> ApiResult<Value> {
     if body.opt_str("userID")?.is_some() {
         return Err(ApiError::invalid_request("userID parameter MUST be null"));
     }
@@ -165,7 +197,8 @@ pub async fn list(state: &AppState, version: Version, user: &User, body: &Fields
         .into_iter()
         .filter(|c| !only_valid || (key_enabled(c) && cert_status(c, now).0 == "valid"))
         .collect();
-    let mut out = json!({ "credentialIDs": creds.iter().map(|c| c.id.as_str()).collect::<Vec<_>>() });
+    let mut out =
+        json!({ "credentialIDs": creds.iter().map(|c| c.id.as_str()).collect::<Vec<_>>() });
     if version == Version::V2 {
         if want_info {
             let infos: Vec<Value> = creds
@@ -185,7 +218,12 @@ pub async fn list(state: &AppState, version: Version, user: &User, body: &Fields
     Ok(out)
 }
 
-pub async fn info(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+pub async fn info(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+) -> ApiResult<Value> {
     let id = body.req_str("credentialID")?;
     let opts = info_options(body)?;
     let lang = lang(state, body)?;
@@ -193,27 +231,41 @@ pub async fn info(state: &AppState, version: Version, user: &User, body: &Fields
     Ok(describe(&cred, user, version, &opts, &lang))
 }
 
-/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings.
-fn factors(body: &Fields) -> ApiResult<(Option<Zeroizing<String>>, Option<Zeroizing<String>>)> {
+/// A secret factor as sent by the client.
+type Factor = Option<Zeroizing<String>>;
+
+/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings: (PIN, OTP).
+fn factors(body: &Fields) -> ApiResult<(Factor, Factor)> {
     let mut pin = body.opt_str("PIN")?.map(|s| Zeroizing::new(s.to_owned()));
     let mut otp = body.opt_str("OTP")?.map(|s| Zeroizing::new(s.to_owned()));
     if let Some(items) = body.opt_array("authData")? {
         for item in items {
-            let (Some(id), value) = (item.get("id").and_then(Value::as_str), item.get("value")) else {
-                return Err(ApiError::invalid_request("Invalid parameter authData: each object needs an id"));
+            let (Some(id), value) = (item.get("id").and_then(Value::as_str), item.get("value"))
+            else {
+                return Err(ApiError::invalid_request(
+                    "Invalid parameter authData: each object needs an id",
+                ));
             };
             let value = match value {
                 Some(Value::String(s)) => Zeroizing::new(s.clone()),
                 None | Some(Value::Null) => {
-                    return Err(ApiError::invalid_request(format!("Invalid parameter authData: no value for {id}")));
+                    return Err(ApiError::invalid_request(format!(
+                        "Invalid parameter authData: no value for {id}"
+                    )));
                 }
-                Some(_) => return Err(ApiError::invalid_request(format!("Invalid parameter authData: value of {id} must be a string"))),
+                Some(_) => {
+                    return Err(ApiError::invalid_request(format!(
+                        "Invalid parameter authData: value of {id} must be a string"
+                    )));
+                }
             };
             match id {
                 "PIN" => pin = Some(value),
                 "OTP" => otp = Some(value),
                 other => {
-                    return Err(ApiError::invalid_request(format!("Invalid parameter authData: unknown authentication object {other}")));
+                    return Err(ApiError::invalid_request(format!(
+                        "Invalid parameter authData: unknown authentication object {other}"
+                    )));
                 }
             }
         }
@@ -230,21 +282,118 @@ fn hash_algorithm(body: &Fields) -> ApiResult<Option<HashAlgorithm>> {
     }
 }
 
-pub async fn authorize(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
-    let credential_id = body.req_str("credentialID")?.to_owned();
+pub async fn authorize(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+) -> ApiResult<Reply> {
+    let credential_id = body.req_str("credentialID")?;
     let num_signatures = body
         .opt_u32("numSignatures")?
         .ok_or_else(|| ApiError::missing_or_invalid("integer", "numSignatures"))?;
     let hashes = body.opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?;
     let hash_algo = hash_algorithm(body)?;
-    let (pin, otp) = factors(body)?;
-    let description = body.opt_str("description")?.map(|d| d.chars().take(500).collect());
-    let req = AuthorizeRequest { credential_id, num_signatures, hashes, hash_algo, pin, otp, description };
-    let sad = state.sam.authorize(user, req).await.map_err(|e| ApiError::from_sam(e, version))?;
-    Ok(json!({ "SAD": *sad.sad, "expiresIn": sad.expires_in }))
+    let description: Option<String> = body
+        .opt_str("description")?
+        .map(|d| d.chars().take(500).collect());
+    let cred = owned(state, user, credential_id).await?;
+    match cred.auth_mode {
+        AuthMode::Explicit => {
+            let (pin, otp) = factors(body)?;
+            let req = AuthorizeRequest {
+                credential_id: cred.id.clone(),
+                num_signatures,
+                hashes,
+                hash_algo,
+                pin,
+                otp,
+                description,
+            };
+            let sad = state
+                .sam
+                .authorize_credential(user, cred, req)
+                .await
+                .map_err(|e| ApiError::from_sam(e, version))?;
+            Ok(Reply::Json(
+                json!({ "SAD": *sad.sad, "expiresIn": sad.expires_in }),
+            ))
+        }
+        AuthMode::OAuth2Code => Err(ApiError::invalid_request(
+            "The credential is authorized through OAuth2 (auth.mode oauth2code): use oauth2/authorize with scope credential",
+        )),
+        AuthMode::Oob => {
+            oob_factors(body)?;
+            Sam::check_usable(user, &cred).map_err(|e| ApiError::from_sam(e, version))?;
+            let binding = Sam::check_binding(&cred, num_signatures, hashes, hash_algo)
+                .map_err(|e| ApiError::from_sam(e, version))?;
+            let handle = oob::request(state, user, binding, description).await?;
+            match version {
+                Version::V2 => Ok(Reply::Accepted(json!({ "handle": *handle }))),
+                // v1 "implicit": the client waits for the SAD on this very call.
+                Version::V1 => wait_for_approval(state, user, &handle)
+                    .await
+                    .map(Reply::Json),
+            }
+        }
+    }
 }
 
-pub async fn extend_transaction(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+/// For an out-of-band credential the client may name the authentication objects (`authData`
+/// entries with an `id` and no `value`) but must not collect any factor itself.
+fn oob_factors(body: &Fields) -> ApiResult<()> {
+    let refuse = || {
+        ApiError::invalid_request(
+            "This credential's factors are entered on Signet's approval page, not sent by the client",
+        )
+    };
+    if body.opt_str("PIN")?.is_some() || body.opt_str("OTP")?.is_some() {
+        return Err(refuse());
+    }
+    for item in body
+        .opt_array("authData")?
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        match item.get("id").and_then(Value::as_str) {
+            Some("PIN" | "OTP") if item.get("value").is_none_or(Value::is_null) => {}
+            Some("PIN" | "OTP") => return Err(refuse()),
+            _ => return Err(ApiError::invalid_request("Invalid parameter authData")),
+        }
+    }
+    Ok(())
+}
+
+/// Polls a decoupled authorization until the signer decides or it expires (v1 implicit mode).
+async fn wait_for_approval(state: &AppState, user: &User, handle: &str) -> ApiResult<Value> {
+    loop {
+        match oob::check(state, user, handle).await? {
+            oob::Check::Pending => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+            oob::Check::Authorized { sad, expires_in } => {
+                return Ok(json!({ "SAD": *sad, "expiresIn": expires_in }));
+            }
+        }
+    }
+}
+
+/// credentials/authorizeCheck (CSC v2 11.7): 202 while the signer has not decided, then the
+/// SAD exactly once.
+pub async fn authorize_check(state: &AppState, user: &User, body: &Fields) -> ApiResult<Reply> {
+    let handle = body.req_str("handle")?;
+    match oob::check(state, user, handle).await? {
+        oob::Check::Pending => Ok(Reply::Accepted(json!({ "handle": handle }))),
+        oob::Check::Authorized { sad, expires_in } => {
+            Ok(Reply::Json(json!({ "SAD": *sad, "expiresIn": expires_in })))
+        }
+    }
+}
+
+pub async fn extend_transaction(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+) -> ApiResult<Value> {
     let credential_id = body.req_str("credentialID")?;
     let sad = Zeroizing::new(body.req_str("SAD")?.to_owned());
     let hashes = body.opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?;

@@ -29,9 +29,16 @@ pub fn info(state: &AppState, version: Version) -> Value {
         "region": s.region,
         "lang": s.lang,
         "description": s.description,
-        "authType": ["basic"],
+        "authType": ["basic", "oauth2code", "oauth2client"],
         "methods": methods,
     });
+    // The OAuth2 authorization server: v2 clients discover it through RFC 8414 metadata at the
+    // issuer, v1 clients append /oauth2/... to the base URI (the two are exclusive in v2).
+    let issuer = state.config.oauth2.issuer();
+    match version {
+        Version::V1 => v["oauth2"] = json!(issuer),
+        Version::V2 => v["oauth2Issuer"] = json!(issuer),
+    }
     if version == Version::V2 {
         let algos = sign_algorithms();
         v["signAlgorithms"] = json!({ "algos": algos });

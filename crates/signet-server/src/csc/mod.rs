@@ -33,13 +33,13 @@ pub const METHODS: &[&str] = &[
     "credentials/list",
     "credentials/info",
     "credentials/authorize",
+    "credentials/authorizeCheck",
     "credentials/extendTransaction",
     "signatures/signHash",
 ];
 
 /// CSC methods that exist in some version but that Signet does not offer (yet): 501.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "credentials/authorizeCheck",
     "credentials/getChallenge",
     "credentials/sendOTP",
     "credentials/create",
@@ -49,8 +49,10 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "signatures/timestamp",
 ];
 
-enum Reply {
+pub enum Reply {
     Json(Value),
+    /// 202: an asynchronous authorization is still waiting for the signer.
+    Accepted(Value),
     NoContent,
 }
 
@@ -65,13 +67,18 @@ pub async fn entry(
         "v1" => Version::V1,
         "v2" => Version::V2,
         other => {
-            return ApiError::new(StatusCode::NOT_FOUND, "invalid_request", format!("Unknown API version {other}"))
-                .into_response();
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                format!("Unknown API version {other}"),
+            )
+            .into_response();
         }
     };
     let method = method.trim_end_matches('/');
     match handle(&state, version, method, &http_method, &headers, body).await {
         Ok(Reply::Json(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(Reply::Accepted(v)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             // Descriptions never carry secrets; they tell an operator why a client was refused.
@@ -91,33 +98,63 @@ async fn handle(
 ) -> ApiResult<Reply> {
     if !METHODS.contains(&method) {
         return Err(if NOT_IMPLEMENTED.contains(&method) {
-            ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", format!("Method {method} is not implemented"))
+            ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "not_implemented",
+                format!("Method {method} is not implemented"),
+            )
         } else {
-            ApiError::new(StatusCode::NOT_FOUND, "invalid_request", format!("Unknown method {method}"))
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                format!("Unknown method {method}"),
+            )
         });
     }
     // info may be fetched with GET (certomancer and some clients do); everything else is POST.
     let get_ok = method == "info" && http_method == Method::GET;
     if http_method != Method::POST && !get_ok {
-        return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", format!("Use POST for {method}")));
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            format!("Use POST for {method}"),
+        ));
     }
-    let fields = if get_ok { Default::default() } else { read_json(headers, body, state.config.max_body_bytes).await? };
+    let fields = if get_ok {
+        Default::default()
+    } else {
+        read_json(headers, body, state.config.max_body_bytes).await?
+    };
     if method == "info" {
         return Ok(Reply::Json(info::info(state, version)));
     }
     if method == "auth/login" {
         return auth::login(state, headers, &fields).await.map(Reply::Json);
     }
-    let user = auth::bearer_user(state, headers).await?;
+    let caller = auth::bearer(state, headers).await?;
+    let user = caller.user_for(method, fields.opt_str("credentialID").ok().flatten())?;
     match method {
-        "auth/revoke" => auth::revoke(state, &user, &fields).await.map(|()| Reply::NoContent),
-        "credentials/list" => credentials::list(state, version, &user, &fields).await.map(Reply::Json),
-        "credentials/info" => credentials::info(state, version, &user, &fields).await.map(Reply::Json),
-        "credentials/authorize" => credentials::authorize(state, version, &user, &fields).await.map(Reply::Json),
+        "auth/revoke" => auth::revoke(state, user, &fields)
+            .await
+            .map(|()| Reply::NoContent),
+        "credentials/list" => credentials::list(state, version, user, &fields)
+            .await
+            .map(Reply::Json),
+        "credentials/info" => credentials::info(state, version, user, &fields)
+            .await
+            .map(Reply::Json),
+        "credentials/authorize" => credentials::authorize(state, version, user, &fields).await,
+        "credentials/authorizeCheck" => credentials::authorize_check(state, user, &fields).await,
         "credentials/extendTransaction" => {
-            credentials::extend_transaction(state, version, &user, &fields).await.map(Reply::Json)
+            credentials::extend_transaction(state, version, user, &fields)
+                .await
+                .map(Reply::Json)
         }
-        "signatures/signHash" => signatures::sign_hash(state, version, &user, &fields).await.map(Reply::Json),
+        "signatures/signHash" => {
+            signatures::sign_hash(state, version, user, &fields, caller.credential_token())
+                .await
+                .map(Reply::Json)
+        }
         _ => Err(ApiError::internal()),
     }
 }

@@ -10,20 +10,47 @@ use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
 
-pub async fn sign_hash(state: &AppState, version: Version, user: &User, body: &Fields) -> ApiResult<Value> {
+/// `bearer_sad` is the request's Bearer token when it is a credential-scoped token: with no
+/// `SAD` member it is the SAD (EUDI clients send none); a `SAD` member may hold a SAD or a
+/// credential token (v1 clients put the token there), both live in the same table.
+pub async fn sign_hash(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+    bearer_sad: Option<&str>,
+) -> ApiResult<Value> {
     let credential_id = body.req_str("credentialID")?.to_owned();
-    let sad = Zeroizing::new(body.req_str("SAD")?.to_owned());
+    let sad = match (body.opt_str("SAD")?, bearer_sad) {
+        (Some(sad), _) if !sad.is_empty() => Zeroizing::new(sad.to_owned()),
+        (_, Some(token)) => Zeroizing::new(token.to_owned()),
+        _ => return Err(ApiError::missing_or_invalid("string", "SAD")),
+    };
     let hashes = body
         .opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?
-        .ok_or_else(|| ApiError::missing_or_invalid("array", if version == Version::V1 { "hash" } else { "hashes" }))?;
+        .ok_or_else(|| {
+            ApiError::missing_or_invalid(
+                "array",
+                if version == Version::V1 {
+                    "hash"
+                } else {
+                    "hashes"
+                },
+            )
+        })?;
     if hashes.is_empty() {
         return Err(ApiError::invalid_request("Empty hash array"));
     }
     let sign_algo = body.req_str("signAlgo")?.to_owned();
-    let hash_algo = body.opt_str_any(&["hashAlgorithmOID", "hashAlgo"])?.map(str::to_owned);
+    let hash_algo = body
+        .opt_str_any(&["hashAlgorithmOID", "hashAlgo"])?
+        .map(str::to_owned);
     let sign_algo_params = match body.opt_str("signAlgoParams")? {
         None => None,
-        Some(text) => Some(signet_core::b64::decode(text).ok_or_else(|| ApiError::invalid_param("signAlgoParams"))?),
+        Some(text) => Some(
+            signet_core::b64::decode(text)
+                .ok_or_else(|| ApiError::invalid_param("signAlgoParams"))?,
+        ),
     };
     match body.opt_str("operationMode")? {
         None | Some("S") => {}
@@ -34,8 +61,19 @@ pub async fn sign_hash(state: &AppState, version: Version, user: &User, body: &F
         }
         Some(_) => return Err(ApiError::invalid_param("operationMode")),
     }
-    let req = SignRequest { credential_id, sad, hashes, sign_algo, hash_algo, sign_algo_params };
-    let values = state.sam.sign_hashes(user, req).await.map_err(|e| ApiError::from_sam(e, version))?;
+    let req = SignRequest {
+        credential_id,
+        sad,
+        hashes,
+        sign_algo,
+        hash_algo,
+        sign_algo_params,
+    };
+    let values = state
+        .sam
+        .sign_hashes(user, req)
+        .await
+        .map_err(|e| ApiError::from_sam(e, version))?;
     let encoded: Vec<String> = values.iter().map(|v| signet_core::b64::encode(v)).collect();
     Ok(json!({ "signatures": encoded }))
 }

@@ -18,7 +18,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 const V1: &str = "
 CREATE TABLE users (
@@ -94,6 +94,78 @@ CREATE TABLE audit_head (
     seq  INTEGER NOT NULL,
     hash BLOB    NOT NULL
 );
+";
+
+/// OAuth2 authorization server, consent pages and decoupled approval (issue 4).
+const V2: &str = "
+CREATE TABLE oauth_clients (
+    client_id     TEXT    PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    secret_hash   BLOB,
+    redirect_uris BLOB    NOT NULL,
+    user_id       INTEGER REFERENCES users(id),
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE oauth_codes (
+    code_hash             BLOB    PRIMARY KEY,
+    client_id             TEXT    NOT NULL,
+    redirect_uri          TEXT,
+    code_challenge        TEXT    NOT NULL,
+    user_id               INTEGER NOT NULL,
+    scope                 TEXT    NOT NULL,
+    credential_id         TEXT,
+    num_signatures        INTEGER,
+    hash_algo             TEXT,
+    hashes                BLOB,
+    authorization_details TEXT,
+    state                 TEXT    NOT NULL,
+    issued_hash           BLOB,
+    expires_at            INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
+
+CREATE TABLE oauth_pushed_requests (
+    request_hash BLOB    PRIMARY KEY,
+    client_id    TEXT    NOT NULL,
+    params       TEXT    NOT NULL,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX oauth_pushed_requests_expiry ON oauth_pushed_requests(expires_at);
+
+CREATE TABLE oauth_issued (
+    secret_hash BLOB    PRIMARY KEY,
+    client_id   TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX oauth_issued_expiry ON oauth_issued(expires_at);
+
+CREATE TABLE browser_sessions (
+    session_hash BLOB    PRIMARY KEY,
+    user_id      INTEGER,
+    csrf_token   TEXT    NOT NULL,
+    pending      TEXT,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX browser_sessions_expiry ON browser_sessions(expires_at);
+
+CREATE TABLE oob_requests (
+    id             TEXT    PRIMARY KEY,
+    handle_hash    BLOB    NOT NULL UNIQUE,
+    user_id        INTEGER NOT NULL,
+    credential_id  TEXT    NOT NULL,
+    num_signatures INTEGER NOT NULL,
+    hash_algo      TEXT,
+    hashes         BLOB,
+    description    TEXT,
+    status         TEXT    NOT NULL,
+    sad_hash       BLOB,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+);
+CREATE INDEX oob_requests_user ON oob_requests(user_id, status);
+CREATE INDEX oob_requests_expiry ON oob_requests(expires_at);
 ";
 
 /// How durable a commit is.

@@ -882,7 +882,7 @@ async fn reopen_keeps_data_and_migrates_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, [schema_version()]);
+    assert_eq!(versions, (1..=schema_version()).collect::<Vec<_>>());
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -1040,4 +1040,55 @@ async fn open_with_full_durability_and_no_readers() {
         SqliteStore::open(&dir.path().join("missing-dir/signet.db")),
         Err(StoreError::Database(_))
     ));
+}
+
+#[tokio::test]
+async fn delete_credential_removes_it_and_its_sads() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    seeded(&store).await;
+    store
+        .record_authorization_success(
+            SadRecord {
+                sad_hash: [42; 32],
+                user_id: 1,
+                credential_id: "c1".into(),
+                hash_algo: None,
+                hashes: None,
+                remaining: 1,
+                expires_at: i64::MAX,
+            },
+            ev("credential.authorize"),
+        )
+        .await
+        .unwrap();
+    let before = audit_count(&store).await;
+    store
+        .delete_credential("c1", ev("credential.delete"))
+        .await
+        .unwrap();
+    assert_eq!(store.credential("c1").await.unwrap(), None);
+    let outcome = store
+        .decide_sad(
+            [42; 32],
+            Box::new(|rec| {
+                assert!(rec.is_none(), "the SAD went with its credential");
+                SadDecision::Refuse {
+                    reason: SadRefusal::Unknown,
+                    audit: None,
+                }
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, SadOutcome::Refused(SadRefusal::Unknown));
+    assert_eq!(audit_count(&store).await, before + 1);
+    assert!(matches!(
+        store.delete_credential("c1", ev("credential.delete")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        audit_count(&store).await,
+        before + 1,
+        "failed delete not audited"
+    );
 }

@@ -1,0 +1,303 @@
+//! Secrets never leak (issue §4): after successful and failed flows, the server's debug log, the
+//! audit export, the error bodies and the database files contain none of the passwords, PINs,
+//! OTP codes, SADs or tokens; the master key file is private.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const PIN: &str = "pin-7Hq2-Kx9w";
+const WRONG_PIN: &str = "pin-WRONG-3Zt8";
+const WRONG_PASSWORD: &str = "pw-WRONG-f00dcafe";
+
+/// Whether `code` (digits) occurs in `text` as a whole number: not inside a longer run of
+/// letters or digits (so timestamps and hex hashes do not count).
+fn contains_code(text: &str, code: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices(code).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + code.len()).copied();
+        !before.is_some_and(|b| b.is_ascii_alphanumeric())
+            && !after.is_some_and(|b| b.is_ascii_alphanumeric())
+    })
+}
+
+struct Secrets {
+    /// Long, distinctive strings: any occurrence is a leak.
+    strings: Vec<(String, &'static str)>,
+    /// 6-digit codes: a leak when they occur as a whole number.
+    codes: Vec<String>,
+}
+
+impl Secrets {
+    fn check(&self, what: &str, text: &str) {
+        for (s, name) in &self.strings {
+            assert!(!text.contains(s.as_str()), "{name} appears in {what}");
+        }
+        for c in &self.codes {
+            assert!(!contains_code(text, c), "OTP code {c} appears in {what}");
+        }
+    }
+
+    fn check_bytes(&self, what: &str, bytes: &[u8]) {
+        for (s, name) in &self.strings {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+                "{name} appears in {what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_secret_in_logs_audit_errors_or_database() {
+    let server = Server::start_with_env(&[("SIGNET_LOG", "debug")]);
+    let user = server.add_user("sophie");
+    let scal2 = server.create_credential(&user, PIN, &["--multisign", "2"]);
+    let scal1 = server.create_credential(&user, PIN, &["--scal", "1", "--multisign", "3"]);
+    let mut strings: Vec<(String, &'static str)> = vec![
+        (user.password.clone(), "the password"),
+        (WRONG_PASSWORD.into(), "a wrong password"),
+        (PIN.into(), "the PIN"),
+        (WRONG_PIN.into(), "a wrong PIN"),
+        (user.totp_base32.clone(), "the TOTP secret"),
+    ];
+    let mut codes = Vec::new();
+    let mut error_bodies: Vec<Value> = Vec::new();
+    // Keeps the body of every refused request.
+    macro_rules! keep {
+        ($reply:expr $(,)?) => {{
+            let reply: (u16, Value) = $reply;
+            if reply.0 != 200 {
+                error_bodies.push(reply.1.clone());
+            }
+            reply
+        }};
+    }
+
+    // Logins: Basic + rememberMe, wrong password, refresh token.
+    let (access, refresh) = server.login_remember(&user).await;
+    strings.push((access.clone(), "an access token"));
+    strings.push((refresh.clone(), "a refresh token"));
+    let resp = server
+        .http
+        .post(format!("{}/csc/v2/auth/login", server.url))
+        .basic_auth(&user.username, Some(WRONG_PASSWORD))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    error_bodies.push(resp.json().await.unwrap());
+    let (status, body) = keep!(
+        server
+            .post(
+                "/csc/v2/auth/login",
+                None,
+                &json!({ "refresh_token": refresh })
+            )
+            .await
+    );
+    assert_eq!(status, 200);
+    let access2 = body["access_token"].as_str().unwrap().to_string();
+    strings.push((access2.clone(), "a refreshed access token"));
+    keep!(
+        server
+            .post(
+                "/csc/v2/credentials/list",
+                Some("bm90LWEtdG9rZW4"),
+                &json!({})
+            )
+            .await
+    );
+
+    // Failed authorizations: wrong PIN (v2 and v1), wrong OTP, reused OTP.
+    let d = [sha256(b"leak test")];
+    let otp = server.fresh_otp(&user);
+    codes.push(otp.clone());
+    keep!(
+        server
+            .authorize(
+                &access,
+                &scal2,
+                1,
+                Some(&d),
+                Some(SHA256),
+                WRONG_PIN,
+                Some(&otp)
+            )
+            .await
+    );
+    let bad_otp = wrong_otp(&user);
+    codes.push(bad_otp.clone());
+    keep!(
+        server
+            .authorize(
+                &access,
+                &scal2,
+                1,
+                Some(&d),
+                Some(SHA256),
+                PIN,
+                Some(&bad_otp)
+            )
+            .await
+    );
+    keep!(
+        server
+            .post(
+                "/csc/v1/credentials/authorize",
+                Some(&access),
+                &json!({ "credentialID": scal2, "numSignatures": 1, "hash": [b64(&d[0])], "PIN": WRONG_PIN, "OTP": otp }),
+            )
+            .await,
+    );
+    // Success, then the same code again.
+    let (status, body) = keep!(
+        server
+            .authorize(&access, &scal2, 1, Some(&d), Some(SHA256), PIN, Some(&otp))
+            .await
+    );
+    assert_eq!(status, 200, "{body}");
+    let sad = body["SAD"].as_str().unwrap().to_string();
+    strings.push((sad.clone(), "a SAD"));
+    let reply = keep!(
+        server
+            .authorize(&access, &scal2, 1, Some(&d), Some(SHA256), PIN, Some(&otp))
+            .await
+    );
+    assert_eq!(reply.0, 400);
+    // Signing, replay, SADs in the wrong places.
+    signatures(&keep!(
+        server
+            .sign_hash(&access, &scal2, &sad, &d, ECDSA_SHA256, json!({}))
+            .await
+    ));
+    keep!(
+        server
+            .sign_hash(&access, &scal2, &sad, &d, ECDSA_SHA256, json!({}))
+            .await
+    );
+    keep!(
+        server
+            .sign_hash(&access, &scal1, &sad, &d, ECDSA_SHA256, json!({}))
+            .await
+    );
+    keep!(
+        server
+            .post(
+                "/csc/v2/credentials/info",
+                Some(&access),
+                &json!({ "credentialID": sad })
+            )
+            .await
+    );
+    // extendTransaction issues a new SAD.
+    let sad1 = server.sad(&access2, &scal1, 3, None, None, PIN, None).await;
+    strings.push((sad1.clone(), "a SCAL1 SAD"));
+    let (status, body) = keep!(
+        server
+            .post(
+                "/csc/v2/credentials/extendTransaction",
+                Some(&access2),
+                &json!({ "credentialID": scal1, "SAD": sad1 })
+            )
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    let sad2 = body["SAD"].as_str().unwrap().to_string();
+    strings.push((sad2.clone(), "an extended SAD"));
+    signatures(&keep!(
+        server
+            .sign_hash(&access2, &scal1, &sad2, &d, ECDSA_SHA256, json!({}))
+            .await
+    ));
+    keep!(
+        server
+            .sign_hash(&access2, &scal1, &sad1, &d, ECDSA_SHA256, json!({}))
+            .await
+    );
+    // Malformed bodies that carry secrets.
+    let raw = server
+        .raw(
+            "POST",
+            "/csc/v2/credentials/authorize",
+            &[("Authorization", &format!("Bearer {access}")), ("Content-Type", "application/json")],
+            format!(r#"{{"credentialID": "{scal1}", "numSignatures": 1, "PIN": "{PIN}", "SAD": "{sad2}""#).into_bytes(),
+        )
+        .await;
+    assert_eq!(raw.status, 400);
+    error_bodies.push(raw.json());
+    // Revocation.
+    let resp = server
+        .raw(
+            "POST",
+            "/csc/v2/auth/revoke",
+            &[
+                ("Authorization", &format!("Bearer {access}")),
+                ("Content-Type", "application/json"),
+            ],
+            serde_json::to_vec(&json!({ "token": refresh })).unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status, 204);
+    keep!(
+        server
+            .post("/csc/v2/credentials/list", Some(&access2), &json!({}))
+            .await
+    );
+
+    let secrets = Secrets { strings, codes };
+    assert!(error_bodies.len() >= 10, "the refusals happened");
+    for body in &error_bodies {
+        assert!(body["error"].is_string(), "{body}");
+        secrets.check("an error body", &body.to_string());
+    }
+    let log = server.log_lines().join("\n");
+    assert!(log.contains("listening on http://"), "the log is captured");
+    secrets.check("the server log", &log);
+    let export = server.cli_ok(&["audit", "export"], &[]);
+    assert!(
+        export.lines().count() > 15,
+        "the audit has the flows: {export}"
+    );
+    secrets.check("the audit export", &export);
+    for file in ["signet.db", "signet.db-wal"] {
+        if let Ok(bytes) = std::fs::read(server.data_dir().join(file)) {
+            secrets.check_bytes(file, &bytes);
+        }
+    }
+
+    // Passwords are stored with argon2.
+    let db = rusqlite::Connection::open_with_flags(
+        server.data_dir().join("signet.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let stored: String = db
+        .query_row(
+            "SELECT password_hash FROM users WHERE username = 'sophie'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2"),
+        "password stored as {stored:.10}…"
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(server.data_dir().join("master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "master.key is private");
+}
+
+#[test]
+fn contains_code_ignores_longer_runs() {
+    assert!(contains_code(r#"{"otp":"123456"}"#, "123456"));
+    assert!(contains_code("otp=123456 ok", "123456"));
+    assert!(!contains_code("1795471101234567", "123456"));
+    assert!(!contains_code("ab123456cd", "123456"));
+}
