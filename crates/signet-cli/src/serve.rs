@@ -1,4 +1,5 @@
-//! `signet serve`: bind, announce readiness, serve until SIGTERM/SIGINT, drain.
+//! `signet serve`: bind, announce readiness, serve until SIGTERM/SIGINT, drain. SIGHUP resets
+//! the key module's sessions (reconnect after HSM maintenance).
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -43,7 +44,20 @@ pub async fn run(node: &Node, listen: &str) -> anyhow::Result<()> {
         );
     }
     state.config = std::sync::Arc::new(config);
-    signet_server::serve(listener, state, shutdown_signal()).await?;
+    let keys = std::sync::Arc::clone(&node.keys);
+    let reconnect = tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!(backend = keys.backend(), "SIGHUP: resetting key module sessions");
+            let keys = std::sync::Arc::clone(&keys);
+            let _ = tokio::task::spawn_blocking(move || keys.reset_sessions()).await;
+        }
+    });
+    let served = signet_server::serve(listener, state, shutdown_signal()).await;
+    reconnect.abort();
+    served?;
     tracing::info!("signet stopped");
     Ok(())
 }

@@ -88,4 +88,9 @@ pub trait KeyModule: Send + Sync {
 
     /// Destroys the key; later use of `key` fails with [`KeyError::NotFound`].
     fn destroy(&self, key: &KeyRef) -> Result<(), KeyError>;
+
+    /// Drops every connection to the module so the next operations open fresh ones (after HSM
+    /// maintenance or a network blip; `signet serve` does this on SIGHUP). Requests in flight
+    /// finish on their old session. The software module holds no connections.
+    fn reset_sessions(&self) {}
 }

@@ -296,7 +296,8 @@ impl Pkcs11KeyModule {
         Ok(())
     }
 
-    /// Test hook and operator aid: closes every pooled session (simulates a token/session failure).
+    /// Closes every pooled session: the operator's "reconnect" (SIGHUP on `signet serve`) and the
+    /// way tests simulate a token/session failure.
     ///
     /// Idle sessions are closed now, sessions in use when they are returned; the next calls
     /// open new sessions and log in again (the token forgets the login when an application's
@@ -590,6 +591,10 @@ impl Drop for Pkcs11KeyModule {
 impl KeyModule for Pkcs11KeyModule {
     fn backend(&self) -> &'static str {
         "pkcs11"
+    }
+
+    fn reset_sessions(&self) {
+        self.close_all_sessions();
     }
 
     fn generate(&self, key_type: KeyType, label: &str) -> Result<GeneratedKey, KeyError> {

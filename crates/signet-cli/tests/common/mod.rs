@@ -56,7 +56,11 @@ impl Server {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        if key_backend() == "pkcs11" {
+        // The whole suite on PKCS#11 (SIGNET_TEST_KEY_BACKEND), or one server that asks for it.
+        let wants_hsm = env
+            .iter()
+            .any(|(k, v)| k == "SIGNET_KEY_BACKEND" && v == "pkcs11");
+        if key_backend() == "pkcs11" || wants_hsm {
             env.extend(softhsm_token(data.path()));
         }
         let mut cmd = Command::new(SIGNET);
@@ -171,6 +175,16 @@ impl Server {
             .write_all(stdin.as_bytes())
             .expect("write stdin");
         child.wait_with_output().expect("signet output")
+    }
+
+    /// Sends a signal (e.g. "HUP") to the running server.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{sig}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -{sig} {pid}");
     }
 
     /// Sends SIGTERM to the server and waits (at most 10 s) for it to exit.
