@@ -46,11 +46,15 @@ pub async fn run(node: &Node, listen: &str) -> anyhow::Result<()> {
     state.config = std::sync::Arc::new(config);
     let keys = std::sync::Arc::clone(&node.keys);
     let reconnect = tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             return;
         };
         while hup.recv().await.is_some() {
-            tracing::info!(backend = keys.backend(), "SIGHUP: resetting key module sessions");
+            tracing::info!(
+                backend = keys.backend(),
+                "SIGHUP: resetting key module sessions"
+            );
             let keys = std::sync::Arc::clone(&keys);
             let _ = tokio::task::spawn_blocking(move || keys.reset_sessions()).await;
         }
