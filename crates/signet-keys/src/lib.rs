@@ -15,6 +15,9 @@ pub mod master;
 pub mod pkcs11;
 pub mod soft;
 
+#[cfg(test)]
+mod test_support;
+
 pub use master::MasterKey;
 pub use pkcs11::{Pkcs11Config, Pkcs11KeyModule};
 pub use soft::SoftKeyModule;
@@ -93,4 +96,88 @@ pub trait KeyModule: Send + Sync {
     /// maintenance or a network blip; `signet serve` does this on SIGHUP). Requests in flight
     /// finish on their old session. The software module holds no connections.
     fn reset_sessions(&self) {}
+}
+
+/// What every backend checks before it signs: the mechanism fits the key type, and each digest
+/// is as long as the mechanism's hash.
+pub(crate) fn check_sign_request(
+    key_type: KeyType,
+    mechanism: SignMechanism,
+    digests: &[Vec<u8>],
+) -> Result<(), KeyError> {
+    let fits = match mechanism {
+        SignMechanism::Ecdsa { .. } => !key_type.is_rsa(),
+        SignMechanism::RsaPkcs1 { .. } | SignMechanism::RsaPss { .. } => key_type.is_rsa(),
+    };
+    if !fits {
+        return Err(KeyError::Mechanism {
+            mechanism: mechanism.name(),
+            key_type,
+        });
+    }
+    let hash = mechanism.hash();
+    if let Some(bad) = digests.iter().find(|d| d.len() != hash.len()) {
+        return Err(KeyError::DigestLength {
+            got: bad.len(),
+            expected: hash.len(),
+            hash: hash.name(),
+        });
+    }
+    Ok(())
+}
+
+/// The integer ECDSA signs for `digest` on an EC key, as bytes of the group order's length.
+///
+/// ECDSA takes any hash: it uses the leftmost bits of the digest, as many as the group order
+/// has (FIPS 186-5 §6.4.1, SEC 1 §4.1.3 step 5), read as a big-endian integer. Both supported
+/// orders are whole bytes long, so a longer digest is cut to the first 32/48 bytes and a shorter
+/// one is zero-extended on the left (the same integer) — which also keeps tokens that insist on
+/// a full-size input happy. Every backend signs exactly this value.
+pub(crate) fn ecdsa_input(key_type: KeyType, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let order_len = match key_type {
+        KeyType::EcP256 => 32,
+        KeyType::EcP384 => 48,
+        other => return Err(KeyError::Internal(format!("{other} is not an EC key type"))),
+    };
+    let used = digest.len().min(order_len);
+    let mut e = vec![0u8; order_len];
+    e[order_len - used..].copy_from_slice(&digest[..used]);
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdsa_input_truncates_or_extends() {
+        let d512: Vec<u8> = (0..64).collect();
+        assert_eq!(ecdsa_input(KeyType::EcP256, &d512).unwrap(), d512[..32]);
+        assert_eq!(ecdsa_input(KeyType::EcP384, &d512).unwrap(), d512[..48]);
+        let d256 = vec![7u8; 32];
+        let e = ecdsa_input(KeyType::EcP384, &d256).unwrap();
+        assert_eq!(e.len(), 48);
+        assert_eq!(&e[..16], &[0u8; 16]);
+        assert_eq!(&e[16..], &d256[..]);
+    }
+
+    #[test]
+    fn sign_requests_are_checked_the_same_everywhere() {
+        use signet_core::HashAlgorithm::Sha256;
+        let ecdsa = SignMechanism::Ecdsa { hash: Sha256 };
+        assert!(check_sign_request(KeyType::EcP256, ecdsa, &[vec![0; 32]]).is_ok());
+        assert!(matches!(
+            check_sign_request(KeyType::Rsa2048, ecdsa, &[vec![0; 32]]),
+            Err(KeyError::Mechanism { .. })
+        ));
+        assert!(matches!(
+            check_sign_request(KeyType::EcP256, ecdsa, &[vec![0; 32], vec![0; 31]]),
+            Err(KeyError::DigestLength {
+                got: 31,
+                expected: 32,
+                ..
+            })
+        ));
+        assert!(ecdsa_input(KeyType::Rsa2048, &[0; 32]).is_err());
+    }
 }

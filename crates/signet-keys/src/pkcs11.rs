@@ -645,24 +645,7 @@ impl KeyModule for Pkcs11KeyModule {
         digests: &[Vec<u8>],
     ) -> Result<Vec<Vec<u8>>, KeyError> {
         let id = parse_key_ref(key)?;
-        let fits = match mechanism {
-            SignMechanism::Ecdsa { .. } => !key_type.is_rsa(),
-            SignMechanism::RsaPkcs1 { .. } | SignMechanism::RsaPss { .. } => key_type.is_rsa(),
-        };
-        if !fits {
-            return Err(KeyError::Mechanism {
-                mechanism: mechanism.name(),
-                key_type,
-            });
-        }
-        let hash = mechanism.hash();
-        if let Some(bad) = digests.iter().find(|d| d.len() != hash.len()) {
-            return Err(KeyError::DigestLength {
-                got: bad.len(),
-                expected: hash.len(),
-                hash: hash.name(),
-            });
-        }
+        crate::check_sign_request(key_type, mechanism, digests)?;
 
         // What the token signs: the (cut) digest, the DigestInfo, or the digest for PSS.
         let (ck_mechanism, inputs) = match mechanism {
@@ -670,7 +653,7 @@ impl KeyModule for Pkcs11KeyModule {
                 Mechanism::Ecdsa,
                 digests
                     .iter()
-                    .map(|d| encoding::ecdsa_input(key_type, d))
+                    .map(|d| crate::ecdsa_input(key_type, d))
                     .collect::<Result<Vec<_>, _>>()?,
             ),
             SignMechanism::RsaPkcs1 { hash } => (

@@ -201,24 +201,7 @@ impl KeyModule for SoftKeyModule {
         if header.key_type != key_type {
             return Err(KeyError::NotFound);
         }
-        let fits = match mechanism {
-            SignMechanism::Ecdsa { .. } => !key_type.is_rsa(),
-            SignMechanism::RsaPkcs1 { .. } | SignMechanism::RsaPss { .. } => key_type.is_rsa(),
-        };
-        if !fits {
-            return Err(KeyError::Mechanism {
-                mechanism: mechanism.name(),
-                key_type,
-            });
-        }
-        let hash = mechanism.hash();
-        if let Some(bad) = digests.iter().find(|d| d.len() != hash.len()) {
-            return Err(KeyError::DigestLength {
-                got: bad.len(),
-                expected: hash.len(),
-                hash: hash.name(),
-            });
-        }
+        crate::check_sign_request(key_type, mechanism, digests)?;
 
         let pair = self.key_pair(key, &header)?;
         digests
@@ -269,24 +252,15 @@ impl ParsedKey {
     }
 }
 
-/// The digest as the curve consumes it, typed so aws-lc-rs accepts it for the key.
-///
-/// aws-lc-rs only pairs P-256 with SHA-256 and P-384 with SHA-384 and refuses other digests,
-/// but ECDSA itself takes any hash: it uses the leftmost bits of the digest, as many as the
-/// group order has (FIPS 186-5 §6.4.1, SEC 1 §4.1.3 step 5), read as a big-endian integer.
-/// Both orders are whole bytes long, so a longer digest is cut to the first 32/48 bytes and a
-/// shorter one is zero-extended on the left (same integer). The signature is then exactly
-/// ECDSA-with-the-requested-hash; the tests verify it with the matching verifier.
+/// [`crate::ecdsa_input`] typed as a digest aws-lc-rs accepts for the key: it pairs P-256 only
+/// with SHA-256 and P-384 only with SHA-384, which is just a matter of the input's length here.
 fn ec_digest(key_type: KeyType, digest: &[u8]) -> Result<Digest, KeyError> {
-    let (order_len, alg) = match key_type {
-        KeyType::EcP384 => (48, &digest::SHA384),
-        _ => (32, &digest::SHA256),
+    let alg = match key_type {
+        KeyType::EcP384 => &digest::SHA384,
+        _ => &digest::SHA256,
     };
-    let mut e = [0u8; 48];
-    let e = &mut e[..order_len];
-    let used = digest.len().min(order_len);
-    e[order_len - used..].copy_from_slice(&digest[..used]);
-    Digest::import_less_safe(e, alg).map_err(|_| KeyError::Internal("digest import failed".into()))
+    let e = crate::ecdsa_input(key_type, digest)?;
+    Digest::import_less_safe(&e, alg).map_err(|_| KeyError::Internal("digest import failed".into()))
 }
 
 /// RSA over a precomputed digest. aws-lc-rs builds the PKCS#1 v1.5 DigestInfo or the PSS
@@ -399,134 +373,13 @@ fn cache_id(key: &KeyRef) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{UnparsedPublicKey, VerificationAlgorithm};
-    use spki::der::Decode;
-    use spki::der::asn1::ObjectIdentifier;
+    use crate::test_support::{check_spki, mechanisms, verifier};
+    use aws_lc_rs::signature::UnparsedPublicKey;
 
     const MESSAGE: &[u8] = b"hello";
-    const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-    const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-    const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-    const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
     fn module() -> SoftKeyModule {
         SoftKeyModule::new(MasterKey::generate().unwrap())
-    }
-
-    fn mechanisms(key_type: KeyType) -> Vec<SignMechanism> {
-        HashAlgorithm::ALL
-            .into_iter()
-            .flat_map(|hash| {
-                if key_type.is_rsa() {
-                    vec![
-                        SignMechanism::RsaPkcs1 { hash },
-                        SignMechanism::RsaPss {
-                            hash,
-                            salt: PssSalt::DigestLength,
-                        },
-                        SignMechanism::RsaPss {
-                            hash,
-                            salt: PssSalt::Maximum,
-                        },
-                    ]
-                } else {
-                    vec![SignMechanism::Ecdsa { hash }]
-                }
-            })
-            .collect()
-    }
-
-    static PSS_MAX_SHA256: signature::RsaParameters =
-        signature::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(signature::RsaPssSaltLength::Max);
-    static PSS_MAX_SHA384: signature::RsaParameters =
-        signature::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(signature::RsaPssSaltLength::Max);
-    static PSS_MAX_SHA512: signature::RsaParameters =
-        signature::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(signature::RsaPssSaltLength::Max);
-
-    /// The verifier that hashes `MESSAGE` itself: agreement proves the digest path is right.
-    fn verifier(key_type: KeyType, mechanism: SignMechanism) -> &'static dyn VerificationAlgorithm {
-        use HashAlgorithm::*;
-        use signature::*;
-        match (key_type, mechanism) {
-            (KeyType::EcP256, SignMechanism::Ecdsa { hash: Sha256 }) => &ECDSA_P256_SHA256_ASN1,
-            (KeyType::EcP256, SignMechanism::Ecdsa { hash: Sha384 }) => &ECDSA_P256_SHA384_ASN1,
-            (KeyType::EcP256, SignMechanism::Ecdsa { hash: Sha512 }) => &ECDSA_P256_SHA512_ASN1,
-            (KeyType::EcP384, SignMechanism::Ecdsa { hash: Sha256 }) => &ECDSA_P384_SHA256_ASN1,
-            (KeyType::EcP384, SignMechanism::Ecdsa { hash: Sha384 }) => &ECDSA_P384_SHA384_ASN1,
-            (KeyType::EcP384, SignMechanism::Ecdsa { hash: Sha512 }) => &ECDSA_P384_SHA512_ASN1,
-            (_, SignMechanism::RsaPkcs1 { hash: Sha256 }) => &RSA_PKCS1_2048_8192_SHA256,
-            (_, SignMechanism::RsaPkcs1 { hash: Sha384 }) => &RSA_PKCS1_2048_8192_SHA384,
-            (_, SignMechanism::RsaPkcs1 { hash: Sha512 }) => &RSA_PKCS1_2048_8192_SHA512,
-            (
-                _,
-                SignMechanism::RsaPss {
-                    hash: Sha256,
-                    salt: PssSalt::DigestLength,
-                },
-            ) => &RSA_PSS_2048_8192_SHA256,
-            (
-                _,
-                SignMechanism::RsaPss {
-                    hash: Sha384,
-                    salt: PssSalt::DigestLength,
-                },
-            ) => &RSA_PSS_2048_8192_SHA384,
-            (
-                _,
-                SignMechanism::RsaPss {
-                    hash: Sha512,
-                    salt: PssSalt::DigestLength,
-                },
-            ) => &RSA_PSS_2048_8192_SHA512,
-            (
-                _,
-                SignMechanism::RsaPss {
-                    hash: Sha256,
-                    salt: PssSalt::Maximum,
-                },
-            ) => &PSS_MAX_SHA256,
-            (
-                _,
-                SignMechanism::RsaPss {
-                    hash: Sha384,
-                    salt: PssSalt::Maximum,
-                },
-            ) => &PSS_MAX_SHA384,
-            (
-                _,
-                SignMechanism::RsaPss {
-                    hash: Sha512,
-                    salt: PssSalt::Maximum,
-                },
-            ) => &PSS_MAX_SHA512,
-            other => panic!("no verifier for {other:?}"),
-        }
-    }
-
-    /// Checks that `der` is an SPKI of the right algorithm and returns the raw key bits.
-    fn check_spki(key_type: KeyType, der: &[u8]) -> Vec<u8> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).unwrap();
-        let key = spki.subject_public_key.raw_bytes().to_vec();
-        if key_type.is_rsa() {
-            assert_eq!(spki.algorithm.oid, RSA_ENCRYPTION);
-            // RSAPublicKey ::= SEQUENCE { modulus, exponent }; modulus has a leading 0 byte.
-            assert!(key.len() > key_type.bits() as usize / 8);
-        } else {
-            assert_eq!(spki.algorithm.oid, EC_PUBLIC_KEY);
-            let curve: ObjectIdentifier = spki.algorithm.parameters.unwrap().decode_as().unwrap();
-            assert_eq!(
-                curve,
-                if key_type == KeyType::EcP256 {
-                    P256
-                } else {
-                    P384
-                }
-            );
-            let field = key_type.bits() as usize / 8;
-            assert_eq!(key.len(), 1 + 2 * field, "uncompressed point");
-            assert_eq!(key[0], 0x04);
-        }
-        key
     }
 
     fn sign_and_verify_all(module: &SoftKeyModule, key_type: KeyType, key: &GeneratedKey) {

@@ -139,19 +139,6 @@ pub(super) fn ecdsa_to_der(key_type: KeyType, raw: &[u8]) -> Result<Vec<u8>, Key
     integer_pair(r, s).map_err(|_| der_failed("ECDSA signature"))
 }
 
-/// The value CKM_ECDSA signs for `digest` on `key_type`, the same integer the software backend
-/// signs: ECDSA uses the leftmost bits of the hash, as many as the group order has (FIPS 186-5
-/// §6.4.1), so a longer digest is cut to the field size and a shorter one is zero-extended on
-/// the left (same integer; this keeps tokens that insist on a full-size input happy).
-pub(super) fn ecdsa_input(key_type: KeyType, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let field = ec_field_len(key_type)
-        .ok_or_else(|| KeyError::Internal(format!("{key_type} is not an EC key type")))?;
-    let used = digest.len().min(field);
-    let mut e = vec![0u8; field];
-    e[field - used..].copy_from_slice(&digest[..used]);
-    Ok(e)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,18 +170,6 @@ mod tests {
 
         assert!(ecdsa_to_der(KeyType::EcP256, &[1u8; 63]).is_err());
         assert!(ecdsa_to_der(KeyType::Rsa2048, &[1u8; 64]).is_err());
-    }
-
-    #[test]
-    fn ecdsa_input_truncates_or_extends() {
-        let d512: Vec<u8> = (0..64).collect();
-        assert_eq!(ecdsa_input(KeyType::EcP256, &d512).unwrap(), d512[..32]);
-        assert_eq!(ecdsa_input(KeyType::EcP384, &d512).unwrap(), d512[..48]);
-        let d256 = vec![7u8; 32];
-        let e = ecdsa_input(KeyType::EcP384, &d256).unwrap();
-        assert_eq!(e.len(), 48);
-        assert_eq!(&e[..16], &[0u8; 16]);
-        assert_eq!(&e[16..], &d256[..]);
     }
 
     #[test]
