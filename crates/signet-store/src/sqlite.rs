@@ -207,6 +207,23 @@ fn read_audit_head(conn: &Connection) -> Result<Option<(i64, SecretHash)>, Store
 }
 
 /// Appends `event` to the chain inside the caller's transaction.
+/// Runs an admin change that must hit exactly the named row and audits it: `NotFound(what)`
+/// and no audit row when nothing matched.
+fn change_one_audited(
+    tx: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    what: impl FnOnce() -> String,
+    audit: &NewAuditEvent,
+) -> Result<(), StoreError> {
+    let changed = tx.prepare_cached(sql).db()?.execute(params).db()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(what()));
+    }
+    append_audit_tx(tx, audit)?;
+    Ok(())
+}
+
 fn append_audit_tx(conn: &Connection, event: &NewAuditEvent) -> Result<AuditRecord, StoreError> {
     let (prev_seq, prev_hash) = read_audit_head(conn)?.unwrap_or((0, GENESIS));
     let seq = prev_seq
@@ -353,16 +370,13 @@ impl Store for SqliteStore {
         audit: NewAuditEvent,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let changed = tx
-                .prepare_cached("UPDATE users SET disabled = ?2 WHERE username = ?1")
-                .db()?
-                .execute((username, disabled))
-                .db()?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("user {username}")));
-            }
-            append_audit_tx(tx, &audit)?;
-            Ok(())
+            change_one_audited(
+                tx,
+                "UPDATE users SET disabled = ?2 WHERE username = ?1",
+                (username, disabled),
+                || format!("user {username}"),
+                &audit,
+            )
         })
     }
 
@@ -464,16 +478,13 @@ impl Store for SqliteStore {
         audit: NewAuditEvent,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let changed = tx
-                .prepare_cached("UPDATE credentials SET disabled = ?2 WHERE id = ?1")
-                .db()?
-                .execute((id, disabled))
-                .db()?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("credential {id}")));
-            }
-            append_audit_tx(tx, &audit)?;
-            Ok(())
+            change_one_audited(
+                tx,
+                "UPDATE credentials SET disabled = ?2 WHERE id = ?1",
+                (id, disabled),
+                || format!("credential {id}"),
+                &audit,
+            )
         })
     }
 
@@ -483,33 +494,25 @@ impl Store for SqliteStore {
                 .db()?
                 .execute([id])
                 .db()?;
-            let changed = tx
-                .prepare_cached("DELETE FROM credentials WHERE id = ?1")
-                .db()?
-                .execute([id])
-                .db()?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("credential {id}")));
-            }
-            append_audit_tx(tx, &audit)?;
-            Ok(())
+            change_one_audited(
+                tx,
+                "DELETE FROM credentials WHERE id = ?1",
+                [id],
+                || format!("credential {id}"),
+                &audit,
+            )
         })
     }
 
     async fn unlock_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError> {
         self.write(|tx| {
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE credentials SET locked = 0, failed_attempts = 0 WHERE id = ?1",
-                )
-                .db()?
-                .execute([id])
-                .db()?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("credential {id}")));
-            }
-            append_audit_tx(tx, &audit)?;
-            Ok(())
+            change_one_audited(
+                tx,
+                "UPDATE credentials SET locked = 0, failed_attempts = 0 WHERE id = ?1",
+                [id],
+                || format!("credential {id}"),
+                &audit,
+            )
         })
     }
 
