@@ -14,30 +14,34 @@ use crate::error::{ApiError, ApiResult};
 #[derive(Debug, Default)]
 pub struct Fields(Map<String, Value>);
 
-/// Reads the request body: at most `limit` bytes, `application/json`, a JSON object.
-/// An empty body counts as `{}` (clients POST `info` without one).
-pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Fields> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+/// Whether the request's Content-Type is `mime` (parameters such as `charset` ignored).
+pub fn has_content_type(headers: &HeaderMap, mime: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(mime))
+}
+
+/// Reads at most `limit` bytes of body; more is 413.
+pub async fn read_limited(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
             format!("Request body larger than {limit} bytes"),
         )
-    })?;
+    })
+}
+
+/// Reads the request body: at most `limit` bytes, `application/json`, a JSON object.
+/// An empty body counts as `{}` (clients POST `info` without one).
+pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Fields> {
+    let bytes = read_limited(body, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Fields::default());
     }
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        })
-        .unwrap_or(false);
+    let json_type = has_content_type(headers, "application/json");
     if !json_type {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -4,8 +4,9 @@
 //! parameters must not be repeated — a repeated one is an error, never silently merged.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 
+use crate::body::{has_content_type, read_limited};
 use crate::error::{ApiError, ApiResult};
 
 /// Decoded parameters, each name at most once, empty values dropped.
@@ -47,24 +48,8 @@ impl Params {
 
 /// Reads a form body: at most `limit` bytes, content type `application/x-www-form-urlencoded`.
 pub async fn read_form(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Params> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            format!("Request body larger than {limit} bytes"),
-        )
-    })?;
+    let is_form = has_content_type(headers, "application/x-www-form-urlencoded");
+    let bytes = read_limited(body, limit).await?;
     if !is_form {
         return Err(ApiError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",
