@@ -111,7 +111,12 @@ pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
         .await?;
     let b32 = totp::secret_base32(&enrolled.totp_secret);
     let uri = totp::otpauth_uri(&config.service.name, USER, &enrolled.totp_secret);
-    let url = format!("http://{}", config.listen);
+    let scheme = if config.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://{}", config.listen);
     let ca = node.ca_pem_path.display();
     let code = totp::code_string(&enrolled.totp_secret, totp::step_at(now_unix()));
     let exe = std::env::current_exe()
@@ -153,7 +158,8 @@ Try it (copy-paste into another terminal):
   curl -s -X POST $URL/csc/v2/signatures/signHash -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
        -d '{{"credentialID":"'$CRED'","SAD":"'$SAD'","hashes":["'$HASH'"],"signAlgo":"1.2.840.10045.4.3.2"}}'
 
-Sign a PDF with pyHanko's CSC client (after ../shared/interop/setup.sh):
+Sign a PDF with pyHanko's CSC client (after ../shared/interop/setup.sh). Each TOTP code is
+accepted once: right after the curl example, wait for the next code (at most 30 s).
 
   target/interop-venv/bin/python ../shared/interop/make_pdf.py doc.pdf
   target/interop-venv/bin/python ../shared/interop/pyhanko_csc_sign.py --url {url} --credential {cred_id} \
@@ -166,5 +172,5 @@ Press Ctrl-C to stop.
         cred_id = cred.id,
         pin = *pin,
     );
-    crate::serve::run(&node, &config.listen).await
+    crate::serve::run(&node, &config).await
 }
