@@ -16,9 +16,14 @@ pub enum ClientCommand {
         /// A confidential client, authenticated with a secret (Basic or client_secret).
         #[arg(long)]
         confidential: bool,
-        /// Bind the client to this user for client_credentials (e-seal); needs --confidential.
+        /// Bind the client to this user for client_credentials or mutual TLS (e-seal); needs
+        /// --confidential or --tls-certificate.
         #[arg(long)]
         user: Option<String>,
+        /// PEM file with the client's TLS certificate: over mutual TLS, requests presenting it
+        /// without a Bearer token act for --user (CSC authType "TLS"). Only its SHA-256 is kept.
+        #[arg(long, value_name = "FILE.pem")]
+        tls_certificate: Option<std::path::PathBuf>,
         /// Print {"client_id", "client_secret"} (client_secret null for public clients).
         #[arg(long)]
         json: bool,
@@ -36,14 +41,20 @@ pub async fn run(admin: &Admin, cmd: ClientCommand) -> anyhow::Result<()> {
             redirect_uris,
             confidential,
             user,
+            tls_certificate,
             json,
         } => {
+            let tls_certificate_sha256 = tls_certificate
+                .as_deref()
+                .map(signet_server::tls::certificate_fingerprint_file)
+                .transpose()?;
             let new = admin
                 .add_client(ClientSpec {
                     name,
                     redirect_uris,
                     confidential,
                     username: user,
+                    tls_certificate_sha256,
                 })
                 .await?;
             let secret = new.secret.as_ref().map(|s| s.as_str());
@@ -71,6 +82,7 @@ pub async fn run(admin: &Admin, cmd: ClientCommand) -> anyhow::Result<()> {
                         json!({
                             "client_id": c.client_id, "name": c.name, "confidential": c.is_confidential(),
                             "redirect_uris": c.redirect_uris, "client_credentials": c.user_id.is_some(),
+                            "tls_certificate_sha256": c.tls_certificate_sha256.map(|h| data_encoding::HEXLOWER.encode(&h)),
                         })
                     })
                     .collect();

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address `serve` and `demo` listen on.
     pub listen: String,
+    pub store: Store,
     pub service: Service,
     pub sam: Sam,
     pub tokens: Tokens,
@@ -21,6 +22,64 @@ pub struct Config {
     pub keys: Keys,
     pub oauth2: OAuth2,
     pub log: Log,
+    pub tls: Tls,
+    pub metrics: Metrics,
+    pub tsa: Tsa,
+}
+
+/// Where Signet keeps its state: users, credentials (software keys sealed under the master
+/// key), SADs, tokens, OAuth2 flows, settings (the embedded CA) and the audit chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Store {
+    /// Empty = the embedded SQLite file `signet.db` in the data directory; `sqlite://PATH`
+    /// another SQLite file; `postgres://user[:password]@host[:port]/dbname` a PostgreSQL
+    /// database that several nodes can share. Env SIGNET_DATABASE_URL overrides.
+    pub database_url: String,
+    /// Connections each node keeps to PostgreSQL at most (ignored for SQLite).
+    pub max_connections: usize,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self {
+            database_url: String::new(),
+            max_connections: signet_store::PgOptions::default().max_connections,
+        }
+    }
+}
+
+/// The store a database URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A SQLite file (created if missing).
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Store {
+    /// Where the store is, `data_dir/signet.db` when no URL is configured.
+    pub fn location(&self, data_dir: &Path) -> anyhow::Result<StoreLocation> {
+        let url = self.database_url.trim();
+        if url.is_empty() {
+            return Ok(StoreLocation::Sqlite(data_dir.join("signet.db")));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            anyhow::ensure!(
+                !path.is_empty(),
+                "store.database_url: sqlite:// needs a path"
+            );
+            return Ok(StoreLocation::Sqlite(path.into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(url.to_owned()));
+        }
+        // The URL may hold a password: never repeat it.
+        anyhow::bail!(
+            "store.database_url (or SIGNET_DATABASE_URL) must be empty, sqlite://PATH or postgres://..."
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +113,14 @@ pub struct Tokens {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_hashes: usize,
+    /// signatures/signDoc: largest request body (documents travel Base64-encoded).
+    pub max_sign_doc_bytes: usize,
+    /// signatures/signDoc: most documents (or digests) per request.
+    pub max_documents: usize,
+    /// signatures/signDoc: largest document, in bytes.
+    pub max_document_bytes: usize,
+    /// signatures/signDoc: most indirect objects in a PDF.
+    pub max_pdf_objects: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +132,42 @@ pub struct Ca {
     pub key: String,
     pub validity_days: u32,
     pub signer_validity_days: u32,
+    /// Base URL written into issued certificates: cRLDistributionPoints `<public_url>/ca/crl`,
+    /// authorityInfoAccess OCSP `<public_url>/ocsp` and caIssuers `<public_url>/ca/cert`.
+    /// Empty = oauth2.public_url, else the URL `serve` last bound (recorded in the store), else
+    /// http://<listen>.
+    pub public_url: String,
+}
+
+/// Time-stamping (RFC 3161): the built-in TSA, or an external one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tsa {
+    /// An external RFC 3161 TSA (http(s) URL; https is verified against SSL_CERT_FILE or the
+    /// system CA bundle) for signatures/timestamp and AdES time-stamps; empty = the built-in
+    /// TSA, served at /tsa.
+    pub url: String,
+    /// The built-in TSA's certificate subject (O= is ca.organization).
+    pub common_name: String,
+    /// ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096.
+    pub key: String,
+    /// Validity of the TSA certificate, capped at the CA certificate's.
+    pub validity_days: u32,
+    /// TSTInfo.policy of the built-in TSA's tokens.
+    pub policy_oid: String,
+}
+
+impl Default for Tsa {
+    fn default() -> Self {
+        let d = signet_server::pki::TsaSettings::default();
+        Self {
+            url: String::new(),
+            common_name: d.common_name,
+            key: d.key_type.name().into(),
+            validity_days: d.validity_days,
+            policy_oid: d.policy_oid,
+        }
+    }
 }
 
 /// Where signing keys live (issue: HSM key module over PKCS#11).
@@ -133,10 +236,56 @@ pub struct Log {
     pub level: String,
 }
 
+/// HTTPS (rustls, TLS 1.2 and 1.3) and mutual TLS.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// PEM certificate chain (server certificate first); with `key`, `serve` speaks HTTPS only.
+    pub certificate: String,
+    /// PEM private key of the certificate.
+    pub key: String,
+    /// PEM bundle of CAs for client certificates; set = clients may present one (mutual TLS).
+    pub client_ca: String,
+    /// Refuse connections without a client certificate (needs `client_ca`).
+    pub require_client_certificate: bool,
+}
+
+impl Tls {
+    /// Whether `serve` speaks HTTPS.
+    pub fn enabled(&self) -> bool {
+        !self.certificate.is_empty() && !self.key.is_empty()
+    }
+
+    /// Whether client certificates are requested and verified.
+    pub fn mutual(&self) -> bool {
+        self.enabled() && !self.client_ca.is_empty()
+    }
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    pub enabled: bool,
+    /// Separate plain-HTTP listener for /metrics (e.g. 127.0.0.1:9100); empty = /metrics on the
+    /// main listener.
+    pub listen: String,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: String::new(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            store: Store::default(),
             service: Service::default(),
             sam: Sam::default(),
             tokens: Tokens::default(),
@@ -145,6 +294,9 @@ impl Default for Config {
             keys: Keys::default(),
             oauth2: OAuth2::default(),
             log: Log::default(),
+            tls: Tls::default(),
+            metrics: Metrics::default(),
+            tsa: Tsa::default(),
         }
     }
 }
@@ -189,6 +341,10 @@ impl Default for Limits {
         Self {
             max_body_bytes: d.max_body_bytes,
             max_hashes: d.max_hashes,
+            max_sign_doc_bytes: d.ades.max_request_bytes,
+            max_documents: d.ades.max_documents,
+            max_document_bytes: d.ades.limits.max_document_bytes,
+            max_pdf_objects: d.ades.limits.max_pdf_objects,
         }
     }
 }
@@ -201,6 +357,7 @@ impl Default for Ca {
             key: "ec-p256".into(),
             validity_days: 3650,
             signer_validity_days: 730,
+            public_url: String::new(),
         }
     }
 }
@@ -239,6 +396,8 @@ impl Config {
             ("SIGNET_KEY_BACKEND", &mut config.keys.backend),
             ("SIGNET_PKCS11_MODULE", &mut config.keys.pkcs11_module),
             ("SIGNET_PKCS11_TOKEN", &mut config.keys.pkcs11_token),
+            // The store of a node, usually set per deployment (issue 6).
+            ("SIGNET_DATABASE_URL", &mut config.store.database_url),
         ] {
             if let Ok(v) = std::env::var(var)
                 && !v.is_empty()
@@ -279,6 +438,30 @@ impl Config {
             .key
             .parse::<signet_core::KeyType>()
             .context("ca.key")?;
+        anyhow::ensure!(
+            self.ca.public_url.is_empty()
+                || self.ca.public_url.starts_with("https://")
+                || self.ca.public_url.starts_with("http://"),
+            "ca.public_url must be an http(s) URL"
+        );
+        self.tsa
+            .key
+            .parse::<signet_core::KeyType>()
+            .context("tsa.key")?;
+        anyhow::ensure!(
+            self.tsa.url.is_empty()
+                || self.tsa.url.starts_with("http://")
+                || self.tsa.url.starts_with("https://"),
+            "tsa.url must be an http(s) URL (RFC 3161 over HTTP), or empty for the built-in TSA"
+        );
+        anyhow::ensure!(
+            self.tsa.validity_days >= 1,
+            "tsa.validity_days must be at least 1"
+        );
+        self.tsa
+            .policy_oid
+            .parse::<const_oid::ObjectIdentifier>()
+            .map_err(|e| anyhow::anyhow!("tsa.policy_oid {:?}: {e}", self.tsa.policy_oid))?;
         let o = &self.oauth2;
         anyhow::ensure!(
             o.public_url.is_empty()
@@ -298,6 +481,28 @@ impl Config {
         ] {
             anyhow::ensure!(v >= 1, "oauth2.{name} must be at least 1");
         }
+        let t = &self.tls;
+        anyhow::ensure!(
+            t.certificate.is_empty() == t.key.is_empty(),
+            "tls.certificate and tls.key go together: set both for HTTPS, or neither"
+        );
+        anyhow::ensure!(
+            t.client_ca.is_empty() || t.enabled(),
+            "tls.client_ca needs tls.certificate and tls.key"
+        );
+        anyhow::ensure!(
+            !t.require_client_certificate || !t.client_ca.is_empty(),
+            "tls.require_client_certificate needs tls.client_ca"
+        );
+        anyhow::ensure!(
+            self.metrics.listen.is_empty() || self.metrics.enabled,
+            "metrics.listen is set but metrics.enabled is false"
+        );
+        self.store.location(Path::new("."))?;
+        anyhow::ensure!(
+            (1..=1000).contains(&self.store.max_connections),
+            "store.max_connections must be 1-1000"
+        );
         anyhow::ensure!(
             matches!(self.keys.backend.as_str(), "software" | "pkcs11"),
             "keys.backend must be software or pkcs11 (got {:?})",
@@ -320,6 +525,36 @@ mod tests {
             .expect("example parses");
         let as_json = |c: &Config| serde_json::to_value(c).expect("serializes");
         assert_eq!(as_json(&from_file), as_json(&Config::default()));
+    }
+
+    #[test]
+    fn store_locations() {
+        let data = Path::new("/var/lib/signet");
+        let at = |url: &str| {
+            Store {
+                database_url: url.into(),
+                ..Store::default()
+            }
+            .location(data)
+        };
+        assert_eq!(
+            at("").expect("default"),
+            StoreLocation::Sqlite(data.join("signet.db"))
+        );
+        assert_eq!(
+            at("sqlite:///srv/signet.db").expect("sqlite"),
+            StoreLocation::Sqlite("/srv/signet.db".into())
+        );
+        for url in ["postgres://u:pw@db/signet", "postgresql://db/signet"] {
+            assert_eq!(
+                at(url).expect("postgres"),
+                StoreLocation::Postgres(url.into())
+            );
+        }
+        for bad in ["mysql://u:s3cret@db/x", "sqlite://", "signet.db"] {
+            let err = at(bad).expect_err(bad).to_string();
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]

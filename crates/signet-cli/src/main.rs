@@ -130,6 +130,19 @@ enum CredentialCommand {
     Unlock(CredentialId),
     /// Destroy the credential's key in the key module and delete the credential.
     Delete(CredentialId),
+    /// Revoke the credential's certificate (published in the CRL and by the OCSP responder)
+    /// and disable the credential for good.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Args)]
+struct RevokeArgs {
+    #[arg(allow_hyphen_values = true)]
+    id: String,
+    /// CRLReason (RFC 5280 §5.3.1): unspecified, keyCompromise, affiliationChanged,
+    /// superseded, cessationOfOperation or privilegeWithdrawn.
+    #[arg(long, default_value = "unspecified")]
+    reason: String,
 }
 
 /// A credential ID argument. IDs are base64url and older ones may start with '-'.
@@ -191,15 +204,31 @@ fn secret_input(var: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
 
 fn init_logging(config: &Config) {
     let filter = std::env::var("SIGNET_LOG").unwrap_or_else(|_| config.log.level.clone());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // tokio-postgres logs every statement's parameters at debug level: password, PIN and secret
+    // hashes, sealed keys. Never below info, whatever SIGNET_LOG says (an added directive
+    // replaces the user's for the same target).
+    for quiet in ["tokio_postgres=info", "tokio_postgres::query=info"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if config.log.format == "json" {
-        builder.json().init();
+        // One flat object per line: the event's fields (message, status, ...) at the top, and
+        // the innermost span's fields (request_id, method, route) under "span", so that every
+        // line about a request carries its ID without the duplicate "spans" list.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }
@@ -243,7 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             init_logging(&config);
             let node = Node::open(&cli.data, &config).await?;
-            serve::run(&node, &config.listen).await?;
+            serve::run(&node, &config).await?;
         }
         Command::Demo { listen, hsm } => {
             if let Some(l) = listen {
@@ -419,6 +448,20 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
         AdminCommand::Credential(CredentialCommand::Unlock(CredentialId { id })) => {
             admin.unlock_credential(&id).await?;
             println!("credential {id} unlocked");
+        }
+        AdminCommand::Credential(CredentialCommand::Revoke(RevokeArgs { id, reason })) => {
+            let code = signet_server::admin::parse_reason(&reason).with_context(|| {
+                let names: Vec<&str> = signet_server::admin::REVOCATION_REASONS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect();
+                format!("--reason {reason}: use one of {}", names.join(", "))
+            })?;
+            // Unspecified is the absence of a reason code (RFC 5280 §5.3.1).
+            admin
+                .revoke_credential(&id, (code != 0).then_some(code))
+                .await?;
+            println!("credential {id} revoked ({reason}); its certificate is in the CRL");
         }
     }
     Ok(())

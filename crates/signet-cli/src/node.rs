@@ -2,6 +2,11 @@
 //!
 //! The first command that needs a data directory initializes it. Layout:
 //! `master.key` (0600; or env SIGNET_MASTER_KEY), `signet.db` (SQLite), `ca.pem`.
+//!
+//! With `store.database_url` (env SIGNET_DATABASE_URL) naming a PostgreSQL database, the state
+//! lives there instead of `signet.db`, and several nodes, each with its own data directory, can
+//! share it: what a node keeps locally is only the master key (which must be the same on every
+//! node: checked against the database at start) and a copy of the CA certificate.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,13 +14,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use signet_keys::{KeyModule, MasterKey, Pkcs11Config, Pkcs11KeyModule, SoftKeyModule};
+use signet_pki::ValidationUrls;
 use signet_sam::{Sam, SamConfig};
 use signet_server::admin::{Admin, CaSettings, load_or_create_ca};
+use signet_server::pki::{PkiService, TimeStampSource, TsaSettings};
 use signet_server::{AppState, ServerConfig, ServiceInfo};
-use signet_store::{SqliteStore, Store};
+use signet_store::{PgOptions, PgStore, SqliteStore, Store};
 use zeroize::Zeroizing;
 
-use crate::config::Config;
+use crate::config::{Config, StoreLocation};
 
 pub struct Node {
     pub data_dir: PathBuf,
@@ -25,6 +32,62 @@ pub struct Node {
     pub admin: Admin,
     pub server: Arc<ServerConfig>,
     pub ca_pem_path: PathBuf,
+    /// The configured base URL for certificate validation URLs (`ca.public_url`, else
+    /// `oauth2.public_url`); empty when neither is set.
+    configured_public_url: String,
+    /// Where time-stamps come from (`[tsa]`).
+    pub time_stamps: TimeStampSource,
+}
+
+/// Settings key of the public URL the last `serve` bound, for certificates issued by later
+/// `admin` commands when no public URL is configured.
+const SERVED_PUBLIC_URL: &str = "server.public_url";
+
+/// Opens the store the configuration names: the SQLite file in the data directory by default.
+async fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match config.store.location(data_dir)? {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(
+            SqliteStore::open(&path).context("opening the database")?,
+        )),
+        StoreLocation::Postgres(url) => {
+            let options = PgOptions {
+                max_connections: config.store.max_connections,
+                ..PgOptions::default()
+            };
+            let store = PgStore::connect_with(&url, options)
+                .await
+                .context("opening the PostgreSQL database")?;
+            tracing::info!(database = store.target(), "store: PostgreSQL");
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Settings key of the master key's check value.
+const MASTER_KEY_CHECK: &str = "master_key.check";
+
+/// Refuses to run with a master key other than the one the database was set up with. Nodes
+/// sharing a PostgreSQL database must all use the same key (SIGNET_MASTER_KEY): with another
+/// one a node could not open the sealed software keys and TOTP secrets, and every PIN would
+/// hash differently, so signers would see their correct PIN refused, on that node only. The
+/// first open records a value derived from the key (HKDF with a label of its own: it reveals
+/// nothing about the key or the other derived keys); every later open compares.
+async fn check_master_key(store: &dyn Store, master: &MasterKey) -> anyhow::Result<()> {
+    let check = master.derive("signet master key check v1");
+    store
+        .put_settings_if_absent(&[(MASTER_KEY_CHECK, &check[..])], None)
+        .await
+        .context("recording the master key check value")?;
+    let stored = store
+        .setting(MASTER_KEY_CHECK)
+        .await
+        .context("reading the master key check value")?;
+    anyhow::ensure!(
+        stored.as_deref() == Some(&check[..]),
+        "this database was set up with another master key: every node sharing a database needs \
+         the same master key (SIGNET_MASTER_KEY, or the same master.key file)"
+    );
+    Ok(())
 }
 
 fn master_key(data_dir: &Path) -> anyhow::Result<MasterKey> {
@@ -113,9 +176,8 @@ impl Node {
     ) -> anyhow::Result<Self> {
         create_private_dir(data_dir)?;
         let master = master_key(data_dir)?;
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&data_dir.join("signet.db")).context("opening the database")?,
-        );
+        let store = open_store(data_dir, config).await?;
+        check_master_key(store.as_ref(), &master).await?;
         let keys = key_module(config, &master, pkcs11_pin)?;
         let sam = Arc::new(Sam::new(
             Arc::clone(&store),
@@ -135,9 +197,36 @@ impl Node {
             key_type: config.ca.key.parse()?,
             validity_days: config.ca.validity_days,
         };
-        let ca = load_or_create_ca(store.as_ref(), &keys, &ca_settings)
+        let mut ca = load_or_create_ca(store.as_ref(), &keys, &ca_settings)
             .await
             .context("embedded CA")?;
+        let configured_public_url = [&config.ca.public_url, &config.oauth2.public_url]
+            .into_iter()
+            .find(|u| !u.is_empty())
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let base = if configured_public_url.is_empty() {
+            match store.setting(SERVED_PUBLIC_URL).await? {
+                Some(url) => String::from_utf8_lossy(&url).into_owned(),
+                None => format!("http://{}", config.listen),
+            }
+        } else {
+            configured_public_url.clone()
+        };
+        ca.urls = Some(ValidationUrls::under(&base));
+        let time_stamps = if config.tsa.url.is_empty() {
+            TimeStampSource::Builtin(TsaSettings {
+                common_name: config.tsa.common_name.clone(),
+                organization: organization.clone(),
+                key_type: config.tsa.key.parse()?,
+                validity_days: config.tsa.validity_days,
+                policy_oid: config.tsa.policy_oid.clone(),
+            })
+        } else {
+            TimeStampSource::External {
+                url: config.tsa.url.clone(),
+            }
+        };
         let ca_pem_path = data_dir.join("ca.pem");
         std::fs::write(&ca_pem_path, ca.certificate_pem())
             .with_context(|| format!("writing {}", ca_pem_path.display()))?;
@@ -166,6 +255,19 @@ impl Node {
                 session_lifetime: Duration::from_secs(config.oauth2.session_lifetime_seconds),
                 oob_lifetime: Duration::from_secs(config.oauth2.oob_lifetime_seconds),
             },
+            ops: signet_server::OpsSettings {
+                metrics: config.metrics.enabled,
+                metrics_on_main_listener: config.metrics.listen.is_empty(),
+                client_certificates: config.tls.mutual(),
+            },
+            ades: signet_server::ades::AdesSettings {
+                max_request_bytes: config.limits.max_sign_doc_bytes,
+                max_documents: config.limits.max_documents,
+                limits: signet_ades::Limits {
+                    max_document_bytes: config.limits.max_document_bytes,
+                    max_pdf_objects: config.limits.max_pdf_objects,
+                },
+            },
         });
         let admin = Admin {
             store: Arc::clone(&store),
@@ -183,6 +285,8 @@ impl Node {
             admin,
             server,
             ca_pem_path,
+            configured_public_url,
+            time_stamps,
         })
     }
 
@@ -192,6 +296,34 @@ impl Node {
             keys: Arc::clone(&self.keys),
             sam: Arc::clone(&self.sam),
             config: Arc::clone(&self.server),
+            pki: Arc::new(self.pki_service(self.admin.ca.clone())),
         }
+    }
+
+    fn pki_service(&self, ca: signet_pki::EmbeddedCa) -> PkiService {
+        PkiService::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.keys),
+            ca,
+            self.time_stamps.clone(),
+        )
+    }
+
+    /// The PKI services of a server reachable at `public_url` (the address `serve` bound, or
+    /// the configured public URL). Without a configured public URL, that URL is recorded in
+    /// the store so that certificates issued later by `admin` commands point at this server
+    /// (cRLDistributionPoints, authorityInfoAccess), and the built-in TSA, created on first
+    /// use, gets it too.
+    pub async fn serving_at(&self, public_url: &str) -> anyhow::Result<Arc<PkiService>> {
+        let mut ca = self.admin.ca.clone();
+        if self.configured_public_url.is_empty() {
+            let url = public_url.trim_end_matches('/');
+            self.store
+                .put_setting(SERVED_PUBLIC_URL, url.as_bytes())
+                .await
+                .context("recording the public URL")?;
+            ca.urls = Some(ValidationUrls::under(url));
+        }
+        Ok(Arc::new(self.pki_service(ca)))
     }
 }

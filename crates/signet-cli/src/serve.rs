@@ -1,9 +1,20 @@
 //! `signet serve`: bind, announce readiness, serve until SIGTERM/SIGINT, drain. SIGHUP resets
 //! the key module's sessions (reconnect after HSM maintenance).
+//!
+//! With `[tls] certificate` and `key` the listener speaks HTTPS only (rustls, TLS 1.2 and 1.3);
+//! with `[metrics] listen` a second, plain-HTTP listener serves `/metrics` alone, meant for a
+//! loopback or management address that only the Prometheus scraper reaches.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
+use signet_server::Listener;
+use signet_server::tls::{TlsFiles, TlsServerConfig, server_config};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::config::Config;
 use crate::node::Node;
 
 pub async fn shutdown_signal() {
@@ -25,26 +36,62 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested, draining in-flight requests");
 }
 
-pub async fn run(node: &Node, listen: &str) -> anyhow::Result<()> {
+/// The rustls configuration of `[tls]`, or `None` for plain HTTP. Errors name the file.
+fn tls_config(config: &Config) -> anyhow::Result<Option<Arc<TlsServerConfig>>> {
+    let t = &config.tls;
+    if !t.enabled() {
+        return Ok(None);
+    }
+    let files = TlsFiles {
+        certificate: PathBuf::from(&t.certificate),
+        key: PathBuf::from(&t.key),
+        client_ca: (!t.client_ca.is_empty()).then(|| PathBuf::from(&t.client_ca)),
+        require_client_certificate: t.require_client_certificate,
+    };
+    Ok(Some(server_config(&files)?))
+}
+
+pub async fn run(node: &Node, config: &Config) -> anyhow::Result<()> {
+    // TLS files are checked before binding, so a bad file fails the start with its name.
+    let tls = tls_config(config)?;
+    let listen = &config.listen;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on http://{addr}");
-    let mut state = node.app_state();
-    let mut config = (*state.config).clone();
-    if config.oauth2.public_url.is_empty() {
-        // No public URL configured: the issuer is the address actually bound.
-        config.oauth2.public_url = format!("http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let metrics_listener = match config.metrics.listen.as_str() {
+        "" => None,
+        m => Some(
+            TcpListener::bind(m)
+                .await
+                .with_context(|| format!("cannot listen on {m} (metrics.listen)"))?,
+        ),
+    };
+    if let Some(m) = &metrics_listener
+        && let Ok(a) = m.local_addr()
+    {
+        tracing::info!(addr = %a, "metrics listening on http://{a}/metrics");
     }
-    if config.service.logo.is_empty() {
-        config.service.logo = format!(
+    // Tests and supervisors read this line for the address actually bound (port 0): it comes
+    // last, once every listener is bound.
+    tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on {scheme}://{addr}");
+    let mut state = node.app_state();
+    let mut server_config = (*state.config).clone();
+    if server_config.oauth2.public_url.is_empty() {
+        // No public URL configured: the issuer is the address actually bound.
+        server_config.oauth2.public_url = format!("{scheme}://{addr}");
+    }
+    if server_config.service.logo.is_empty() {
+        server_config.service.logo = format!(
             "{}/logo.png",
-            config.oauth2.public_url.trim_end_matches('/')
+            server_config.oauth2.public_url.trim_end_matches('/')
         );
     }
-    state.config = std::sync::Arc::new(config);
-    let keys = std::sync::Arc::clone(&node.keys);
+    state.config = Arc::new(server_config);
+    // CRL, OCSP and CA URLs in certificates issued from now on name this server.
+    state.pki = node.serving_at(&state.config.oauth2.public_url).await?;
+    let keys = Arc::clone(&node.keys);
     let reconnect = tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         else {
@@ -55,12 +102,33 @@ pub async fn run(node: &Node, listen: &str) -> anyhow::Result<()> {
                 backend = keys.backend(),
                 "SIGHUP: resetting key module sessions"
             );
-            let keys = std::sync::Arc::clone(&keys);
+            let keys = Arc::clone(&keys);
             let _ = tokio::task::spawn_blocking(move || keys.reset_sessions()).await;
         }
     });
-    let served = signet_server::serve(listener, state, shutdown_signal()).await;
+    // One signal, two listeners: both stop accepting at once; the main one drains.
+    let (stop, stopped) = watch::channel(false);
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let metrics = metrics_listener.map(|listener| {
+        let shutdown = until_stopped(stopped.clone());
+        tokio::spawn(signet_server::ops::serve_metrics(listener, shutdown))
+    });
+    let listener = match tls {
+        Some(tls) => Listener::Tls(listener, tls),
+        None => Listener::Plain(listener),
+    };
+    let served = signet_server::serve_on(listener, state, until_stopped(stopped)).await;
     reconnect.abort();
+    signals.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     served?;
     tracing::info!("signet stopped");
     Ok(())

@@ -523,10 +523,9 @@ async fn audit_records_signatures_and_refusals_and_verifies() {
 }
 
 /// Builds a data directory with a few dozen audit records, stops its server, checks that the
-/// chain verifies, applies `tamper` to the database and returns `audit verify`'s output.
-async fn verify_after(
-    tamper: impl FnOnce(&rusqlite::Connection, i64),
-) -> (std::process::Output, i64) {
+/// chain verifies, applies the SQL `tamper` returns (given the last seq) to the database (the
+/// SQLite file, or the server's PostgreSQL database) and returns `audit verify`'s output.
+async fn verify_after(tamper: impl FnOnce(i64) -> String) -> (std::process::Output, i64) {
     let mut server = Server::start();
     let user = server.add_user("tam");
     let cred = server.create_credential(&user, PIN, &["--scal", "1"]);
@@ -549,13 +548,13 @@ async fn verify_after(
     server.stop();
     let intact = server.cli(&["audit", "verify"], &[]);
     assert!(intact.status.success(), "{}", stderr(&intact));
-    let db = rusqlite::Connection::open(server.data_dir().join("signet.db")).unwrap();
-    let last: i64 = db
-        .query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))
+    let last: i64 = server
+        .db_text("SELECT MAX(seq) FROM audit")
+        .expect("records")
+        .parse()
         .unwrap();
     assert!(last >= 8, "enough records to tamper in the middle ({last})");
-    tamper(&db, last);
-    drop(db);
+    server.db_exec(&tamper(last));
     let out = server.cli(&["audit", "verify"], &[]);
     (out, last)
 }
@@ -572,47 +571,41 @@ fn assert_broken_at(out: &std::process::Output, record: i64) {
 
 #[tokio::test]
 async fn audit_verify_detects_an_altered_record() {
-    let (out, _) = verify_after(|db, _| {
-        db.execute(
-            "UPDATE audit SET detail = '{\"tampered\":true}' WHERE seq = 5",
-            [],
-        )
-        .unwrap();
-    })
-    .await;
+    let (out, _) =
+        verify_after(|_| "UPDATE audit SET detail = '{\"tampered\":true}' WHERE seq = 5".into())
+            .await;
     assert_broken_at(&out, 5);
 }
 
 #[tokio::test]
 async fn audit_verify_detects_a_removed_record() {
-    let (out, _) = verify_after(|db, _| {
-        assert_eq!(
-            db.execute("DELETE FROM audit WHERE seq = 4", []).unwrap(),
-            1
-        );
-    })
-    .await;
+    let (out, _) = verify_after(|_| "DELETE FROM audit WHERE seq = 4".into()).await;
     assert_broken_at(&out, 4);
 }
 
 #[tokio::test]
 async fn audit_verify_detects_swapped_records() {
-    let (out, _) = verify_after(|db, _| {
-        let cols = "time_ms, kind, actor, credential_id, detail, prev_hash, hash";
-        let read = |seq: i64| -> Vec<rusqlite::types::Value> {
-            db.query_row(&format!("SELECT {cols} FROM audit WHERE seq = ?1"), [seq], |r| (0..7).map(|i| r.get(i)).collect())
-                .unwrap()
-        };
-        let (a, b) = (read(3), read(6));
-        let write = |seq: i64, v: &[rusqlite::types::Value]| {
-            db.execute(
-                "UPDATE audit SET time_ms = ?2, kind = ?3, actor = ?4, credential_id = ?5, detail = ?6, prev_hash = ?7, hash = ?8 WHERE seq = ?1",
-                rusqlite::params![seq, v[0], v[1], v[2], v[3], v[4], v[5], v[6]],
-            )
-            .unwrap();
-        };
-        write(3, &b);
-        write(6, &a);
+    // Records 3 and 6 trade places, each keeping its own hashes: plain SQL that both SQLite and
+    // PostgreSQL run.
+    let (out, _) = verify_after(|_| {
+        let cols = [
+            "time_ms",
+            "kind",
+            "actor",
+            "credential_id",
+            "detail",
+            "prev_hash",
+            "hash",
+        ];
+        let set = cols
+            .iter()
+            .map(|c| format!("{c} = (SELECT s.{c} FROM swap s WHERE s.seq = 9 - audit.seq)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "CREATE TEMP TABLE swap AS SELECT * FROM audit WHERE seq IN (3, 6);
+             UPDATE audit SET {set} WHERE seq IN (3, 6);"
+        )
     })
     .await;
     assert_broken_at(&out, 3);
@@ -620,14 +613,7 @@ async fn audit_verify_detects_swapped_records() {
 
 #[tokio::test]
 async fn audit_verify_detects_a_removed_last_record() {
-    let (out, last) = verify_after(|db, last| {
-        assert_eq!(
-            db.execute("DELETE FROM audit WHERE seq = ?1", [last])
-                .unwrap(),
-            1
-        );
-    })
-    .await;
+    let (out, last) = verify_after(|last| format!("DELETE FROM audit WHERE seq = {last}")).await;
     assert_broken_at(&out, last);
 }
 

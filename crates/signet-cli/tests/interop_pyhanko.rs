@@ -118,6 +118,23 @@ impl Interop {
     }
 }
 
+/// The length of the first signed segment (`/ByteRange [0 LEN ...]`): the bytes before the
+/// signature's /Contents.
+fn first_signed_segment_len(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    let start = text.rfind("/ByteRange").expect("a /ByteRange");
+    let numbers: Vec<usize> = text[start..]
+        .trim_start_matches("/ByteRange")
+        .trim_start()
+        .trim_start_matches('[')
+        .split_whitespace()
+        .take(2)
+        .map(|n| n.trim_end_matches(']').parse().expect("a ByteRange number"))
+        .collect();
+    assert_eq!(numbers[0], 0, "the first segment starts the file");
+    numbers[1]
+}
+
 /// Signs with pyHanko for one credential type and API path, validates, then checks that one
 /// flipped byte makes both validators reject the file.
 fn sign_and_validate(tools: &Interop, key: &str, extra: &[&str]) {
@@ -147,9 +164,11 @@ fn sign_and_validate(tools: &Interop, key: &str, extra: &[&str]) {
         "pdfsig did not accept: {report}"
     );
 
-    // One flipped byte in the signed range must break it.
+    // One flipped byte in the signed range must break it. The byte is taken from the middle of
+    // the first /ByteRange segment: a fixed fraction of the file can land in the /Contents
+    // placeholder (not signed, mostly zero padding), whose size moves with the certificate's.
     let mut bytes = std::fs::read(&signed).expect("read signed");
-    let at = bytes.len() / 4;
+    let at = first_signed_segment_len(&bytes) / 2;
     bytes[at] ^= 0x01;
     let tampered = dir.path().join("tampered.pdf");
     std::fs::write(&tampered, &bytes).expect("write tampered");

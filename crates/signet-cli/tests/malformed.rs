@@ -287,12 +287,17 @@ async fn transport_and_routing() {
             404,
             Some("invalid_request"),
         ),
-        row(
-            "signDoc",
+        bad(
+            "signDoc without credentialID",
             "/csc/v2/signatures/signDoc",
             json!({}),
-            501,
-            Some("not_implemented"),
+        ),
+        row(
+            "signDoc v1",
+            "/csc/v1/signatures/signDoc",
+            json!({ "credentialID": "x" }),
+            404,
+            Some("invalid_request"),
         ),
         row(
             "signPolling",
@@ -308,12 +313,16 @@ async fn transport_and_routing() {
             501,
             Some("not_implemented"),
         ),
-        row(
-            "timestamp v1",
+        bad(
+            "timestamp v1 without hash",
             "/csc/v1/signatures/timestamp",
             json!({}),
-            501,
-            Some("not_implemented"),
+        ),
+        bad(
+            "timestamp v2 non-hex nonce",
+            "/csc/v2/signatures/timestamp",
+            json!({ "hash": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+                    "hashAlgo": "2.16.840.1.101.3.4.2.1", "nonce": "zz" }),
         ),
         row(
             "GET signHash",

@@ -1055,3 +1055,33 @@ async fn admin_client_add_prints_id_and_secret() {
         "{listed}"
     );
 }
+
+/// signDoc with a credential-scoped token as Bearer and no SAD (EUDI clients): the token binds
+/// the document's digest, so another document is refused with 403 invalid_hash and the bound
+/// one is signed.
+#[tokio::test]
+async fn credential_token_authorizes_sign_doc_of_its_document() {
+    let f = fixture();
+    let doc = b"the lease, as a document".to_vec();
+    let (code, pkce) = credential_code(&f, &sha256(&doc)).await;
+    let (status, tok) = f.server.redeem(&f.client, &code, &pkce.verifier).await;
+    assert_eq!(status, 200, "{tok}");
+    let token = tok["access_token"].as_str().expect("access_token");
+    let body = |d: &[u8]| {
+        json!({
+            "credentialID": f.cred,
+            "documents": [{ "document": b64(d), "signature_format": "C", "signAlgo": ECDSA_SHA256 }],
+        })
+    };
+    let other = f
+        .server
+        .post("/csc/v2/signatures/signDoc", Some(token), &body(b"another"))
+        .await;
+    expect_error(&other, 403, "invalid_hash");
+    let signed = f
+        .server
+        .post("/csc/v2/signatures/signDoc", Some(token), &body(&doc))
+        .await;
+    assert_eq!(signed.0, 200, "{}", signed.1);
+    assert!(signed.1["DocumentWithSignature"][0].is_string());
+}

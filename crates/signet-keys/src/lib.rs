@@ -96,6 +96,13 @@ pub trait KeyModule: Send + Sync {
     /// maintenance or a network blip; `signet serve` does this on SIGHUP). Requests in flight
     /// finish on their old session. The software module holds no connections.
     fn reset_sessions(&self) {}
+
+    /// A cheap liveness check for `/readyz`: can the module be used right now? The software
+    /// module is always ready (its keys are sealed blobs in the database); an HSM backend asks
+    /// the token something trivial on a pooled session. Blocks like the other methods.
+    fn ping(&self) -> Result<(), KeyError> {
+        Ok(())
+    }
 }
 
 /// What every backend checks before it signs: the mechanism fits the key type, and each digest

@@ -597,6 +597,13 @@ impl KeyModule for Pkcs11KeyModule {
         self.close_all_sessions();
     }
 
+    /// C_GetSessionInfo on a pooled session, which must still be logged in: this reaches the
+    /// token (over the network for a network HSM) without touching any key. A failed session
+    /// is replaced once, as for signing, so a ping after HSM maintenance also heals the pool.
+    fn ping(&self) -> Result<(), KeyError> {
+        self.with_session(|pooled, _| require_login(&pooled.session))
+    }
+
     fn generate(&self, key_type: KeyType, label: &str) -> Result<GeneratedKey, KeyError> {
         let mut id = [0u8; ID_LEN];
         aws_lc_rs::rand::fill(&mut id)

@@ -1,4 +1,4 @@
-//! The embedded CA: one self-signed CA certificate and the signer certificates it issues.
+//! The embedded CA: one self-signed CA certificate and the certificates it issues.
 //!
 //! Profile (RFC 5280 §4.1, §4.2):
 //! - v3, 16-byte random positive serial (§4.1.2.2: positive, at most 20 octets; the entropy also
@@ -9,25 +9,34 @@
 //!   subjectKeyIdentifier;
 //! - signer: basicConstraints critical cA=FALSE, keyUsage critical
 //!   digitalSignature|nonRepudiation (contentCommitment: the key makes AdES signatures, ETSI EN
-//!   319 412-2 §4.3.2), subjectKeyIdentifier, authorityKeyIdentifier = the CA's SKI.
+//!   319 412-2 §4.3.2), subjectKeyIdentifier, authorityKeyIdentifier = the CA's SKI;
+//! - time-stamping unit (TSA): as a signer, plus extKeyUsage critical id-kp-timeStamping only
+//!   (RFC 3161 §2.3);
+//! - end-entity certificates carry cRLDistributionPoints (RFC 5280 §4.2.1.13) and
+//!   authorityInfoAccess with id-ad-ocsp and id-ad-caIssuers (§4.2.2.1) when the CA knows its
+//!   public URLs ([`ValidationUrls`]), so validators (ETSI EN 319 102-1, pyHanko, OpenSSL) can
+//!   find revocation data and the issuer on their own.
 
-use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::AssociatedOid;
-use der::asn1::{BitString, OctetString};
-use der::{Any, Decode, Encode, Reader, SliceReader, Tag, TagNumber};
-use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
+use der::asn1::{BitString, Ia5String, OctetString};
+use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber};
+use signet_core::{KeyType, SignMechanism};
 use signet_keys::{KeyModule, KeyRef};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
+use crate::sign::{sign_verified, signature_algorithm};
 use crate::validity::{add_days, now_unix, to_time, to_unix};
 use crate::{PkiError, name, pem_certificate};
 
@@ -42,6 +51,14 @@ const SIGNER_BACKDATE_SECS: u64 = 300;
 /// below RFC 5280's 20-octet limit.
 const SERIAL_LEN: usize = 16;
 
+/// id-kp-timeStamping (RFC 3161 §2.3, RFC 5280 §4.2.1.12).
+pub(crate) const ID_KP_TIME_STAMPING: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+/// id-ad-ocsp (RFC 5280 §4.2.2.1, RFC 6960 §3.1).
+const ID_AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+/// id-ad-caIssuers (RFC 5280 §4.2.2.1).
+const ID_AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+
 /// Subject of a signer certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectName {
@@ -54,6 +71,30 @@ pub struct SubjectName {
     pub country: Option<String>,
 }
 
+/// Where relying parties fetch validation data about certificates this CA issued. Each is an
+/// absolute `http://` or `https://` URL (RFC 5280 §4.2.1.13 / §4.2.2.1: HTTP URIs, not LDAP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationUrls {
+    /// cRLDistributionPoints fullName: where the DER CRL is served (Signet: `<base>/ca/crl`).
+    pub crl: String,
+    /// authorityInfoAccess id-ad-ocsp: the OCSP responder (Signet: `<base>/ocsp`).
+    pub ocsp: String,
+    /// authorityInfoAccess id-ad-caIssuers: the DER CA certificate (Signet: `<base>/ca/cert`).
+    pub ca_issuers: String,
+}
+
+impl ValidationUrls {
+    /// The URLs Signet serves under `base` (its public URL, e.g. `https://signet.example`).
+    pub fn under(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            crl: format!("{base}/ca/crl"),
+            ocsp: format!("{base}/ocsp"),
+            ca_issuers: format!("{base}/ca/cert"),
+        }
+    }
+}
+
 /// The embedded CA: its key lives in the key module, its certificate is self-signed.
 #[derive(Clone, Debug)]
 pub struct EmbeddedCa {
@@ -63,12 +104,35 @@ pub struct EmbeddedCa {
     pub key_type: KeyType,
     /// The self-signed CA certificate, DER.
     pub certificate: Vec<u8>,
+    /// Validation URLs written into end-entity certificates issued from now on; `None` issues
+    /// certificates without cRLDistributionPoints / authorityInfoAccess.
+    pub urls: Option<ValidationUrls>,
+}
+
+/// What kind of end-entity certificate is issued.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// AdES signing keys.
+    Signer,
+    /// RFC 3161 time-stamping unit.
+    TimeStamping,
+}
+
+/// The parts of the CA certificate every issued object refers to.
+pub(crate) struct CaParts {
+    pub(crate) cert: Certificate,
+    /// The CA subject as the issuer of what it signs, byte-identical to the certificate's.
+    pub(crate) name: Name,
+    /// The CA's subjectKeyIdentifier (authorityKeyIdentifier of what it signs).
+    pub(crate) key_id: OctetString,
+    /// DER SubjectPublicKeyInfo of the CA key.
+    pub(crate) spki_der: Vec<u8>,
 }
 
 impl EmbeddedCa {
     /// Generates the CA key in `keys` (label `signet-ca`) and a self-signed v3 certificate with
     /// subject = issuer = `CN=<common_name>,O=<organization>`, valid from an hour ago for
-    /// `validity_days` days.
+    /// `validity_days` days. [`EmbeddedCa::urls`] starts as `None`.
     ///
     /// The name is checked before the key is generated; if anything fails after generation the
     /// key is destroyed again (best effort) so no orphan CA key is left in an HSM.
@@ -95,6 +159,7 @@ impl EmbeddedCa {
                 key_ref: generated.key_ref,
                 key_type,
                 certificate,
+                urls: None,
             }),
             Err(e) => {
                 // The original error matters more than a failed clean-up.
@@ -107,7 +172,8 @@ impl EmbeddedCa {
     /// Issues a signer certificate for `subject_public_key_der` (DER SubjectPublicKeyInfo),
     /// valid from five minutes ago for `validity_days` days, but never beyond the CA
     /// certificate's notAfter (a certificate outliving its issuer cannot be validated) nor
-    /// before its notBefore.
+    /// before its notBefore. With [`EmbeddedCa::urls`] set it carries cRLDistributionPoints and
+    /// authorityInfoAccess (OCSP, caIssuers).
     pub fn issue_signer_certificate(
         &self,
         keys: &dyn KeyModule,
@@ -115,21 +181,53 @@ impl EmbeddedCa {
         subject_public_key_der: &[u8],
         validity_days: u32,
     ) -> Result<Vec<u8>, PkiError> {
+        self.issue_end_entity(
+            keys,
+            subject,
+            subject_public_key_der,
+            validity_days,
+            Profile::Signer,
+        )
+    }
+
+    /// Issues the certificate of a time-stamping unit: like a signer certificate, plus
+    /// extKeyUsage = { id-kp-timeStamping } marked critical, as RFC 3161 §2.3 requires ("The
+    /// corresponding certificate MUST contain only one instance of the extended key usage field
+    /// extension ... with KeyPurposeID having value id-kp-timeStamping. This extension MUST be
+    /// critical."). keyUsage is digitalSignature|nonRepudiation, critical (OpenSSL's
+    /// timestampsign purpose accepts no other bit).
+    pub fn issue_tsa_certificate(
+        &self,
+        keys: &dyn KeyModule,
+        subject: &SubjectName,
+        spki_der: &[u8],
+        validity_days: u32,
+    ) -> Result<Vec<u8>, PkiError> {
+        self.issue_end_entity(
+            keys,
+            subject,
+            spki_der,
+            validity_days,
+            Profile::TimeStamping,
+        )
+    }
+
+    fn issue_end_entity(
+        &self,
+        keys: &dyn KeyModule,
+        subject: &SubjectName,
+        subject_public_key_der: &[u8],
+        validity_days: u32,
+        profile: Profile,
+    ) -> Result<Vec<u8>, PkiError> {
         let subject_name = name::build(
             &subject.common_name,
             subject.organization.as_deref(),
             subject.country.as_deref(),
         )?;
         let spki = parse_spki(subject_public_key_der)?;
-
-        let ca_cert = Certificate::from_der(&self.certificate)?;
-        let ca_tbs = &ca_cert.tbs_certificate;
-        let issuer = issuer_name(&self.certificate, &ca_cert)?;
-        let ca_key_id = match ca_tbs.get::<SubjectKeyIdentifier>()? {
-            Some((_, ski)) => ski.0,
-            None => key_identifier(&ca_tbs.subject_public_key_info)?,
-        };
-        let ca_spki_der = ca_tbs.subject_public_key_info.to_der()?;
+        let ca = self.parts()?;
+        let ca_tbs = &ca.cert.tbs_certificate;
         let validity = validity_from_now(
             SIGNER_BACKDATE_SECS,
             validity_days,
@@ -139,7 +237,7 @@ impl EmbeddedCa {
             )),
         )?;
 
-        let extensions = vec![
+        let mut extensions = vec![
             // RFC 5280 §4.2.1.9 lets end-entity certificates carry it; critical cA=FALSE keeps
             // the key from ever being accepted as an issuer.
             extension(
@@ -154,24 +252,37 @@ impl EmbeddedCa {
                 &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
                 true,
             )?,
+        ];
+        if profile == Profile::TimeStamping {
+            // RFC 3161 §2.3: exactly id-kp-timeStamping, critical.
+            extensions.push(extension(
+                &ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]),
+                true,
+            )?);
+        }
+        extensions.extend([
             // RFC 5280 §4.2.1.2: SHOULD be included in end-entity certificates.
             extension(&SubjectKeyIdentifier(key_identifier(&spki)?), false)?,
             // RFC 5280 §4.2.1.1: MUST be included; keyIdentifier = issuer's SKI.
             extension(
                 &AuthorityKeyIdentifier {
-                    key_identifier: Some(ca_key_id),
+                    key_identifier: Some(ca.key_id.clone()),
                     authority_cert_issuer: None,
                     authority_cert_serial_number: None,
                 },
                 false,
             )?,
-        ];
+        ]);
+        if let Some(urls) = &self.urls {
+            extensions.extend(validation_extensions(urls)?);
+        }
 
+        let issuer = ca.name;
         sign_certificate(
             keys,
             &self.key_ref,
             self.key_type,
-            &ca_spki_der,
+            &ca.spki_der,
             |signature| {
                 Ok(TbsCertificate {
                     version: Version::V3,
@@ -193,6 +304,62 @@ impl EmbeddedCa {
     pub fn certificate_pem(&self) -> String {
         pem_certificate(&self.certificate)
     }
+
+    /// Parses the CA certificate once for an issuing operation.
+    pub(crate) fn parts(&self) -> Result<CaParts, PkiError> {
+        let cert = Certificate::from_der(&self.certificate)?;
+        let name = issuer_name(&self.certificate, &cert)?;
+        let tbs = &cert.tbs_certificate;
+        let key_id = match tbs.get::<SubjectKeyIdentifier>()? {
+            Some((_, ski)) => ski.0,
+            None => key_identifier(&tbs.subject_public_key_info)?,
+        };
+        let spki_der = tbs.subject_public_key_info.to_der()?;
+        Ok(CaParts {
+            cert,
+            name,
+            key_id,
+            spki_der,
+        })
+    }
+}
+
+/// cRLDistributionPoints (RFC 5280 §4.2.1.13: one DistributionPoint with a fullName URI, no
+/// reasons, no cRLIssuer — the CA signs its own complete CRL) and authorityInfoAccess
+/// (§4.2.2.1: OCSP first, then caIssuers; both non-critical as the RFC requires).
+fn validation_extensions(urls: &ValidationUrls) -> Result<[Extension; 2], PkiError> {
+    let cdp = CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![uri(&urls.crl)?])),
+        reasons: None,
+        crl_issuer: None,
+    }]);
+    let aia = AuthorityInfoAccessSyntax(vec![
+        AccessDescription {
+            access_method: ID_AD_OCSP,
+            access_location: uri(&urls.ocsp)?,
+        },
+        AccessDescription {
+            access_method: ID_AD_CA_ISSUERS,
+            access_location: uri(&urls.ca_issuers)?,
+        },
+    ]);
+    Ok([extension(&cdp, false)?, extension(&aia, false)?])
+}
+
+/// A uniformResourceIdentifier GeneralName (IA5String, RFC 5280 §4.2.1.6) for an absolute
+/// http(s) URL without spaces or control characters.
+fn uri(url: &str) -> Result<GeneralName, PkiError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let plausible =
+        rest.is_some_and(|r| !r.is_empty()) && url.bytes().all(|b| b.is_ascii_graphic());
+    if !plausible {
+        return Err(PkiError::InvalidInput(format!(
+            "{url:?} is not an absolute http(s) URL"
+        )));
+    }
+    Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(url)?))
 }
 
 /// The CA certificate: issuer = subject, signed with the key it certifies.
@@ -238,7 +405,7 @@ fn self_signed_certificate(
 
 /// notBefore = now − `backdate`, notAfter = now + `days`, clamped into the issuer's validity
 /// when there is one (RFC 5280 §6.1.3 checks every certificate of the path at validation time).
-fn validity_from_now(
+pub(crate) fn validity_from_now(
     backdate: u64,
     days: u32,
     issuer: Option<(u64, u64)>,
@@ -270,7 +437,7 @@ fn validity_from_now(
 /// field to match the issuer's subject, and many path builders compare the bytes, so the
 /// re-encoded name is checked against the CA certificate's raw subject octets. (The `der`
 /// decoder re-sorts SET OF, so a non-canonical CA certificate would otherwise change silently.)
-fn issuer_name(ca_der: &[u8], ca_cert: &Certificate) -> Result<Name, PkiError> {
+pub(crate) fn issuer_name(ca_der: &[u8], ca_cert: &Certificate) -> Result<Name, PkiError> {
     let name = ca_cert.tbs_certificate.subject.clone();
     if name.to_der()? != raw_subject(ca_der)? {
         return Err(PkiError::Encoding(
@@ -308,19 +475,22 @@ fn raw_subject(cert_der: &[u8]) -> Result<Vec<u8>, PkiError> {
     Ok(reader.finish(subject)?)
 }
 
-fn parse_spki(der: &[u8]) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
+pub(crate) fn parse_spki(der: &[u8]) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
     SubjectPublicKeyInfoOwned::from_der(der).map_err(|e| PkiError::InvalidPublicKey(e.to_string()))
 }
 
 /// RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value (excluding tag,
 /// length and unused-bits octet). SHA-1 is only an identifier here, not a security function.
-fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, PkiError> {
+pub(crate) fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, PkiError> {
     let key = spki.subject_public_key.raw_bytes();
     let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, key);
     Ok(OctetString::new(hash.as_ref())?)
 }
 
-fn extension<T: AssociatedOid + Encode>(value: &T, critical: bool) -> Result<Extension, PkiError> {
+pub(crate) fn extension<T: AssociatedOid + Encode>(
+    value: &T,
+    critical: bool,
+) -> Result<Extension, PkiError> {
     Ok(Extension {
         extn_id: T::OID,
         critical,
@@ -330,46 +500,16 @@ fn extension<T: AssociatedOid + Encode>(value: &T, critical: bool) -> Result<Ext
 
 /// A random positive serial of [`SERIAL_LEN`] bytes: the high bit is cleared so DER needs no
 /// `00` sign octet, and the first byte is non-zero so the length is always exactly 16.
-fn random_serial() -> Result<SerialNumber, PkiError> {
+pub(crate) fn random_serial() -> Result<SerialNumber, PkiError> {
     let mut bytes = [0u8; SERIAL_LEN];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Random)?;
     bytes[0] = (bytes[0] & 0x7f).max(1);
     Ok(SerialNumber::new(&bytes)?)
 }
 
-/// The signatureAlgorithm / TBSCertificate.signature value for `mechanism`.
-fn signature_algorithm(mechanism: SignMechanism) -> Result<AlgorithmIdentifierOwned, PkiError> {
-    let oid = ObjectIdentifier::new(mechanism.signature_oid())
-        .map_err(|e| PkiError::Encoding(e.to_string()))?;
-    let parameters = match mechanism {
-        // RFC 5758 §3.2: "the encoding MUST omit the parameters field".
-        SignMechanism::Ecdsa { .. } => None,
-        // RFC 4055 §5: "the parameters MUST be NULL".
-        SignMechanism::RsaPkcs1 { .. } => Some(Any::null()),
-        // RFC 4055 §3.1: RSASSA-PSS-params, spelled out (no SHA-1 defaults).
-        SignMechanism::RsaPss {
-            hash,
-            salt: PssSalt::DigestLength,
-        } => Some(Any::from_der(&signet_core::alg::pss_params_der(hash))?),
-        // The CA never signs with a maximum-length salt; only signer keys do (pyHanko).
-        SignMechanism::RsaPss {
-            salt: PssSalt::Maximum,
-            ..
-        } => {
-            return Err(PkiError::Encoding(
-                "RSASSA-PSS with maximum salt is not used for certificates".into(),
-            ));
-        }
-    };
-    Ok(AlgorithmIdentifierOwned { oid, parameters })
-}
-
 /// Builds the TBSCertificate with the CA's signature algorithm, has the key module sign its DER
-/// (RFC 5280 §4.1.1.3) and assembles the certificate.
-///
-/// The signature is verified with the CA public key before the certificate is returned: a key
-/// module fault (or a key_ref/key_type mix-up) then surfaces here rather than as a chain that
-/// no relying party accepts.
+/// (RFC 5280 §4.1.1.3) and assembles the certificate. The signature is verified with the CA
+/// public key before the certificate is returned ([`sign_verified`]).
 fn sign_certificate(
     keys: &dyn KeyModule,
     key_ref: &KeyRef,
@@ -381,69 +521,13 @@ fn sign_certificate(
     let algorithm = signature_algorithm(mechanism)?;
     let tbs = tbs(algorithm.clone())?;
     let tbs_der = tbs.to_der()?;
-    let digest = mechanism.hash().digest(&tbs_der);
-    let mut signatures = keys.sign_digests(key_ref, key_type, mechanism, &[digest])?;
-    let signature = match (signatures.pop(), signatures.is_empty()) {
-        (Some(signature), true) => signature,
-        _ => {
-            return Err(PkiError::Signature(
-                "key module returned the wrong number of signatures".into(),
-            ));
-        }
-    };
-    let verifier = verification_algorithm(key_type, mechanism).ok_or_else(|| {
-        PkiError::Signature(format!(
-            "no verifier for {} with {key_type}",
-            mechanism.name()
-        ))
-    })?;
-    UnparsedPublicKey::new(verifier, ca_spki_der)
-        .verify(&tbs_der, &signature)
-        .map_err(|_| {
-            PkiError::Signature(format!(
-                "{} signature does not verify with the CA public key",
-                mechanism.name()
-            ))
-        })?;
+    let signature = sign_verified(keys, key_ref, key_type, mechanism, ca_spki_der, &tbs_der)?;
     let certificate = Certificate {
         tbs_certificate: tbs,
         signature_algorithm: algorithm,
         signature: BitString::from_bytes(&signature)?,
     };
     Ok(certificate.to_der()?)
-}
-
-fn verification_algorithm(
-    key_type: KeyType,
-    mechanism: SignMechanism,
-) -> Option<&'static dyn VerificationAlgorithm> {
-    use HashAlgorithm::{Sha256, Sha384, Sha512};
-    let algorithm: &'static dyn VerificationAlgorithm = match (key_type, mechanism) {
-        (KeyType::EcP256, SignMechanism::Ecdsa { hash: Sha256 }) => &sig::ECDSA_P256_SHA256_ASN1,
-        (KeyType::EcP256, SignMechanism::Ecdsa { hash: Sha384 }) => &sig::ECDSA_P256_SHA384_ASN1,
-        (KeyType::EcP256, SignMechanism::Ecdsa { hash: Sha512 }) => &sig::ECDSA_P256_SHA512_ASN1,
-        (KeyType::EcP384, SignMechanism::Ecdsa { hash: Sha256 }) => &sig::ECDSA_P384_SHA256_ASN1,
-        (KeyType::EcP384, SignMechanism::Ecdsa { hash: Sha384 }) => &sig::ECDSA_P384_SHA384_ASN1,
-        (KeyType::EcP384, SignMechanism::Ecdsa { hash: Sha512 }) => &sig::ECDSA_P384_SHA512_ASN1,
-        (k, SignMechanism::RsaPkcs1 { hash }) if k.is_rsa() => match hash {
-            Sha256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-            Sha384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-            Sha512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        },
-        (
-            k,
-            SignMechanism::RsaPss {
-                hash,
-                salt: PssSalt::DigestLength,
-            },
-        ) if k.is_rsa() => match hash {
-            Sha256 => &sig::RSA_PSS_2048_8192_SHA256,
-            Sha384 => &sig::RSA_PSS_2048_8192_SHA384,
-            Sha512 => &sig::RSA_PSS_2048_8192_SHA512,
-        },
-        _ => return None,
-    };
-    Some(algorithm)
 }
 
 #[cfg(test)]
@@ -476,22 +560,6 @@ mod tests {
             assert_eq!(bytes.len(), SERIAL_LEN);
             assert!(bytes[0] != 0 && bytes[0] < 0x80);
         }
-    }
-
-    #[test]
-    fn algorithm_parameters() {
-        let ec = signature_algorithm(SignMechanism::default_for(KeyType::EcP256)).unwrap();
-        assert_eq!(ec.oid.to_string(), signet_core::oid::ECDSA_WITH_SHA256);
-        assert!(ec.parameters.is_none());
-        let rsa = signature_algorithm(SignMechanism::default_for(KeyType::Rsa2048)).unwrap();
-        assert_eq!(rsa.oid.to_string(), signet_core::oid::SHA256_WITH_RSA);
-        assert_eq!(rsa.parameters, Some(Any::null()));
-        let pss = signature_algorithm(SignMechanism::RsaPss {
-            hash: HashAlgorithm::Sha256,
-            salt: PssSalt::DigestLength,
-        })
-        .unwrap();
-        assert!(pss.parameters.is_some());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Signet's embedded CA: a self-signed CA certificate and the signer certificates it issues.
+//! Signet's embedded CA: a self-signed CA certificate and the signer certificates it issues,
+//! its revocation services (CRL, OCSP) and the built-in RFC 3161 time-stamping authority.
 //!
 //! The CA's private key lives in the key module like every other key: this crate only builds
 //! `TBSCertificate`s (RFC 5280 §4.1), hashes their DER and asks
@@ -6,16 +7,27 @@
 //! field with `x509-cert` / `der` types, so the output is canonical DER (X.690 §10–11), which
 //! strict validators and signature-validation services (ETSI EN 319 102-1) insist on.
 //!
+//! Validation data (ETSI EN 319 102-1 §5.2.5, needed for AdES B-LT): [`EmbeddedCa::crl`] signs
+//! an RFC 5280 §5 CRL, [`EmbeddedCa::ocsp_response`] answers RFC 6960 OCSP requests, both with
+//! the CA key itself. [`TimeStampAuthority`] issues RFC 3161 / RFC 5816 time-stamp tokens with
+//! its own key and a certificate from the embedded CA. Every SET OF is sorted as X.690 §11.6
+//! requires (strict parsers such as rfc3161-client and pyHanko reject anything else).
+//!
 //! [`summarize`] turns a certificate into what CSC `credentials/info` reports as `cert`
 //! (`subjectDN`, `issuerDN`, `serialNumber`, `validFrom`, `validTo`).
 
 mod ca;
 mod name;
+pub mod revocation;
+mod sign;
 mod summary;
+pub mod tsa;
 mod validity;
 
-pub use ca::{EmbeddedCa, SubjectName};
+pub use ca::{EmbeddedCa, SubjectName, ValidationUrls};
+pub use revocation::{RevocationList, RevocationStatus, RevokedCertificate, certificate_serial};
 pub use summary::{CertSummary, summarize};
+pub use tsa::{TimeStampAuthority, TimeStampRequestInfo};
 
 /// Why a certificate could not be built or read. Messages carry no key material.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +57,11 @@ pub enum PkiError {
     /// The system random generator failed (serial numbers).
     #[error("random generator failure")]
     Random,
+    /// A caller-supplied value is unusable: a digest of the wrong length, a nonce out of
+    /// range, a URL that is not absolute http(s), a CRL reason RFC 5280 §5.3.1 does not define.
+    /// The message is safe to show to a client.
+    #[error("{0}")]
+    InvalidInput(String),
 }
 
 impl From<der::Error> for PkiError {
@@ -69,7 +86,10 @@ pub fn pem_certificate(der: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod pem_tests {
     use super::*;
 
     #[test]

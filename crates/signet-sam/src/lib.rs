@@ -17,13 +17,15 @@ use serde_json::json;
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
 use signet_keys::{KeyError, KeyModule, KeyRef, MasterKey};
 use signet_store::{
-    Credential, CredentialBinding, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SadRefusal,
-    Store, StoreError, User,
+    Credential, CredentialBinding, NewAuditEvent, Purged, SadDecision, SadOutcome, SadRecord,
+    SadRefusal, Store, StoreError, User,
 };
 use zeroize::Zeroizing;
 
 pub mod sad;
 pub mod secrets;
+mod signer;
+pub mod telemetry;
 pub mod totp;
 
 pub use secrets::PinHasher;
@@ -153,6 +155,8 @@ pub struct Sam {
     master: MasterKey,
     pins: PinHasher,
     config: SamConfig,
+    /// Where key-module calls run (see [`signer`]).
+    signer: signer::Signer,
 }
 
 impl Sam {
@@ -163,12 +167,15 @@ impl Sam {
         config: SamConfig,
     ) -> Self {
         let pins = PinHasher::new(&master.derive("pin-hmac"));
+        // The software module computes; other backends wait on a device.
+        let signer = signer::Signer::new(keys.backend() == "software");
         Self {
             store,
             keys,
             master,
             pins,
             config,
+            signer,
         }
     }
 
@@ -391,6 +398,7 @@ impl Sam {
         self.store
             .record_authorization_success(record, audit)
             .await?;
+        telemetry::sad_issued();
         Ok(())
     }
 
@@ -415,7 +423,12 @@ impl Sam {
         if cred.user_id != user.id || cred.id != req.credential_id {
             return Err(SamError::UnknownCredential);
         }
-        Self::check_usable(user, &cred)?;
+        if let Err(e) = Self::check_usable(user, &cred) {
+            if matches!(e, SamError::CredentialLocked) {
+                telemetry::authorization_failure("credential_locked");
+            }
+            return Err(e);
+        }
         let binding = Self::check_binding(&cred, req.num_signatures, req.hashes, req.hash_algo)?;
         self.check_factors(
             user,
@@ -447,9 +460,10 @@ impl Sam {
         user: &User,
         cred: &Credential,
         event: &str,
-        reason: &str,
+        reason: &'static str,
         err: SamError,
     ) -> SamError {
+        telemetry::authorization_failure(reason);
         let audit = NewAuditEvent::new(
             event,
             &user.username,
@@ -525,7 +539,10 @@ impl Sam {
             .await?;
         let old = match outcome {
             SadOutcome::Spent(old) => old,
-            SadOutcome::Refused(r) => return Err(SamError::Sad(r)),
+            SadOutcome::Refused(r) => {
+                telemetry::sad_refused(r, refusal_code(r));
+                return Err(SamError::Sad(r));
+            }
         };
         let record = SadRecord {
             sad_hash: secrets::secret_hash(&new_sad),
@@ -552,10 +569,19 @@ impl Sam {
         self.store
             .record_authorization_success(record, audit)
             .await?;
+        telemetry::sad_issued();
         Ok(IssuedSad {
             sad: new_sad,
             expires_in,
         })
+    }
+
+    /// Deletes what expired before `now` (SADs, tokens, flow records) and counts the SADs that
+    /// expired unused. `signet serve` runs this every minute.
+    pub async fn purge_expired(&self, now: i64) -> Result<Purged, StoreError> {
+        let purged = self.store.purge_expired(now).await?;
+        telemetry::sads_expired(purged.sads);
+        Ok(purged)
     }
 
     /// signatures/signHash: spends the SAD, commits the audit record, then signs.
@@ -564,14 +590,7 @@ impl Sam {
         user: &User,
         req: SignRequest,
     ) -> Result<Vec<Vec<u8>>, SamError> {
-        let cred = self.owned_credential(user, &req.credential_id).await?;
-        Self::check_usable(user, &cred)?;
-        if cred.backend != self.keys.backend() {
-            // A node configured with another key module cannot reach this key (scale-out with
-            // mixed backends): say so instead of failing inside the key module.
-            tracing::error!(credential = %cred.id, held_by = %cred.backend, node = self.keys.backend(), "credential key is in another key module");
-            return Err(SamError::KeyUnavailable);
-        }
+        let cred = self.signing_credential(user, &req.credential_id).await?;
         let mechanism = SignMechanism::resolve(
             cred.key_type,
             &req.sign_algo,
@@ -587,38 +606,140 @@ impl Sam {
                 "Invalid digest value length".into(),
             ));
         }
+        let hashes = Arc::new(req.hashes);
+        self.spend_and_sign(
+            user,
+            &cred,
+            &req.sad,
+            mechanism,
+            Spend {
+                hash_algo: hash,
+                presented: Arc::clone(&hashes),
+                documents: false,
+            },
+            hashes,
+        )
+        .await
+    }
 
+    /// signatures/signDoc: the SAD (or credential token) binds the DOCUMENTS — the digest of
+    /// each document as sent, or the digests the client gave — so it is spent against
+    /// `document_digests` (computed with `document_hash`), one signature per document, with the
+    /// same rule as [`Sam::sign_hashes`]; only then does the key module sign the DTBS/R
+    /// digests the AdES engine derived from those documents (`dtbsr`, same order, made with
+    /// `mechanism`'s hash). The audit record lists both.
+    #[allow(clippy::too_many_arguments)] // each is one part of what the SAD must match
+    pub async fn sign_documents(
+        &self,
+        user: &User,
+        credential_id: &str,
+        sad: &str,
+        document_hash: HashAlgorithm,
+        document_digests: Vec<Vec<u8>>,
+        dtbsr: Vec<Vec<u8>>,
+        mechanism: SignMechanism,
+    ) -> Result<Vec<Vec<u8>>, SamError> {
+        let cred = self.signing_credential(user, credential_id).await?;
+        if document_digests.is_empty() {
+            return Err(SamError::InvalidRequest("No document to sign".into()));
+        }
+        if document_digests.len() != dtbsr.len()
+            || document_digests
+                .iter()
+                .any(|d| d.len() != document_hash.len())
+            || dtbsr.iter().any(|d| d.len() != mechanism.hash().len())
+        {
+            return Err(SamError::InvalidRequest(
+                "Invalid digest value length".into(),
+            ));
+        }
+        self.spend_and_sign(
+            user,
+            &cred,
+            sad,
+            mechanism,
+            Spend {
+                hash_algo: document_hash,
+                presented: Arc::new(document_digests),
+                documents: true,
+            },
+            Arc::new(dtbsr),
+        )
+        .await
+    }
+
+    /// A credential the user owns, can use now, and whose key this node's key module holds.
+    pub async fn signing_credential(
+        &self,
+        user: &User,
+        credential_id: &str,
+    ) -> Result<Credential, SamError> {
+        let cred = self.owned_credential(user, credential_id).await?;
+        Self::check_usable(user, &cred)?;
+        if cred.backend != self.keys.backend() {
+            // A node configured with another key module cannot reach this key (scale-out with
+            // mixed backends): say so instead of failing inside the key module.
+            tracing::error!(credential = %cred.id, held_by = %cred.backend, node = self.keys.backend(), "credential key is in another key module");
+            return Err(SamError::KeyUnavailable);
+        }
+        Ok(cred)
+    }
+
+    /// The part of signing shared by signHash and signDoc: spends the SAD against what was
+    /// presented (with the `signature.create` audit row in the same transaction), then has the
+    /// key module sign `digests`.
+    async fn spend_and_sign(
+        &self,
+        user: &User,
+        cred: &Credential,
+        sad: &str,
+        mechanism: SignMechanism,
+        spend: Spend,
+        digests: Arc<Vec<Vec<u8>>>,
+    ) -> Result<Vec<Vec<u8>>, SamError> {
         let now = now_unix();
         let (user_id, username, cred_id) = (user.id, user.username.clone(), cred.id.clone());
-        let hashes = Arc::new(req.hashes);
-        let presented = Arc::clone(&hashes);
+        let to_sign = Arc::clone(&digests);
+        let Spend {
+            hash_algo,
+            presented,
+            documents,
+        } = spend;
         let outcome = self
             .store
             .decide_sad(
-                secrets::secret_hash(&req.sad),
+                secrets::secret_hash(sad),
                 Box::new(move |rec| {
-                    let spend = sad::SpendRequest {
+                    let request = sad::SpendRequest {
                         user_id,
                         credential_id: &cred_id,
-                        hash_algo: hash,
+                        hash_algo,
                         hashes: &presented,
                         now,
                     };
-                    match sad::judge(rec, &spend) {
-                        Ok(keep) => SadDecision::Spend {
-                            keep,
-                            audit: NewAuditEvent::new(
-                                "signature.create",
-                                &username,
-                                Some(&cred_id),
-                                json!({
-                                    "algorithm": mechanism.name(),
-                                    "hash_algorithm": hash.oid(),
-                                    "count": presented.len(),
-                                    "hashes": presented.iter().map(|h| hex(h)).collect::<Vec<_>>(),
-                                }),
-                            ),
-                        },
+                    match sad::judge(rec, &request) {
+                        Ok(keep) => {
+                            let mut fields = json!({
+                                "algorithm": mechanism.name(),
+                                "hash_algorithm": mechanism.hash().oid(),
+                                "count": to_sign.len(),
+                                "hashes": to_sign.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                            });
+                            if documents {
+                                fields["document_hash_algorithm"] = json!(hash_algo.oid());
+                                fields["documents"] =
+                                    json!(presented.iter().map(|h| hex(h)).collect::<Vec<_>>());
+                            }
+                            SadDecision::Spend {
+                                keep,
+                                audit: NewAuditEvent::new(
+                                    "signature.create",
+                                    &username,
+                                    Some(&cred_id),
+                                    fields,
+                                ),
+                            }
+                        }
                         Err(reason) => SadDecision::Refuse {
                             reason,
                             audit: Some(NewAuditEvent::new(
@@ -633,28 +754,32 @@ impl Sam {
             )
             .await?;
         if let SadOutcome::Refused(reason) = outcome {
+            telemetry::sad_refused(reason, refusal_code(reason));
             return Err(SamError::Sad(reason));
         }
+        telemetry::sad_spent();
 
         // The SAD is spent and the signature's audit record is committed: use the key.
         let keys = Arc::clone(&self.keys);
         let key_ref = KeyRef(cred.key_ref.clone());
         let key_type = cred.key_type;
-        let digests = Arc::clone(&hashes);
-        let signed = tokio::task::spawn_blocking(move || {
-            keys.sign_digests(&key_ref, key_type, mechanism, &digests)
-        })
-        .await
-        .map_err(|_| SamError::Internal("signing task failed".into()))?;
+        let for_key = Arc::clone(&digests);
+        let signed = self
+            .signer
+            .run(move || keys.sign_digests(&key_ref, key_type, mechanism, &for_key))
+            .await?;
         match signed {
-            Ok(values) => Ok(values),
+            Ok(values) => {
+                telemetry::signatures(mechanism.name(), self.keys.backend(), values.len());
+                Ok(values)
+            }
             Err(e) => {
                 tracing::error!(credential = %cred.id, error = %e, "key module failed after the SAD was spent");
                 let audit = NewAuditEvent::new(
                     "signature.failed",
                     &user.username,
                     Some(&cred.id),
-                    json!({ "algorithm": mechanism.name(), "count": hashes.len(), "error": e.to_string() }),
+                    json!({ "algorithm": mechanism.name(), "count": digests.len(), "error": e.to_string() }),
                 );
                 self.store.append_audit(audit).await?;
                 Err(match e {
@@ -664,6 +789,15 @@ impl Sam {
             }
         }
     }
+}
+
+/// What a SAD is spent against: the digests presented (signHash: the hashes to sign; signDoc:
+/// the document digests) and their algorithm.
+struct Spend {
+    hash_algo: HashAlgorithm,
+    presented: Arc<Vec<Vec<u8>>>,
+    /// The presented digests are of documents (audited as `documents`).
+    documents: bool,
 }
 
 fn totp_context(username: &str) -> Vec<u8> {

@@ -60,25 +60,39 @@ impl Default for CaSettings {
     }
 }
 
+/// The embedded CA as stored, if it was created.
+async fn load_ca(store: &dyn Store) -> Result<Option<EmbeddedCa>, AdminError> {
+    let (Some(key_ref), Some(key_type), Some(cert)) = (
+        store.setting(CA_KEY_REF).await?,
+        store.setting(CA_KEY_TYPE).await?,
+        store.setting(CA_CERTIFICATE).await?,
+    ) else {
+        return Ok(None);
+    };
+    let key_type = String::from_utf8_lossy(&key_type)
+        .parse::<KeyType>()
+        .map_err(|e| StoreError::Corrupt(format!("CA key type: {e}")))?;
+    Ok(Some(EmbeddedCa {
+        key_ref: KeyRef(key_ref),
+        key_type,
+        certificate: cert,
+        urls: None,
+    }))
+}
+
 /// Loads the embedded CA from the store, creating it (key in the key module) the first time.
+///
+/// Safe when several nodes share a database and start at once: each may create a CA, but the
+/// settings are written with [`Store::put_settings_if_absent`], so exactly one CA (and one
+/// `ca.create` audit record) is stored; the other nodes destroy the key they made and use the
+/// stored CA.
 pub async fn load_or_create_ca(
     store: &dyn Store,
     keys: &Arc<dyn KeyModule>,
     settings: &CaSettings,
 ) -> Result<EmbeddedCa, AdminError> {
-    if let (Some(key_ref), Some(key_type), Some(cert)) = (
-        store.setting(CA_KEY_REF).await?,
-        store.setting(CA_KEY_TYPE).await?,
-        store.setting(CA_CERTIFICATE).await?,
-    ) {
-        let key_type = String::from_utf8_lossy(&key_type)
-            .parse::<KeyType>()
-            .map_err(|e| StoreError::Corrupt(format!("CA key type: {e}")))?;
-        return Ok(EmbeddedCa {
-            key_ref: KeyRef(key_ref),
-            key_type,
-            certificate: cert,
-        });
+    if let Some(ca) = load_ca(store).await? {
+        return Ok(ca);
     }
     let keys2 = Arc::clone(keys);
     let s = settings.clone();
@@ -93,20 +107,63 @@ pub async fn load_or_create_ca(
     })
     .await
     .map_err(|e| AdminError::Invalid(format!("CA creation task failed: {e}")))??;
-    store.put_setting(CA_KEY_REF, &ca.key_ref.0).await?;
-    store
-        .put_setting(CA_KEY_TYPE, ca.key_type.name().as_bytes())
+    let created = store
+        .put_settings_if_absent(
+            &[
+                (CA_KEY_REF, &ca.key_ref.0),
+                (CA_KEY_TYPE, ca.key_type.name().as_bytes()),
+                (CA_CERTIFICATE, &ca.certificate),
+            ],
+            Some(NewAuditEvent::new(
+                "ca.create",
+                "system",
+                None,
+                json!({ "key_type": ca.key_type.name(), "backend": keys.backend(), "subject": settings.common_name }),
+            )),
+        )
         .await?;
-    store.put_setting(CA_CERTIFICATE, &ca.certificate).await?;
-    store
-        .append_audit(NewAuditEvent::new(
-            "ca.create",
-            "system",
-            None,
-            json!({ "key_type": ca.key_type.name(), "backend": keys.backend(), "subject": settings.common_name }),
+    if created {
+        return Ok(ca);
+    }
+    // Another node stored its CA first: drop ours (best effort: an orphaned key in a token is
+    // harmless, a sealed software key is just bytes) and use theirs.
+    let keys2 = Arc::clone(keys);
+    let ours = ca.key_ref.clone();
+    match tokio::task::spawn_blocking(move || keys2.destroy(&ours)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not destroy the unused CA key"),
+        Err(e) => tracing::warn!(error = %e, "could not destroy the unused CA key"),
+    }
+    load_ca(store).await?.ok_or_else(|| {
+        AdminError::Store(StoreError::Corrupt(
+            "the embedded CA settings are incomplete".into(),
         ))
-        .await?;
-    Ok(ca)
+    })
+}
+
+/// CRLReason names (RFC 5280 §5.3.1) for `admin credential revoke --reason`.
+pub const REVOCATION_REASONS: &[(&str, u8)] = &[
+    ("unspecified", 0),
+    ("keyCompromise", 1),
+    ("affiliationChanged", 3),
+    ("superseded", 4),
+    ("cessationOfOperation", 5),
+    ("privilegeWithdrawn", 9),
+];
+
+/// The CRLReason code for a name of [`REVOCATION_REASONS`] (case-insensitive).
+pub fn parse_reason(name: &str) -> Option<u8> {
+    REVOCATION_REASONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, code)| *code)
+}
+
+fn reason_name(code: u8) -> String {
+    REVOCATION_REASONS
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map_or_else(|| code.to_string(), |(n, _)| (*n).to_owned())
 }
 
 /// What a new credential looks like.
@@ -126,8 +183,11 @@ pub struct ClientSpec {
     pub name: String,
     pub redirect_uris: Vec<String>,
     pub confidential: bool,
-    /// The user a `client_credentials` token acts for (e-seal clients).
+    /// The user a `client_credentials` token or a mutual-TLS request acts for (e-seal clients).
     pub username: Option<String>,
+    /// SHA-256 of the client's TLS certificate (DER): requests over mutual TLS with it and no
+    /// Bearer token act for `username`.
+    pub tls_certificate_sha256: Option<[u8; 32]>,
 }
 
 /// A registered client and its secret (confidential clients; shown once).
@@ -308,7 +368,8 @@ impl Admin {
 
     /// Registers an OAuth2 client. A confidential client gets a 256-bit secret, shown once and
     /// stored only as its SHA-256; `username` binds it to a user for `client_credentials`
-    /// (e-seal clients), which requires a confidential client.
+    /// (e-seal clients), which requires a confidential client, or for mutual TLS, which
+    /// requires a TLS certificate.
     pub async fn add_client(&self, spec: ClientSpec) -> Result<NewClient, AdminError> {
         let name = spec.name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -321,13 +382,19 @@ impl Admin {
         }
         if spec.redirect_uris.is_empty() && spec.username.is_none() {
             return Err(AdminError::Invalid(
-                "give at least one --redirect-uri (or --user for a client_credentials client)"
+                "give at least one --redirect-uri (or --user for a client_credentials or TLS client)"
                     .into(),
             ));
         }
-        if spec.username.is_some() && !spec.confidential {
+        if spec.username.is_some() && !spec.confidential && spec.tls_certificate_sha256.is_none() {
             return Err(AdminError::Invalid(
-                "--user (client_credentials) needs a --confidential client".into(),
+                "--user needs a --confidential client (client_credentials) or --tls-certificate (mutual TLS)"
+                    .into(),
+            ));
+        }
+        if spec.tls_certificate_sha256.is_some() && spec.username.is_none() {
+            return Err(AdminError::Invalid(
+                "--tls-certificate needs --user: the user the certificate acts for".into(),
             ));
         }
         let user_id = match &spec.username {
@@ -352,6 +419,7 @@ impl Admin {
             secret_hash: secret.as_ref().map(|s| secrets::secret_hash(s)),
             redirect_uris: spec.redirect_uris.clone(),
             user_id,
+            tls_certificate_sha256: spec.tls_certificate_sha256,
             created_at: now_unix(),
         };
         self.store
@@ -367,6 +435,9 @@ impl Admin {
                         "redirect_uris": spec.redirect_uris,
                         "confidential": spec.confidential,
                         "username": spec.username,
+                        "tls_certificate_sha256": spec
+                            .tls_certificate_sha256
+                            .map(|h| data_encoding::HEXLOWER.encode(&h)),
                     }),
                 ),
             )
@@ -374,11 +445,61 @@ impl Admin {
         Ok(NewClient { client, secret })
     }
 
+    /// Revokes the credential's certificate (RFC 5280 §5.3.1 `reason`, e.g. 1 keyCompromise;
+    /// `None` = unspecified): recorded for the CRL and the OCSP responder, the credential
+    /// disabled for good, audited as `credential.revoke` — all in one transaction.
+    pub async fn revoke_credential(&self, id: &str, reason: Option<u8>) -> Result<(), AdminError> {
+        if let Some(code) = reason
+            && !matches!(code, 0..=6 | 8..=10)
+        {
+            return Err(AdminError::Invalid(format!(
+                "{code} is not a CRLReason code"
+            )));
+        }
+        let cred = self
+            .store
+            .credential(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("credential {id}")))?;
+        let serial = signet_pki::certificate_serial(&cred.certificate)?;
+        let serial_hex = data_encoding::HEXUPPER.encode(&serial);
+        let revocation = signet_store::Revocation {
+            serial,
+            credential_id: id.to_owned(),
+            revoked_at: now_unix(),
+            reason,
+        };
+        self.store
+            .revoke_certificate(
+                revocation,
+                NewAuditEvent::new(
+                    "credential.revoke",
+                    ADMIN,
+                    Some(id),
+                    json!({ "serial": serial_hex, "reason": reason.map(reason_name) }),
+                ),
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_credential_disabled(
         &self,
         id: &str,
         disabled: bool,
     ) -> Result<(), AdminError> {
+        if !disabled
+            && let Some(cred) = self.store.credential(id).await?
+            && self
+                .store
+                .revocation(&signet_pki::certificate_serial(&cred.certificate)?)
+                .await?
+                .is_some()
+        {
+            return Err(AdminError::Invalid(format!(
+                "credential {id} cannot be enabled: its certificate is revoked"
+            )));
+        }
         let kind = if disabled {
             "credential.disable"
         } else {

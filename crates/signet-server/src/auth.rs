@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
+use crate::ops::ClientCertificate;
 
 const MAX_USERNAME_IN_AUDIT: usize = 64;
 
@@ -102,6 +103,32 @@ async fn live_user(state: &AppState, user_id: i64) -> ApiResult<User> {
             "invalid_token",
             "The access token is invalid or expired",
         )),
+    }
+}
+
+/// Who calls a CSC method: the Bearer token when there is an `Authorization` header, else the
+/// client certificate of a mutual-TLS connection (CSC `authType` "TLS"), which must be
+/// registered for a client bound to a user (`signet admin client add --tls-certificate
+/// --user`, e-seal use). The handshake already verified the certificate against `client_ca`;
+/// registration decides whom it speaks for, so a CA-issued but unregistered certificate gets
+/// nothing.
+pub async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_certificate: Option<ClientCertificate>,
+) -> ApiResult<Caller> {
+    match client_certificate {
+        Some(ClientCertificate(fingerprint)) if !headers.contains_key(header::AUTHORIZATION) => {
+            let client = state.store.client_by_tls_certificate(&fingerprint).await?;
+            let Some(user_id) = client.and_then(|c| c.user_id) else {
+                return Err(ApiError::unauthorized(
+                    "invalid_client",
+                    "The TLS client certificate is not registered for a client bound to a user",
+                ));
+            };
+            Ok(Caller::Service(live_user(state, user_id).await?))
+        }
+        _ => bearer(state, headers).await,
     }
 }
 

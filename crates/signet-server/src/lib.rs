@@ -4,7 +4,6 @@
 //! The front authenticates callers, parses and validates requests and maps errors; it never
 //! touches private keys or the master key. Signing goes through the SAM only.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +16,9 @@ use signet_sam::Sam;
 use signet_store::Store;
 use tokio::net::TcpListener;
 
+use crate::tls::{Peer, PlainListener, TlsListener};
+
+pub mod ades;
 pub mod admin;
 pub mod auth;
 pub mod body;
@@ -26,6 +28,9 @@ pub mod error;
 pub mod form;
 pub mod oauth2;
 pub mod oob;
+pub mod ops;
+pub mod pki;
+pub mod tls;
 
 /// What `info` says about the service.
 #[derive(Debug, Clone)]
@@ -60,6 +65,31 @@ pub struct ServerConfig {
     /// Most hashes accepted in one authorize / signHash.
     pub max_hashes: usize,
     pub oauth2: OAuth2Settings,
+    pub ops: OpsSettings,
+    /// signatures/signDoc limits.
+    pub ades: ades::AdesSettings,
+}
+
+/// Metrics and mutual TLS, as far as the router needs to know.
+#[derive(Debug, Clone)]
+pub struct OpsSettings {
+    /// Record metrics (install the Prometheus recorder when serving).
+    pub metrics: bool,
+    /// Serve `/metrics` on the main listener; false when a separate metrics listener serves it.
+    pub metrics_on_main_listener: bool,
+    /// TLS client certificates are verified against a configured CA: CSC `info` lists the
+    /// `authType` "TLS".
+    pub client_certificates: bool,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        Self {
+            metrics: true,
+            metrics_on_main_listener: true,
+            client_certificates: false,
+        }
+    }
 }
 
 /// The OAuth2 authorization server, the consent pages and decoupled approval.
@@ -115,6 +145,8 @@ impl Default for ServerConfig {
             max_body_bytes: 1 << 20,
             max_hashes: 1024,
             oauth2: OAuth2Settings::default(),
+            ops: OpsSettings::default(),
+            ades: ades::AdesSettings::default(),
         }
     }
 }
@@ -126,50 +158,96 @@ pub struct AppState {
     pub keys: Arc<dyn KeyModule>,
     pub sam: Arc<Sam>,
     pub config: Arc<ServerConfig>,
+    /// The embedded CA's CRL and OCSP services and the time-stamping authority.
+    pub pki: Arc<pki::PkiService>,
 }
 
 const LOGO_PNG: &[u8] = include_bytes!("../assets/logo.png");
 
+/// The route of every CSC method (the metrics label it with the method instead).
+pub const CSC_ROUTE: &str = "/csc/{version}/{*method}";
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/csc/{version}/{*method}", any(csc::entry))
+    let metrics_here = state.config.ops.metrics && state.config.ops.metrics_on_main_listener;
+    let mut router = Router::new()
+        .route(CSC_ROUTE, any(csc::entry))
         .merge(oauth2::routes())
         .merge(consent::routes())
+        .merge(pki::routes(state.pki.source()))
+        // Alive: the process answers. Ready: it can also reach its database and key module.
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::readyz))
         .route(
             "/logo.png",
             get(|| async { ([(axum::http::header::CONTENT_TYPE, "image/png")], LOGO_PNG) }),
-        )
+        );
+    if metrics_here {
+        router = router.route("/metrics", get(ops::metrics_text));
+    }
+    router
         .fallback(|| async {
             error::ApiError::new(StatusCode::NOT_FOUND, "invalid_request", "Unknown path")
                 .into_response()
         })
+        .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Where to serve: plain HTTP, or HTTPS with a rustls configuration ([`tls::server_config`]).
+pub enum Listener {
+    Plain(TcpListener),
+    Tls(TcpListener, Arc<rustls::ServerConfig>),
+}
+
+/// Serves plain HTTP until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let purge_store = Arc::clone(&state.store);
-    let purger = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+    serve_on(Listener::Plain(listener), state, shutdown).await
+}
+
+/// Serves HTTP or HTTPS until `shutdown` resolves, then stops accepting and drains in-flight
+/// requests (keep-alive connections are closed after their current response), on both paths.
+/// Also purges expired SADs, tokens and flow records every minute, and installs the metrics
+/// recorder when metrics are enabled.
+pub async fn serve_on(
+    listener: Listener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if state.config.ops.metrics {
+        ops::install_metrics();
+    }
+    let sam = Arc::clone(&state.sam);
+    let housekeeping = tokio::spawn(async move {
+        let mut purge = tokio::time::interval(Duration::from_secs(60));
+        let mut upkeep = tokio::time::interval(Duration::from_secs(5));
         loop {
-            tick.tick().await;
-            if let Err(e) = purge_store.purge_expired(signet_sam::now_unix()).await {
-                tracing::warn!(error = %e, "purging expired SADs and tokens failed");
+            tokio::select! {
+                _ = purge.tick() => {
+                    if let Err(e) = sam.purge_expired(signet_sam::now_unix()).await {
+                        tracing::warn!(error = %e, "purging expired SADs and tokens failed");
+                    }
+                }
+                _ = upkeep.tick() => ops::metrics_upkeep(),
             }
         }
     });
-    let app = router(state);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
-    purger.abort();
+    let app = router(state).into_make_service_with_connect_info::<Peer>();
+    let result = match listener {
+        Listener::Plain(tcp) => {
+            axum::serve(PlainListener(tcp), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Listener::Tls(tcp, config) => {
+            axum::serve(TlsListener::new(tcp, config), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    housekeeping.abort();
     result
 }

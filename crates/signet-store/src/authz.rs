@@ -27,6 +27,9 @@ pub struct OAuthClient {
     pub redirect_uris: Vec<String>,
     /// The user a `client_credentials` token acts for (e-seal clients); `None` otherwise.
     pub user_id: Option<i64>,
+    /// SHA-256 of the DER of the client's TLS certificate: a request over mutual TLS with this
+    /// certificate and no Bearer token acts for `user_id` (CSC `authType` "TLS"). Unique.
+    pub tls_certificate_sha256: Option<SecretHash>,
     pub created_at: Timestamp,
 }
 
@@ -195,6 +198,19 @@ pub trait AuthzStore: Send + Sync {
     ) -> Result<(), StoreError>;
     async fn client(&self, client_id: &str) -> Result<Option<OAuthClient>, StoreError>;
     async fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
+    /// The client registered with this TLS certificate (SHA-256 of its DER), for mutual TLS.
+    /// The default scans [`AuthzStore::list_clients`]; backends override it with an indexed
+    /// lookup, as it runs on every mutual-TLS request without a Bearer token.
+    async fn client_by_tls_certificate(
+        &self,
+        certificate_sha256: &SecretHash,
+    ) -> Result<Option<OAuthClient>, StoreError> {
+        Ok(self
+            .list_clients()
+            .await?
+            .into_iter()
+            .find(|c| c.tls_certificate_sha256.as_ref() == Some(certificate_sha256)))
+    }
 
     // ---- authorization codes
     async fn insert_code(&self, code: AuthCode, audit: NewAuditEvent) -> Result<(), StoreError>;

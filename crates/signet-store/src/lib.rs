@@ -14,6 +14,10 @@ use signet_core::{HashAlgorithm, KeyType};
 
 pub mod audit;
 pub mod authz;
+#[cfg(test)]
+mod conformance;
+mod encoding;
+pub mod postgres;
 pub mod sqlite;
 
 pub use audit::{AuditBreak, AuditRecord, NewAuditEvent, verify_chain};
@@ -21,6 +25,7 @@ pub use authz::{
     AuthCode, AuthzStore, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind,
     IssuedSecret, OAuthClient, OobRequest, OobStatus, PushedRequest,
 };
+pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 
 /// Unix time in seconds.
@@ -201,6 +206,29 @@ pub struct TokenRecord {
     pub expires_at: Timestamp,
 }
 
+/// What [`Store::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Purged {
+    /// Expired SADs (including credential-scoped OAuth2 tokens): they count as expired SADs in
+    /// the metrics, next to those refused at signHash for being expired.
+    pub sads: u64,
+    /// Every row deleted, SADs included.
+    pub rows: u64,
+}
+
+/// A certificate the embedded CA has revoked (RFC 5280 §5.3, RFC 6960 §2.2). Kept after the
+/// credential is deleted: the certificate still exists in signatures made with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// Serial number of the revoked certificate: the content octets of its DER INTEGER.
+    pub serial: Vec<u8>,
+    /// The credential the certificate belonged to.
+    pub credential_id: String,
+    pub revoked_at: Timestamp,
+    /// CRLReason code (RFC 5280 §5.3.1); `None` = unspecified.
+    pub reason: Option<u8>,
+}
+
 /// The failure counter after a failed authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureCount {
@@ -272,8 +300,8 @@ pub trait Store: AuthzStore + Send + Sync {
         sad_hash: SecretHash,
         decide: Box<dyn for<'a> FnOnce(Option<&'a SadRecord>) -> SadDecision + Send>,
     ) -> Result<SadOutcome, StoreError>;
-    /// Deletes SADs and tokens that expired before `now`; returns how many rows went.
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+    /// Deletes SADs, tokens and authorization-flow records that expired before `now`.
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError>;
 
     // ---- tokens
     async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError>;
@@ -290,6 +318,29 @@ pub trait Store: AuthzStore + Send + Sync {
     // ---- settings (embedded CA state, schema facts)
     async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn put_setting(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Inserts every entry and appends `audit`, in one transaction, unless one of the keys
+    /// already exists: then nothing changes and the result is false. State that several nodes
+    /// may try to create at once (the embedded CA) thus gets exactly one creator, whose values
+    /// the others read back.
+    async fn put_settings_if_absent(
+        &self,
+        entries: &[(&str, &[u8])],
+        audit: Option<NewAuditEvent>,
+    ) -> Result<bool, StoreError>;
+
+    // ---- certificate revocation (embedded CA: CRL and OCSP)
+    /// Records `revocation`, disables its credential and appends `audit`, atomically. Fails
+    /// with `NotFound` for an unknown credential and `Conflict` when the serial is already
+    /// revoked (then nothing changes).
+    async fn revoke_certificate(
+        &self,
+        revocation: Revocation,
+        audit: NewAuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Every revocation, ordered by revocation time then serial: the entries of the CRL.
+    async fn revocations(&self) -> Result<Vec<Revocation>, StoreError>;
+    /// The revocation of the certificate with this serial, if revoked (OCSP).
+    async fn revocation(&self, serial: &[u8]) -> Result<Option<Revocation>, StoreError>;
 
     // ---- audit
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError>;

@@ -31,10 +31,11 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::audit::{AuditBreak, AuditRecord, ChainVerifier, GENESIS, NewAuditEvent, record_hash};
+use crate::audit::{AuditBreak, AuditRecord, ChainVerifier, GENESIS, NewAuditEvent};
+use crate::encoding::next_audit_record;
 use crate::{
-    Credential, FailureCount, NewUser, SadDecision, SadOutcome, SadRecord, SecretHash, Store,
-    StoreError, Timestamp, TokenKind, TokenRecord, User,
+    Credential, FailureCount, NewUser, Purged, Revocation, SadDecision, SadOutcome, SadRecord,
+    SecretHash, Store, StoreError, Timestamp, TokenKind, TokenRecord, User,
 };
 
 mod authz;
@@ -45,7 +46,7 @@ mod tests;
 
 use codec::{
     DbResult, audit_from_row, audit_select, credential_from_row, credential_select, encode_list,
-    is_duplicate, is_foreign_key, now_millis, now_secs, sad_from_row, sad_select, token_from_row,
+    is_duplicate, is_foreign_key, now_secs, sad_from_row, sad_select, token_from_row,
     token_kind_str, token_select, user_from_row, user_select,
 };
 pub use schema::{Durability, latest_version as schema_version};
@@ -206,7 +207,6 @@ fn read_audit_head(conn: &Connection) -> Result<Option<(i64, SecretHash)>, Store
         .db()
 }
 
-/// Appends `event` to the chain inside the caller's transaction.
 /// Runs an admin change that must hit exactly the named row and audits it: `NotFound(what)`
 /// and no audit row when nothing matched.
 fn change_one_audited(
@@ -224,37 +224,24 @@ fn change_one_audited(
     Ok(())
 }
 
+/// Appends `event` to the chain inside the caller's transaction.
 fn append_audit_tx(conn: &Connection, event: &NewAuditEvent) -> Result<AuditRecord, StoreError> {
     let (prev_seq, prev_hash) = read_audit_head(conn)?.unwrap_or((0, GENESIS));
-    let seq = prev_seq
-        .checked_add(1)
-        .ok_or_else(|| StoreError::Corrupt("audit sequence exhausted".into()))?;
-    let time_ms = now_millis();
-    let detail = serde_json::to_string(&event.detail)
-        .map_err(|e| StoreError::Database(format!("cannot serialize audit detail: {e}")))?;
-    let hash = record_hash(
-        seq,
-        time_ms,
-        &event.kind,
-        &event.actor,
-        event.credential_id.as_deref(),
-        &detail,
-        &prev_hash,
-    );
+    let record = next_audit_record(prev_seq, &prev_hash, event)?;
     conn.prepare_cached(
         "INSERT INTO audit (seq, time_ms, kind, actor, credential_id, detail, prev_hash, hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .db()?
     .execute((
-        seq,
-        time_ms,
-        &event.kind,
-        &event.actor,
-        &event.credential_id,
-        &detail,
-        &prev_hash,
-        &hash,
+        record.seq,
+        record.time_ms,
+        &record.kind,
+        &record.actor,
+        &record.credential_id,
+        &record.detail,
+        &record.prev_hash,
+        &record.hash,
     ))
     .map_err(|e| {
         if is_duplicate(&e) {
@@ -269,18 +256,9 @@ fn append_audit_tx(conn: &Connection, event: &NewAuditEvent) -> Result<AuditReco
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
     )
     .db()?
-    .execute((seq, &hash))
+    .execute((record.seq, &record.hash))
     .db()?;
-    Ok(AuditRecord {
-        seq,
-        time_ms,
-        kind: event.kind.clone(),
-        actor: event.actor.clone(),
-        credential_id: event.credential_id.clone(),
-        detail,
-        prev_hash,
-        hash,
-    })
+    Ok(record)
 }
 
 fn credential_by_id(conn: &Connection, id: &str) -> Result<Option<Credential>, StoreError> {
@@ -289,6 +267,15 @@ fn credential_by_id(conn: &Connection, id: &str) -> Result<Option<Credential>, S
         .query_row([id], credential_from_row)
         .optional()
         .db()
+}
+
+fn revocation_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Revocation> {
+    Ok(Revocation {
+        serial: row.get(0)?,
+        credential_id: row.get(1)?,
+        revoked_at: row.get(2)?,
+        reason: row.get(3)?,
+    })
 }
 
 #[async_trait]
@@ -648,7 +635,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
         self.write(|tx| {
             let sads = tx
                 .prepare_cached("DELETE FROM sads WHERE expires_at < ?1")
@@ -661,7 +648,10 @@ impl Store for SqliteStore {
                 .execute([now])
                 .db()?;
             let flows = authz::purge(tx, now)?;
-            Ok((sads + tokens) as u64 + flows)
+            Ok(Purged {
+                sads: sads as u64,
+                rows: (sads + tokens) as u64 + flows,
+            })
         })
     }
 
@@ -752,6 +742,108 @@ impl Store for SqliteStore {
             .execute((key, value))
             .db()?;
             Ok(())
+        })
+    }
+
+    async fn put_settings_if_absent(
+        &self,
+        entries: &[(&str, &[u8])],
+        audit: Option<NewAuditEvent>,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            // BEGIN IMMEDIATE already excludes every other writer: check, then insert.
+            for (key, _) in entries {
+                let exists = tx
+                    .prepare_cached("SELECT 1 FROM settings WHERE key = ?1")
+                    .db()?
+                    .exists([key])
+                    .db()?;
+                if exists {
+                    return Ok(false);
+                }
+            }
+            for (key, value) in entries {
+                tx.prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2)")
+                    .db()?
+                    .execute((key, value))
+                    .db()?;
+            }
+            if let Some(audit) = &audit {
+                append_audit_tx(tx, audit)?;
+            }
+            Ok(true)
+        })
+    }
+
+    // ---- certificate revocation
+
+    async fn revoke_certificate(
+        &self,
+        revocation: Revocation,
+        audit: NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached("UPDATE credentials SET disabled = 1 WHERE id = ?1")
+                .db()?
+                .execute([&revocation.credential_id])
+                .db()?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "credential {}",
+                    revocation.credential_id
+                )));
+            }
+            tx.prepare_cached(
+                "INSERT INTO revocations (serial, credential_id, revoked_at, reason) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .db()?
+            .execute((
+                &revocation.serial,
+                &revocation.credential_id,
+                revocation.revoked_at,
+                revocation.reason,
+            ))
+            .map_err(|e| {
+                if is_duplicate(&e) {
+                    StoreError::Conflict(format!(
+                        "a revocation of the certificate of credential {}",
+                        revocation.credential_id
+                    ))
+                } else {
+                    codec::map_error(e)
+                }
+            })?;
+            append_audit_tx(tx, &audit)?;
+            Ok(())
+        })
+    }
+
+    async fn revocations(&self) -> Result<Vec<Revocation>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT serial, credential_id, revoked_at, reason FROM revocations \
+                 ORDER BY revoked_at, serial",
+            )
+            .db()?
+            .query_map([], revocation_from_row)
+            .db()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()
+        })
+    }
+
+    async fn revocation(&self, serial: &[u8]) -> Result<Option<Revocation>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT serial, credential_id, revoked_at, reason FROM revocations \
+                 WHERE serial = ?1",
+            )
+            .db()?
+            .query_row([serial], revocation_from_row)
+            .optional()
+            .db()
         })
     }
 

@@ -69,6 +69,11 @@ pub struct BenchArgs {
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Run the bench server on this store instead of a SQLite file in the temporary data
+    /// directory, e.g. `postgres://postgres@127.0.0.1:5432/signet_bench`. Give it an empty
+    /// database: the bench enrols its own signers (and leaves them there).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -110,6 +115,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         threads, report.machine.cpu_model, report.machine.load_average
     ));
 
+    if args.database_url.is_some() {
+        // Not the URL itself: it may carry a password.
+        progress::note("store: the database of --database-url instead of SQLite");
+    }
     let needs = Needs {
         signing_keys: args.runs_raw() || args.runs_batch(),
         flow: args.runs_flow(),

@@ -97,6 +97,9 @@ impl Fixture {
             .context("creating the bench data directory")?;
         let mut config = Config::default();
         config.sam.sad_lifetime_seconds = SAD_LIFETIME_SECONDS.max(args.duration as u64 * 4);
+        if let Some(url) = &args.database_url {
+            config.store.database_url.clone_from(url);
+        }
         let node = Node::open(dir.path(), &config).await?;
 
         let listener = TcpListener::bind("127.0.0.1:0")

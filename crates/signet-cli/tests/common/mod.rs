@@ -33,6 +33,9 @@ pub struct Server {
     pub http: reqwest::Client,
     /// Every line the server wrote to standard error (its log), in order.
     logs: Arc<Mutex<Vec<String>>>,
+    /// The server's own PostgreSQL database (SIGNET_TEST_STORE=postgres); dropped after the
+    /// process is killed.
+    database: Option<pg::PgDatabase>,
 }
 
 /// An enrolled user.
@@ -51,6 +54,7 @@ impl Server {
 
     /// Starts a server; `env` adds environment variables (e.g. `SIGNET_SAM__SAD_LIFETIME_SECONDS`).
     pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        install_crypto_provider();
         let data = tempfile::tempdir().expect("tempdir");
         let mut env: Vec<(String, String)> = env
             .iter()
@@ -62,6 +66,14 @@ impl Server {
             .any(|(k, v)| k == "SIGNET_KEY_BACKEND" && v == "pkcs11");
         if key_backend() == "pkcs11" || wants_hsm {
             env.extend(softhsm_token(data.path()));
+        }
+        // The whole suite on PostgreSQL (SIGNET_TEST_STORE): a fresh database per server,
+        // unless the test passes one (several nodes on one database).
+        let database = (pg::store_backend() == "postgres"
+            && !env.iter().any(|(k, _)| k == "SIGNET_DATABASE_URL"))
+        .then(pg::PgDatabase::create);
+        if let Some(db) = &database {
+            env.push(("SIGNET_DATABASE_URL".into(), db.url.clone()));
         }
         let mut cmd = Command::new(SIGNET);
         cmd.arg("--data")
@@ -85,28 +97,28 @@ impl Server {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(line.clone());
-                if let Some(rest) = line.split("listening on http://").nth(1)
+                if let Some(url) = listening_url(&line)
                     && let Some(tx) = tx.take()
                 {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(addr);
+                    let _ = tx.send(url);
                 }
                 if std::env::var_os("SIGNET_TEST_SHOW_LOGS").is_some() {
                     eprintln!("[signet] {line}");
                 }
             }
         });
-        let addr = rx
+        let url = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("signet serve did not report its address");
         Server {
-            url: format!("http://{addr}"),
+            url,
             data,
             child,
             env,
             used_steps: Mutex::new(HashMap::new()),
             http: reqwest::Client::new(),
             logs,
+            database,
         }
     }
 
@@ -206,6 +218,35 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits (at most `timeout`) for the server process to exit on its own.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// The server's `/metrics` text (from the main listener).
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(resp.status().as_u16(), 200, "GET /metrics");
+        resp.text().await.expect("metrics text")
     }
 
     /// `cli` that must succeed; returns standard output.
@@ -326,6 +367,23 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The base URL in the "signet listening on http(s)://ADDR" line, in text or JSON logs.
+pub fn listening_url(line: &str) -> Option<String> {
+    let rest = line.split("signet listening on ").nth(1)?;
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"')
+        .unwrap_or(rest.len());
+    let url = &rest[..end];
+    (url.starts_with("http://") || url.starts_with("https://")).then(|| url.to_string())
+}
+
+/// reqwest is built with rustls but without a crypto provider (so that ring never enters the
+/// build): the tests install aws-lc-rs, Signet's one crypto backend, as the process default
+/// before any client is built.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// The key module the suite runs against: env SIGNET_TEST_KEY_BACKEND, "software" by default.
@@ -799,3 +857,31 @@ pub fn wrong_otp(user: &TestUser) -> String {
 
 // OAuth2 / consent-page helpers (issue 4).
 pub mod oauth;
+
+// PostgreSQL store for the suite, multi-node and crash tests (issue 6).
+pub mod pg;
+
+/// The value of the Prometheus sample `name` whose labels include all of `labels`, if any.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (series_name, label_text) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            if series_name != name {
+                return None;
+            }
+            let wanted = labels.iter().all(|(k, v)| {
+                label_text
+                    .split(',')
+                    .any(|pair| pair == format!("{k}=\"{v}\""))
+            });
+            if wanted { value.parse().ok() } else { None }
+        })
+}
+
+// HTTPS and mutual TLS helpers (issue 6).
+pub mod pki;

@@ -19,9 +19,23 @@ fn sign_algorithms() -> Vec<&'static str> {
     out
 }
 
+/// CSC `authType`: "TLS" only when client certificates are verified (mutual TLS configured).
+fn auth_types(state: &AppState) -> Vec<&'static str> {
+    let mut types = vec!["basic", "oauth2code", "oauth2client"];
+    if state.config.ops.client_certificates {
+        types.push("TLS");
+    }
+    types
+}
+
 pub fn info(state: &AppState, version: Version) -> Value {
     let s = &state.config.service;
-    let methods: Vec<&str> = METHODS.to_vec();
+    // signDoc exists in CSC v2 only.
+    let methods: Vec<&str> = METHODS
+        .iter()
+        .copied()
+        .filter(|m| version == Version::V2 || *m != "signatures/signDoc")
+        .collect();
     let mut v = json!({
         "specs": match version { Version::V1 => "1.0.4.0", Version::V2 => "2.0.0.2" },
         "name": s.name,
@@ -29,7 +43,7 @@ pub fn info(state: &AppState, version: Version) -> Value {
         "region": s.region,
         "lang": s.lang,
         "description": s.description,
-        "authType": ["basic", "oauth2code", "oauth2client"],
+        "authType": auth_types(state),
         "methods": methods,
     });
     // The OAuth2 authorization server: v2 clients discover it through RFC 8414 metadata at the
@@ -42,11 +56,24 @@ pub fn info(state: &AppState, version: Version) -> Value {
     if version == Version::V2 {
         let algos = sign_algorithms();
         v["signAlgorithms"] = json!({ "algos": algos });
-        // signDoc is not offered: no formats and no levels (both fields are required in v2).
-        v["signature_formats"] = json!({ "formats": [], "envelope_properties": [] });
-        v["conformance_levels"] = json!([]);
+        // signDoc: exactly the formats, envelopes and levels signet-ades produces (CSC §11.1:
+        // envelope_properties[i] lists the envelopes of formats[i]).
+        let formats = signet_ades::Format::ALL;
+        v["signature_formats"] = json!({
+            "formats": formats.iter().map(|f| f.letter()).collect::<Vec<_>>(),
+            "envelope_properties": formats
+                .iter()
+                .map(|f| f.envelopes().iter().map(|e| e.name()).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+        });
+        v["conformance_levels"] = json!(
+            signet_ades::Level::ALL
+                .iter()
+                .map(|l| l.csc_name())
+                .collect::<Vec<_>>()
+        );
         v["asynchronousOperationMode"] = json!(false);
-        v["validationInfo"] = json!(false);
+        v["validationInfo"] = json!(true);
     }
     v
 }

@@ -5,6 +5,7 @@
 //! in one place. v2 routes also accept v1 member names (`hash`, `hashAlgo`, `PIN`, `OTP`)
 //! because pyHanko speaks v1 shapes even on v2 paths (csc-api.md §10).
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -13,11 +14,14 @@ use serde_json::Value;
 
 use crate::body::read_json;
 use crate::error::{ApiError, ApiResult};
+use crate::ops::ClientCertificate;
 use crate::{AppState, auth};
 
 pub mod credentials;
 pub mod info;
+pub mod sign_doc;
 pub mod signatures;
+pub mod timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -36,6 +40,8 @@ pub const METHODS: &[&str] = &[
     "credentials/authorizeCheck",
     "credentials/extendTransaction",
     "signatures/signHash",
+    "signatures/signDoc",
+    "signatures/timestamp",
 ];
 
 /// CSC methods that exist in some version but that Signet does not offer (yet): 501.
@@ -44,13 +50,20 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "credentials/sendOTP",
     "credentials/create",
     "credentials/delete",
-    "signatures/signDoc",
     "signatures/signPolling",
-    "signatures/timestamp",
 ];
+
+/// Whether `method` names a CSC method (implemented or not): the metrics label a request with
+/// it only then, so that arbitrary paths cannot create new series.
+pub fn is_known_method(method: &str) -> bool {
+    METHODS.contains(&method) || NOT_IMPLEMENTED.contains(&method)
+}
 
 pub enum Reply {
     Json(Value),
+    /// 200 with a JSON object serialized by the handler (signDoc writes its Base64 documents
+    /// straight into the body instead of through a `Value`).
+    RawJson(Vec<u8>),
     /// 202: an asynchronous authorization is still waiting for the signer.
     Accepted(Value),
     NoContent,
@@ -61,6 +74,7 @@ pub async fn entry(
     Path((version, method)): Path<(String, String)>,
     http_method: Method,
     headers: HeaderMap,
+    client_certificate: Option<Extension<ClientCertificate>>,
     body: Body,
 ) -> Response {
     let version = match version.as_str() {
@@ -76,8 +90,18 @@ pub async fn entry(
         }
     };
     let method = method.trim_end_matches('/');
-    match handle(&state, version, method, &http_method, &headers, body).await {
+    let tls = client_certificate.map(|Extension(c)| c);
+    match handle(&state, version, method, &http_method, &headers, tls, body).await {
         Ok(Reply::Json(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(Reply::RawJson(body)) => (
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
         Ok(Reply::Accepted(v)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
@@ -94,6 +118,7 @@ async fn handle(
     method: &str,
     http_method: &Method,
     headers: &HeaderMap,
+    client_certificate: Option<ClientCertificate>,
     body: Body,
 ) -> ApiResult<Reply> {
     if !METHODS.contains(&method) {
@@ -123,7 +148,13 @@ async fn handle(
     let fields = if get_ok {
         Default::default()
     } else {
-        read_json(headers, body, state.config.max_body_bytes).await?
+        // signDoc carries whole documents; every other method small JSON.
+        let limit = if method == "signatures/signDoc" {
+            state.config.ades.max_request_bytes
+        } else {
+            state.config.max_body_bytes
+        };
+        read_json(headers, body, limit).await?
     };
     if method == "info" {
         return Ok(Reply::Json(info::info(state, version)));
@@ -131,7 +162,7 @@ async fn handle(
     if method == "auth/login" {
         return auth::login(state, headers, &fields).await.map(Reply::Json);
     }
-    let caller = auth::bearer(state, headers).await?;
+    let caller = auth::caller(state, headers, client_certificate).await?;
     let user = caller.user_for(method, fields.opt_str("credentialID").ok().flatten())?;
     match method {
         "auth/revoke" => auth::revoke(state, user, &fields)
@@ -155,6 +186,12 @@ async fn handle(
                 .await
                 .map(Reply::Json)
         }
+        "signatures/signDoc" => {
+            sign_doc::sign_doc(state, version, user, &fields, caller.credential_token())
+                .await
+                .map(Reply::RawJson)
+        }
+        "signatures/timestamp" => timestamp::timestamp(state, &fields).await.map(Reply::Json),
         _ => Err(ApiError::internal()),
     }
 }

@@ -49,11 +49,12 @@ fn client_from_row(row: &Row<'_>) -> rusqlite::Result<OAuthClient> {
         redirect_uris,
         user_id: row.get(4)?,
         created_at: row.get(5)?,
+        tls_certificate_sha256: row.get(6)?,
     })
 }
 
-const CLIENT_SELECT: &str =
-    "SELECT client_id, name, secret_hash, redirect_uris, user_id, created_at FROM oauth_clients";
+const CLIENT_SELECT: &str = "SELECT client_id, name, secret_hash, redirect_uris, user_id, \
+     created_at, tls_certificate_sha256 FROM oauth_clients";
 
 fn code_state_parts(state: CodeState) -> (&'static str, Option<SecretHash>) {
     match state {
@@ -251,7 +252,7 @@ impl AuthzStore for SqliteStore {
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, user_id, \
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 created_at, tls_certificate_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .db()?
             .execute((
@@ -261,9 +262,12 @@ impl AuthzStore for SqliteStore {
                 strings_to_blob(&client.redirect_uris),
                 client.user_id,
                 client.created_at,
+                &client.tls_certificate_sha256,
             ))
             .map_err(|e| {
-                if is_duplicate(&e) {
+                if is_duplicate(&e) && e.to_string().contains("tls_certificate_sha256") {
+                    StoreError::Conflict("a client with this TLS certificate".into())
+                } else if is_duplicate(&e) {
                     StoreError::Conflict(format!("client {}", client.client_id))
                 } else if codec::is_foreign_key(&e) {
                     StoreError::NotFound("user".into())
@@ -283,6 +287,21 @@ impl AuthzStore for SqliteStore {
                 .query_row([client_id], client_from_row)
                 .optional()
                 .db()
+        })
+    }
+
+    async fn client_by_tls_certificate(
+        &self,
+        certificate_sha256: &SecretHash,
+    ) -> Result<Option<OAuthClient>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "{CLIENT_SELECT} WHERE tls_certificate_sha256 = ?1"
+            ))
+            .db()?
+            .query_row([certificate_sha256], client_from_row)
+            .optional()
+            .db()
         })
     }
 
@@ -623,242 +642,5 @@ impl AuthzStore for SqliteStore {
             }
             Ok(moved)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::{NewUser, Store};
-
-    fn ev(kind: &str) -> NewAuditEvent {
-        NewAuditEvent::new(kind, "t", None, json!({}))
-    }
-
-    async fn store_with_user() -> SqliteStore {
-        let store = SqliteStore::open_in_memory().unwrap();
-        let user = NewUser {
-            username: "u".into(),
-            password_hash: "x".into(),
-            totp_secret_sealed: vec![1],
-        };
-        store.create_user(user, ev("user.create")).await.unwrap();
-        store
-    }
-
-    fn binding() -> CredentialBinding {
-        CredentialBinding {
-            credential_id: "c1".into(),
-            num_signatures: 2,
-            hash_algo: Some(HashAlgorithm::Sha256),
-            hashes: Some(vec![vec![1; 32], vec![2; 32]]),
-        }
-    }
-
-    #[tokio::test]
-    async fn code_moves_once_and_round_trips() {
-        let store = store_with_user().await;
-        let code = AuthCode {
-            code_hash: [9; 32],
-            client_id: "cl".into(),
-            redirect_uri: Some("https://c.example/cb".into()),
-            code_challenge: "ch".into(),
-            user_id: 1,
-            scope: GrantScope::Credential(binding()),
-            authorization_details: Some("[]".into()),
-            state: CodeState::Issued,
-            expires_at: 100,
-        };
-        store
-            .insert_code(code.clone(), ev("oauth2.code"))
-            .await
-            .unwrap();
-        assert_eq!(store.code(&[9; 32]).await.unwrap(), Some(code));
-        let redeemed = CodeState::Redeemed { issued: [7; 32] };
-        assert!(
-            store
-                .set_code_state(&[9; 32], CodeState::Issued, redeemed, None)
-                .await
-                .unwrap()
-        );
-        // A second redemption loses the race.
-        assert!(
-            !store
-                .set_code_state(&[9; 32], CodeState::Issued, redeemed, None)
-                .await
-                .unwrap()
-        );
-        let wrong_from = CodeState::Redeemed { issued: [8; 32] };
-        assert!(
-            !store
-                .set_code_state(&[9; 32], wrong_from, CodeState::Burned, None)
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .set_code_state(&[9; 32], redeemed, CodeState::Burned, Some(ev("x")))
-                .await
-                .unwrap()
-        );
-        assert_eq!(
-            store.code(&[9; 32]).await.unwrap().map(|c| c.state),
-            Some(CodeState::Burned)
-        );
-    }
-
-    #[tokio::test]
-    async fn pushed_requests_are_taken_once_and_purged() {
-        let store = store_with_user().await;
-        let req = PushedRequest {
-            request_hash: [3; 32],
-            client_id: "cl".into(),
-            params: "{}".into(),
-            expires_at: 50,
-        };
-        store.insert_pushed_request(req.clone()).await.unwrap();
-        assert_eq!(
-            store.take_pushed_request(&[3; 32]).await.unwrap(),
-            Some(req.clone())
-        );
-        assert_eq!(store.take_pushed_request(&[3; 32]).await.unwrap(), None);
-        store.insert_pushed_request(req).await.unwrap();
-        assert!(store.purge_expired(60).await.unwrap() >= 1);
-        assert_eq!(store.take_pushed_request(&[3; 32]).await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn oob_status_is_compare_and_swap() {
-        let store = store_with_user().await;
-        let req = OobRequest {
-            id: "r1".into(),
-            handle_hash: [4; 32],
-            user_id: 1,
-            binding: binding(),
-            description: Some("d".into()),
-            status: OobStatus::Pending,
-            created_at: 1,
-            expires_at: i64::MAX,
-        };
-        store
-            .insert_oob(req.clone(), ev("oob.request"))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.oob_by_handle(&[4; 32]).await.unwrap(),
-            Some(req.clone())
-        );
-        assert_eq!(store.pending_oob(1, 0).await.unwrap(), vec![req]);
-        assert!(
-            store
-                .set_oob_status("r1", OobStatus::Pending, OobStatus::Approved, None)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .set_oob_status("r1", OobStatus::Pending, OobStatus::Denied, None)
-                .await
-                .unwrap()
-        );
-        let collected = OobStatus::Collected { sad_hash: [5; 32] };
-        assert!(
-            store
-                .set_oob_status("r1", OobStatus::Approved, collected, None)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .set_oob_status("r1", OobStatus::Approved, collected, None)
-                .await
-                .unwrap()
-        );
-        assert_eq!(
-            store.oob_by_id("r1").await.unwrap().map(|r| r.status),
-            Some(collected)
-        );
-        assert!(store.pending_oob(1, 0).await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn sessions_clients_and_revocation() {
-        let store = store_with_user().await;
-        let session = BrowserSession {
-            session_hash: [6; 32],
-            user_id: None,
-            csrf_token: "c".into(),
-            pending: Some("{}".into()),
-            expires_at: 100,
-        };
-        store.put_browser_session(session.clone()).await.unwrap();
-        assert_eq!(
-            store.browser_session(&[6; 32], 50).await.unwrap(),
-            Some(session.clone())
-        );
-        assert_eq!(
-            store.browser_session(&[6; 32], 100).await.unwrap(),
-            None,
-            "expired"
-        );
-        store
-            .put_browser_session(BrowserSession {
-                user_id: Some(1),
-                ..session
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .browser_session(&[6; 32], 50)
-                .await
-                .unwrap()
-                .and_then(|s| s.user_id),
-            Some(1)
-        );
-        store.delete_browser_session(&[6; 32]).await.unwrap();
-        assert_eq!(store.browser_session(&[6; 32], 50).await.unwrap(), None);
-
-        let client = OAuthClient {
-            client_id: "cl".into(),
-            name: "App".into(),
-            secret_hash: Some([1; 32]),
-            redirect_uris: vec!["https://a/cb".into(), "com.x.y:/cb".into()],
-            user_id: Some(1),
-            created_at: 5,
-        };
-        store
-            .create_client(client.clone(), ev("oauth2.client.create"))
-            .await
-            .unwrap();
-        assert_eq!(store.client("cl").await.unwrap(), Some(client.clone()));
-        assert!(matches!(
-            store.create_client(client, ev("x")).await,
-            Err(StoreError::Conflict(_))
-        ));
-        assert_eq!(store.list_clients().await.unwrap().len(), 1);
-
-        // Revocation of an unknown secret deletes nothing and writes no audit row.
-        let before = store.audit_records(0, u32::MAX).await.unwrap().len();
-        assert!(
-            !store
-                .revoke_secret(&[2; 32], ev("oauth2.revoke"))
-                .await
-                .unwrap()
-        );
-        assert_eq!(
-            store.audit_records(0, u32::MAX).await.unwrap().len(),
-            before
-        );
-        let issued = IssuedSecret {
-            secret_hash: [2; 32],
-            client_id: "cl".into(),
-            kind: IssuedKind::AccessToken,
-            expires_at: 9,
-        };
-        store.record_issued(issued.clone()).await.unwrap();
-        assert_eq!(store.issued(&[2; 32]).await.unwrap(), Some(issued));
     }
 }

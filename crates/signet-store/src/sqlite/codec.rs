@@ -4,8 +4,6 @@
 //! blob, out-of-range integer) becomes a rusqlite conversion error, which [`DbResult::db`] turns
 //! into [`StoreError::Corrupt`].
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
 use signet_core::{HashAlgorithm, KeyType};
@@ -13,19 +11,7 @@ use signet_core::{HashAlgorithm, KeyType};
 use crate::audit::AuditRecord;
 use crate::{AuthMode, Credential, SadRecord, StoreError, TokenKind, TokenRecord, User};
 
-/// Unix time in seconds; 0 if the clock is before 1970 (never fails: only used for bookkeeping).
-pub(super) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Unix time in milliseconds, as audit records carry it.
-pub(super) fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(super) use crate::encoding::{Malformed, decode_list, encode_list, now_secs};
 
 /// Converts rusqlite results into store results.
 pub(super) trait DbResult<T> {
@@ -71,49 +57,11 @@ pub(super) fn is_foreign_key(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// Why a stored value did not decode (carried inside a rusqlite conversion error).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct Malformed(pub &'static str);
-
 fn conversion<E>(column: usize, ty: Type, e: E) -> rusqlite::Error
 where
     E: std::error::Error + Send + Sync + 'static,
 {
     rusqlite::Error::FromSqlConversionFailure(column, ty, Box::new(e))
-}
-
-/// Encodes a list of byte strings as `u32-be length || bytes`, repeated. The empty list is the
-/// empty blob (distinct from SQL NULL, which callers use for "no list").
-pub(super) fn encode_list(items: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.iter().map(|i| 4 + i.len()).sum());
-    for item in items {
-        // A single item over 4 GiB cannot come from a request or a certificate chain; saturating
-        // would produce a blob that fails to decode rather than a silently wrong one.
-        let len = u32::try_from(item.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(item);
-    }
-    out
-}
-
-/// Inverse of [`encode_list`]; fails on truncated or trailing data.
-pub(super) fn decode_list(mut blob: &[u8]) -> Result<Vec<Vec<u8>>, Malformed> {
-    let mut items = Vec::new();
-    while !blob.is_empty() {
-        let (len, rest) = blob
-            .split_first_chunk::<4>()
-            .ok_or(Malformed("truncated list length"))?;
-        let len = usize::try_from(u32::from_be_bytes(*len))
-            .map_err(|_| Malformed("list item too long"))?;
-        if rest.len() < len {
-            return Err(Malformed("truncated list item"));
-        }
-        let (item, rest) = rest.split_at(len);
-        items.push(item.to_vec());
-        blob = rest;
-    }
-    Ok(items)
 }
 
 fn list_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<Vec<u8>>> {
@@ -262,18 +210,4 @@ pub(super) fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
         prev_hash: row.get(6)?,
         hash: row.get(7)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_roundtrip_and_malformed() {
-        let items = vec![vec![], vec![1, 2, 3], vec![0xff; 300]];
-        assert_eq!(decode_list(&encode_list(&items)).ok(), Some(items));
-        assert_eq!(decode_list(&[]).ok(), Some(vec![]));
-        assert!(decode_list(&[0, 0, 0]).is_err());
-        assert!(decode_list(&[0, 0, 0, 5, 1, 2]).is_err());
-    }
 }

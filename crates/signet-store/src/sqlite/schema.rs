@@ -18,7 +18,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = "
 CREATE TABLE users (
@@ -166,6 +166,26 @@ CREATE TABLE oob_requests (
 );
 CREATE INDEX oob_requests_user ON oob_requests(user_id, status);
 CREATE INDEX oob_requests_expiry ON oob_requests(expires_at);
+";
+
+/// Mutual TLS (issue 6): a client may be identified by its TLS certificate's SHA-256. The
+/// unique index both finds the client per request and refuses one certificate for two clients
+/// (SQLite indexes allow many NULLs).
+const V3: &str = "
+ALTER TABLE oauth_clients ADD COLUMN tls_certificate_sha256 BLOB;
+CREATE UNIQUE INDEX oauth_clients_tls_certificate ON oauth_clients(tls_certificate_sha256);
+";
+
+/// Certificate revocation by the embedded CA (issue 5: CRL and OCSP). No foreign key to
+/// credentials: a revocation outlives the credential's deletion.
+const V4: &str = "
+CREATE TABLE revocations (
+    serial        BLOB    PRIMARY KEY,
+    credential_id TEXT    NOT NULL,
+    revoked_at    INTEGER NOT NULL,
+    reason        INTEGER
+) WITHOUT ROWID;
+CREATE INDEX revocations_time ON revocations(revoked_at, serial);
 ";
 
 /// How durable a commit is.
