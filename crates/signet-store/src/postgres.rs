@@ -223,6 +223,30 @@ impl PgStore {
     async fn conn(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(map_pool_error)
     }
+
+    /// Runs an admin change that must hit exactly the row named by `key` and audits it, in one
+    /// transaction: `NotFound(what)` and nothing written when no row matched (or `key` cannot
+    /// even be stored, e.g. it holds a NUL).
+    async fn change_one_audited(
+        &self,
+        key: &str,
+        what: impl FnOnce() -> String,
+        sql: &str,
+        params: &[codec::Param<'_>],
+        audit: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        if !storable(key) {
+            return Err(StoreError::NotFound(what()));
+        }
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.db()?;
+        let changed = execute(&tx, sql, params).await.db()?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(what()));
+        }
+        append_audit_tx(&tx, audit).await?;
+        tx.commit().await.db()
+    }
 }
 
 async fn read_audit_head<C: GenericClient>(c: &C) -> Result<Option<(i64, SecretHash)>, StoreError> {
@@ -403,23 +427,14 @@ impl Store for PgStore {
         disabled: bool,
         audit: NewAuditEvent,
     ) -> Result<(), StoreError> {
-        if !storable(username) {
-            return Err(StoreError::NotFound(format!("user {username}")));
-        }
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.db()?;
-        let changed = execute(
-            &tx,
+        self.change_one_audited(
+            username,
+            || format!("user {username}"),
             "UPDATE users SET disabled = $2 WHERE username = $1",
             &[&username, &disabled],
+            &audit,
         )
         .await
-        .db()?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("user {username}")));
-        }
-        append_audit_tx(&tx, &audit).await?;
-        tx.commit().await.db()
     }
 
     async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
@@ -521,23 +536,14 @@ impl Store for PgStore {
         disabled: bool,
         audit: NewAuditEvent,
     ) -> Result<(), StoreError> {
-        if !storable(id) {
-            return Err(StoreError::NotFound(format!("credential {id}")));
-        }
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.db()?;
-        let changed = execute(
-            &tx,
+        self.change_one_audited(
+            id,
+            || format!("credential {id}"),
             "UPDATE credentials SET disabled = $2 WHERE id = $1",
             &[&id, &disabled],
+            &audit,
         )
         .await
-        .db()?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("credential {id}")));
-        }
-        append_audit_tx(&tx, &audit).await?;
-        tx.commit().await.db()
     }
 
     async fn delete_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError> {
@@ -560,23 +566,14 @@ impl Store for PgStore {
     }
 
     async fn unlock_credential(&self, id: &str, audit: NewAuditEvent) -> Result<(), StoreError> {
-        if !storable(id) {
-            return Err(StoreError::NotFound(format!("credential {id}")));
-        }
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.db()?;
-        let changed = execute(
-            &tx,
+        self.change_one_audited(
+            id,
+            || format!("credential {id}"),
             "UPDATE credentials SET locked = false, failed_attempts = 0 WHERE id = $1",
             &[&id],
+            &audit,
         )
         .await
-        .db()?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("credential {id}")));
-        }
-        append_audit_tx(&tx, &audit).await?;
-        tx.commit().await.db()
     }
 
     async fn record_authorization_failure(
