@@ -10,21 +10,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
+use common::interop::workspace_root;
 use common::oauth::*;
 use common::*;
 use serde_json::{Value, json};
 
 const PIN: &str = "80808080";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
 
 struct Tools {
     chromium: PathBuf,

@@ -8,50 +8,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use common::interop::{Interop, interop};
 use common::*;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-struct Interop {
-    venv: PathBuf,
-    kit: PathBuf,
-}
-
-fn interop() -> Option<Interop> {
-    let root = workspace_root();
-    let venv = std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/interop-venv"));
-    let kit = root.join("../shared/interop");
-    let ready = venv.join("bin/pyhanko").exists() && kit.join("validate.sh").exists();
-    if ready {
-        return Some(Interop { venv, kit });
-    }
-    let msg = format!(
-        "interop tools missing (venv {}, kit {}): run ../shared/interop/setup.sh or the README test command",
-        venv.display(),
-        kit.display()
-    );
-    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
-impl Interop {
-    fn python(&self) -> PathBuf {
-        self.venv.join("bin/python")
-    }
-
+impl common::interop::Interop {
     fn make_pdf(&self, out: &Path) {
         let st = Command::new(self.python())
             .arg(self.kit.join("make_pdf.py"))

@@ -9,41 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
 use serde_json::json;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// The interop kit's `validate.sh` and the venv's python, or `None` (skip) when missing.
-fn interop() -> Option<(PathBuf, PathBuf)> {
-    let root = workspace_root();
-    let venv = std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/interop-venv"));
-    let kit = root.join("../shared/interop/validate.sh");
-    let python = venv.join("bin/python");
-    if kit.exists() && python.exists() {
-        return Some((kit, python));
-    }
-    let msg = format!(
-        "interop tools missing (venv {}, kit {}): run ../shared/interop/setup.sh",
-        venv.display(),
-        kit.display()
-    );
-    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run tool")
@@ -240,7 +210,7 @@ async fn tsa_endpoint_answers_openssl_ts() {
         );
         assert!(!ok, "a tampered token (byte {at}) verified:\n{out}");
     }
-    if let Some((_, python)) = interop() {
+    if let Some(python) = common::interop::interop().map(|t| t.python()) {
         rfc3161_client_accepts(
             &python,
             &d.join("tok.der"),
@@ -361,7 +331,7 @@ async fn csc_timestamp_v1_and_v2() {
         printed.to_lowercase().contains(&format!("{nonce:x}")),
         "nonce in the token:\n{printed}"
     );
-    if let Some((kit, python)) = interop() {
+    if let Some((kit, python)) = common::interop::interop().map(|t| (t.validate_sh(), t.python())) {
         let out = run(Command::new("bash")
             .arg(&kit)
             .args(["tst"])

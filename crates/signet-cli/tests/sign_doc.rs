@@ -13,43 +13,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::interop::interop;
 use common::*;
 use serde_json::{Value, json};
 
 const PIN: &str = "20481024";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-struct Interop {
-    venv: PathBuf,
-    kit: PathBuf,
-}
-
-fn interop() -> Option<Interop> {
-    let root = workspace_root();
-    let venv = std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/interop-venv"));
-    let kit = root.join("../shared/interop");
-    if venv.join("bin/pyhanko").exists() && kit.join("validate.sh").exists() {
-        return Some(Interop { venv, kit });
-    }
-    let msg = format!(
-        "interop tools missing (venv {}, kit {}): run ../shared/interop/setup.sh",
-        venv.display(),
-        kit.display()
-    );
-    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED (validators): {msg}");
-    None
-}
 
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().expect("run validator");
@@ -63,11 +31,7 @@ fn run(cmd: &mut Command) -> (bool, String) {
     )
 }
 
-impl Interop {
-    fn python(&self) -> PathBuf {
-        self.venv.join("bin/python")
-    }
-
+impl common::interop::Interop {
     /// `validate.sh KIND ARGS...`.
     fn validate(&self, args: &[&Path]) -> (bool, String) {
         let mut cmd = Command::new("bash");

@@ -13,27 +13,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use common::interop::{venv, workspace_root as root};
 use common::*;
 use serde_json::json;
 
 const PIN: &str = "20481024";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn venv() -> PathBuf {
-    std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/interop-venv"))
-}
 
 fn sh(cmd: &mut Command) -> String {
     let out = cmd.output().expect("run");

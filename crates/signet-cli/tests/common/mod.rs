@@ -856,6 +856,7 @@ pub fn wrong_otp(user: &TestUser) -> String {
 }
 
 // OAuth2 / consent-page helpers (issue 4).
+pub mod interop;
 pub mod oauth;
 
 // PostgreSQL store for the suite, multi-node and crash tests (issue 6).

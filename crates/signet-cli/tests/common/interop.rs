@@ -1,0 +1,58 @@
+//! Where the third-party oracles are: `../shared/interop` (validate.sh, the pyHanko driver) and
+//! the Python venv its setup.sh makes (env INTEROP_VENV, default target/interop-venv).
+//!
+//! The README's test command installs them and sets SIGNET_REQUIRE_INTEROP, so CI cannot skip.
+//! A bare `cargo test` on a machine without them says SKIPPED and passes.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// The venv setup.sh makes.
+pub fn venv() -> PathBuf {
+    std::env::var_os("INTEROP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/interop-venv"))
+}
+
+/// The located interop tools.
+pub struct Interop {
+    pub venv: PathBuf,
+    pub kit: PathBuf,
+}
+
+impl Interop {
+    pub fn python(&self) -> PathBuf {
+        self.venv.join("bin/python")
+    }
+
+    pub fn validate_sh(&self) -> PathBuf {
+        self.kit.join("validate.sh")
+    }
+}
+
+/// The interop tools, or `None` (the caller skips) when they are missing and
+/// SIGNET_REQUIRE_INTEROP is unset; with it set, missing tools fail the test.
+pub fn interop() -> Option<Interop> {
+    let venv = venv();
+    let kit = workspace_root().join("../shared/interop");
+    if venv.join("bin/pyhanko").exists() && kit.join("validate.sh").exists() {
+        return Some(Interop { venv, kit });
+    }
+    let msg = format!(
+        "interop tools missing (venv {}, kit {}): run ../shared/interop/setup.sh or the README test command",
+        venv.display(),
+        kit.display()
+    );
+    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
