@@ -82,7 +82,9 @@ impl Signer {
                     .map_err(|_| failed())?;
                 result.await.map_err(|_| failed())
             }
-            Self::Blocking => tokio::task::spawn_blocking(call).await.map_err(|_| failed()),
+            Self::Blocking => tokio::task::spawn_blocking(call)
+                .await
+                .map_err(|_| failed()),
         }
     }
 }
@@ -113,7 +115,12 @@ mod tests {
         let signer = Signer::new(true);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         for _ in 0..threads + 1 {
-            assert!(signer.run(|| -> u8 { panic!("key module bug") }).await.is_err());
+            assert!(
+                signer
+                    .run(|| -> u8 { panic!("key module bug") })
+                    .await
+                    .is_err()
+            );
         }
         assert_eq!(signer.run(|| 7).await.unwrap(), 7);
     }
