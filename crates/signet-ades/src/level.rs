@@ -12,16 +12,22 @@ pub enum Format {
     Cades,
     /// `P`: PAdES, EN 319 142-1.
     Pades,
+    /// `X`: XAdES, EN 319 132-1.
+    Xades,
+    /// `J`: JAdES, TS 119 182-1.
+    Jades,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Self::Cades, Self::Pades];
+    pub const ALL: [Format; 4] = [Self::Cades, Self::Pades, Self::Xades, Self::Jades];
 
     /// The CSC letter.
     pub fn letter(self) -> &'static str {
         match self {
             Self::Cades => "C",
             Self::Pades => "P",
+            Self::Xades => "X",
+            Self::Jades => "J",
         }
     }
 
@@ -30,16 +36,34 @@ impl Format {
         match self {
             Self::Cades => &[Envelope::Attached, Envelope::Detached, Envelope::Parallel],
             Self::Pades => &[Envelope::Certification, Envelope::Revision],
+            Self::Xades => &[
+                Envelope::Enveloped,
+                Envelope::Enveloping,
+                Envelope::Detached,
+            ],
+            Self::Jades => &[Envelope::Attached, Envelope::Detached, Envelope::Parallel],
         }
     }
 
-    /// CSC defaults: CAdES Attached, PAdES Certification (csc-api.md §4.12). A digest cannot
-    /// be attached, so CAdES over `documentDigests` defaults to Detached.
+    /// CSC defaults: CAdES Attached, PAdES Certification, XAdES Enveloped, JAdES Attached
+    /// (csc-api.md §4.12). A digest cannot be attached or enveloped, so CAdES, XAdES and JAdES
+    /// over `documentDigests` default to Detached.
     pub fn default_envelope(self, digest_only: bool) -> Envelope {
         match (self, digest_only) {
-            (Self::Cades, true) => Envelope::Detached,
-            (Self::Cades, false) => Envelope::Attached,
             (Self::Pades, _) => Envelope::Certification,
+            (Self::Cades | Self::Xades | Self::Jades, true) => Envelope::Detached,
+            (Self::Cades | Self::Jades, false) => Envelope::Attached,
+            (Self::Xades, false) => Envelope::Enveloped,
+        }
+    }
+
+    /// The format's name (CAdES, PAdES, XAdES, JAdES).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cades => "CAdES",
+            Self::Pades => "PAdES",
+            Self::Xades => "XAdES",
+            Self::Jades => "JAdES",
         }
     }
 
@@ -116,12 +140,18 @@ impl fmt::Display for Level {
 /// CSC `signed_envelope_property`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Envelope {
-    /// CAdES with the content inside (encapsulated).
+    /// CAdES with the content inside (encapsulated); JAdES compact or JSON serialization
+    /// with the payload inside.
     Attached,
-    /// CAdES without the content.
+    /// CAdES, XAdES or JAdES without the content.
     Detached,
-    /// CAdES: one more SignerInfo in an existing signature.
+    /// CAdES: one more SignerInfo in an existing signature; JAdES: one more signature in an
+    /// existing JSON serialization.
     Parallel,
+    /// XAdES: the signature inside the signed XML document (enveloped-signature transform).
+    Enveloped,
+    /// XAdES: the signed data inside the signature (`ds:Object`).
+    Enveloping,
     /// PAdES certification signature (DocMDP, ISO 32000-1 §12.8.2.2).
     Certification,
     /// PAdES approval signature.
@@ -136,6 +166,8 @@ impl Envelope {
             Self::Parallel => "Parallel",
             Self::Certification => "Certification",
             Self::Revision => "Revision",
+            Self::Enveloped => "Enveloped",
+            Self::Enveloping => "Enveloping",
         }
     }
 }
@@ -151,10 +183,13 @@ pub fn check_combination(req: &DocumentRequest) -> Result<(), AdesError> {
     }
     if matches!(req.content, Content::Digest(_)) {
         match req.format {
-            crate::Format::Cades if req.envelope != Envelope::Detached => {
+            f @ (crate::Format::Cades | crate::Format::Xades | crate::Format::Jades)
+                if req.envelope != Envelope::Detached =>
+            {
                 return Err(AdesError::InvalidRequest(format!(
-                    "signed_envelope_property {} needs the document itself: with documentDigests only Detached CAdES signatures can be made",
-                    req.envelope.name()
+                    "signed_envelope_property {} needs the document itself: with documentDigests only Detached {} signatures can be made",
+                    req.envelope.name(),
+                    f.name()
                 )));
             }
             // EN 319 142-1 §6.3/§6.4: B-LT and B-LTA live in the PDF (DSS dictionary, document
@@ -211,5 +246,13 @@ mod tests {
             Format::Pades.default_envelope(false),
             Envelope::Certification
         );
+        assert_eq!(Format::Xades.default_envelope(false), Envelope::Enveloped);
+        assert_eq!(Format::Xades.default_envelope(true), Envelope::Detached);
+        assert_eq!(Format::Jades.default_envelope(false), Envelope::Attached);
+        assert_eq!(
+            Format::Xades.envelope("enveloping"),
+            Ok(Envelope::Enveloping)
+        );
+        assert!(Format::Jades.envelope("Enveloped").is_err());
     }
 }

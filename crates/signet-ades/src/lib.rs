@@ -1,6 +1,6 @@
 //! AdES creation at the signature creation application level (ETSI TS 119 431-2; CSC
-//! `signatures/signDoc`): CAdES (EN 319 122-1) and PAdES (EN 319 142-1), baseline levels B-B,
-//! B-T, B-LT and B-LTA.
+//! `signatures/signDoc`): CAdES (EN 319 122-1), PAdES (EN 319 142-1), XAdES (EN 319 132-1) and
+//! JAdES (TS 119 182-1), baseline levels B-B, B-T, B-LT and B-LTA.
 //!
 //! Two steps, as in EU DSS (`getDataToSign`, then `signDocument(signatureValue)`), so that no
 //! key ever comes near this crate:
@@ -24,15 +24,19 @@ mod asn1;
 mod cades;
 mod cert;
 mod cms;
+mod jades;
 mod level;
 mod oids;
 mod pades;
 mod pdf;
 mod props;
+mod qualifying;
 mod timestamp;
+mod xades;
 
 pub use level::{Envelope, Format, Level};
 pub use props::{PdfProps, SignedProps};
+pub use qualifying::{Policy, ProductionPlace, QualifyingProps};
 
 /// Why a document could not be signed. Messages are safe to show to clients: they describe
 /// the request or the document, never keys or secrets.
@@ -182,6 +186,8 @@ pub struct Prepared {
 enum State {
     Cades(Box<cades::PreparedCades>),
     Pades(Box<pades::PreparedPades>),
+    Xades(Box<xades::PreparedXades>),
+    Jades(Box<jades::PreparedJades>),
 }
 
 impl Prepared {
@@ -248,6 +254,8 @@ pub fn prepare(request: DocumentRequest) -> Result<Prepared, AdesError> {
     match request.format {
         Format::Cades => cades::prepare(request),
         Format::Pades => pades::prepare(request),
+        Format::Xades => xades::prepare(request),
+        Format::Jades => jades::prepare(request),
     }
 }
 
@@ -263,5 +271,7 @@ pub fn finish(
     match prepared.state {
         State::Cades(p) => cades::finish(*p, signature_value, tsa, validation),
         State::Pades(p) => pades::finish(*p, signature_value, tsa, validation),
+        State::Xades(p) => xades::finish(*p, signature_value, tsa, validation),
+        State::Jades(p) => jades::finish(*p, signature_value, tsa, validation),
     }
 }

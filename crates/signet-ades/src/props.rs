@@ -7,6 +7,7 @@
 //! message-digest, signing-certificate-v2, CAdES signing-time) cannot be overridden.
 
 use crate::asn1::{self, SEQUENCE, Tlv};
+use crate::qualifying::QualifyingProps;
 use crate::{AdesError, Format, oids};
 
 /// PAdES signature dictionary entries (ISO 32000-1 Table 252).
@@ -24,6 +25,8 @@ pub struct SignedProps {
     /// Extra CMS signed attributes: dotted OID and the DER attribute value.
     pub attributes: Vec<(String, Vec<u8>)>,
     pub pdf: PdfProps,
+    /// XAdES and JAdES: the qualifying properties asked for.
+    pub qualifying: QualifyingProps,
 }
 
 /// How an attribute's value is obtained.
@@ -196,6 +199,12 @@ impl SignedProps {
         format: Format,
         entries: &[(String, Option<String>)],
     ) -> Result<Self, AdesError> {
+        if matches!(format, Format::Xades | Format::Jades) {
+            return Ok(SignedProps {
+                qualifying: QualifyingProps::from_csc(format, entries)?,
+                ..Default::default()
+            });
+        }
         let mut props = SignedProps::default();
         let mut unknown = Vec::new();
         for (name, value) in entries {
@@ -220,6 +229,11 @@ impl SignedProps {
             let names: Vec<&str> = KNOWN
                 .iter()
                 .filter(|k| k.formats.contains(&format))
+                .filter(|k| match k.kind {
+                    Kind::Computed => false,
+                    Kind::SigningTime => format == Format::Cades,
+                    _ => true,
+                })
                 .map(|k| k.name)
                 .collect();
             return Err(AdesError::InvalidRequest(format!(
@@ -292,7 +306,7 @@ impl SignedProps {
                         "signed_props: signing-time is the service's clock and cannot be given"
                             .into(),
                     )),
-                    (Format::Pades, _) => Err(AdesError::InvalidRequest(
+                    (_, _) => Err(AdesError::InvalidRequest(
                         "signed_props: PAdES signatures carry no signing-time attribute (EN 319 142-1 §5.3); the time is the signature dictionary's /M".into(),
                     )),
                 };

@@ -11,6 +11,14 @@
 //! SQLite calls are short (microseconds to a millisecond), so the async methods run them inline
 //! instead of hopping to a blocking thread; no lock is held across an `.await`.
 //!
+//! The writes a signing request makes (tokens, TOTP steps, SAD issue and spend, their audit
+//! records) first wait for their turn on an async mutex, and only then take the connection
+//! lock. A request waiting to write thus yields its tokio worker to other requests instead of
+//! blocking the thread: under load the writer is busy a good part of the time, and on a
+//! two-core server a worker blocked on it was half the machine idle (`signet bench`, 2 cores,
+//! 32 clients: flow +15 % pairs/s and a lower p99; batch signHash keeps the cores busier).
+//! Rare administrative writes take the connection lock directly.
+//!
 //! # Durability
 //!
 //! The journal is WAL with `synchronous=NORMAL` by default ([`Durability::Normal`]): a committed
@@ -71,6 +79,8 @@ impl Default for SqliteOptions {
 /// The SQLite [`Store`]. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
+    /// Turns of the request-path writes, see [`SqliteStore::write_queued`].
+    write_turns: tokio::sync::Mutex<()>,
     /// Empty for in-memory databases: a private memory database is visible only to its own
     /// connection, so reads go to the writer.
     readers: Box<[Mutex<Connection>]>,
@@ -118,6 +128,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Self {
             writer: Mutex::new(writer),
+            write_turns: tokio::sync::Mutex::new(()),
             readers: readers.into_boxed_slice(),
             next_reader: AtomicUsize::new(0),
         })
@@ -130,6 +141,7 @@ impl SqliteStore {
         schema::migrate(&mut writer)?;
         Ok(Self {
             writer: Mutex::new(writer),
+            write_turns: tokio::sync::Mutex::new(()),
             readers: Box::new([]),
             next_reader: AtomicUsize::new(0),
         })
@@ -180,6 +192,17 @@ impl SqliteStore {
         let out = f(&tx)?;
         tx.commit().db()?;
         Ok(out)
+    }
+
+    /// [`SqliteStore::write`] for writes on the signing request path: waits for its turn
+    /// without holding up the async worker, then writes. Transactions are exactly as with
+    /// `write`; only the waiting differs.
+    async fn write_queued<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _turn = self.write_turns.lock().await;
+        self.write(f)
     }
 
     /// Runs `f` on a free reader (or waits for one), or on the writer without readers.
@@ -368,7 +391,7 @@ impl Store for SqliteStore {
     }
 
     async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        self.write_queued(|tx| {
             let changed = tx
                 .prepare_cached(
                     "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2",
@@ -378,6 +401,7 @@ impl Store for SqliteStore {
                 .db()?;
             Ok(changed == 1)
         })
+        .await
     }
 
     // ---- credentials
@@ -509,7 +533,7 @@ impl Store for SqliteStore {
         max_failures: u32,
         audit: NewAuditEvent,
     ) -> Result<FailureCount, StoreError> {
-        self.write(|tx| {
+        self.write_queued(|tx| {
             let (attempts, was_locked): (u32, bool) = tx
                 .prepare_cached("SELECT failed_attempts, locked FROM credentials WHERE id = ?1")
                 .db()?
@@ -539,6 +563,7 @@ impl Store for SqliteStore {
             }
             Ok(FailureCount { attempts, locked })
         })
+        .await
     }
 
     async fn record_authorization_success(
@@ -546,7 +571,7 @@ impl Store for SqliteStore {
         sad: SadRecord,
         audit: NewAuditEvent,
     ) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_queued(|tx| {
             // Only touch the row when there is something to reset: the common case writes no
             // credentials page at all.
             tx.prepare_cached(
@@ -579,6 +604,7 @@ impl Store for SqliteStore {
             append_audit_tx(tx, &audit)?;
             Ok(())
         })
+        .await
     }
 
     // ---- SADs
@@ -588,7 +614,7 @@ impl Store for SqliteStore {
         sad_hash: SecretHash,
         decide: Box<dyn for<'a> FnOnce(Option<&'a SadRecord>) -> SadDecision + Send>,
     ) -> Result<SadOutcome, StoreError> {
-        self.write(|tx| {
+        self.write_queued(|tx| {
             let current = tx
                 .prepare_cached(concat!(sad_select!(), " WHERE sad_hash = ?1"))
                 .db()?
@@ -633,6 +659,7 @@ impl Store for SqliteStore {
                 }
             }
         })
+        .await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
@@ -658,7 +685,7 @@ impl Store for SqliteStore {
     // ---- tokens
 
     async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_queued(|tx| {
             tx.prepare_cached(
                 "INSERT INTO tokens (token_hash, user_id, kind, family, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -680,6 +707,7 @@ impl Store for SqliteStore {
             })?;
             Ok(())
         })
+        .await
     }
 
     async fn token(
@@ -700,7 +728,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, token_hash: &SecretHash) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        self.write_queued(|tx| {
             let kind: Option<String> = tx
                 .prepare_cached("DELETE FROM tokens WHERE token_hash = ?1 RETURNING kind")
                 .db()?
@@ -718,6 +746,7 @@ impl Store for SqliteStore {
             }
             Ok(true)
         })
+        .await
     }
 
     // ---- settings
@@ -850,7 +879,7 @@ impl Store for SqliteStore {
     // ---- audit
 
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError> {
-        self.write(|tx| append_audit_tx(tx, &event))
+        self.write_queued(|tx| append_audit_tx(tx, &event)).await
     }
 
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {

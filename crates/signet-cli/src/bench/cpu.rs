@@ -1,5 +1,6 @@
-//! CPU time of this process, to tell "the cores were busy with overhead" from "the cores were
-//! idle" when a rate falls short.
+//! CPU time of this process and of the rest of the machine, to tell "the cores were busy with
+//! overhead" from "the cores were idle" from "someone else had the cores" when a rate falls
+//! short.
 
 use std::time::{Duration, Instant};
 
@@ -18,25 +19,62 @@ fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_secs_f64((utime + stime) as f64 / USER_HZ))
 }
 
-/// Measures how many cores the process kept busy between `start` and `cores_used`.
+/// Busy time of the whole machine so far: user, nice, system, irq, softirq and steal (time
+/// the hypervisor gave to someone else) summed over all cores, from `/proc/stat`.
+fn machine_busy_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map_while(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7)?;
+    Some(Duration::from_secs_f64(busy as f64 / USER_HZ))
+}
+
+/// Cores kept busy over a timed scenario, on average.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuUse {
+    /// By this process: server and clients.
+    pub ours: f64,
+    /// By everything else on the machine (other processes, the hypervisor's steal): when this
+    /// is not near zero, the figures measured the machine's load as much as Signet.
+    pub others: f64,
+}
+
+/// Measures [`CpuUse`] between [`CpuMeter::start`] and [`CpuMeter::stop`].
 pub struct CpuMeter {
     wall: Instant,
-    cpu: Option<Duration>,
+    ours: Option<Duration>,
+    machine: Option<Duration>,
 }
 
 impl CpuMeter {
     pub fn start() -> Self {
         Self {
             wall: Instant::now(),
-            cpu: process_cpu_time(),
+            ours: process_cpu_time(),
+            machine: machine_busy_time(),
         }
     }
 
-    /// Average number of cores busy since `start` (10 ms resolution), if `/proc` is readable.
-    pub fn cores_used(&self) -> Option<f64> {
+    /// Average cores busy since `start` (10 ms resolution), if `/proc` is readable.
+    pub fn stop(&self) -> Option<CpuUse> {
         let wall = self.wall.elapsed().as_secs_f64();
-        let used = process_cpu_time()?.checked_sub(self.cpu?)?;
-        (wall > 0.0).then(|| used.as_secs_f64() / wall)
+        if wall <= 0.0 {
+            return None;
+        }
+        let ours = process_cpu_time()?.saturating_sub(self.ours?).as_secs_f64() / wall;
+        let machine = machine_busy_time()?
+            .saturating_sub(self.machine?)
+            .as_secs_f64()
+            / wall;
+        Some(CpuUse {
+            ours,
+            others: (machine - ours).max(0.0),
+        })
     }
 }
 
@@ -53,6 +91,8 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(process_cpu_time().is_some());
-        assert!(meter.cores_used().is_some_and(|c| c >= 0.0));
+        assert!(machine_busy_time().is_some());
+        let used = meter.stop().expect("/proc readable");
+        assert!(used.ours >= 0.0 && used.others >= 0.0);
     }
 }

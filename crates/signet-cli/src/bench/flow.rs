@@ -35,7 +35,7 @@ pub async fn run(fixture: &Arc<Fixture>, args: &BenchArgs) -> anyhow::Result<Mea
     let progress = Progress::start("flow ecdsa-p256", duration);
     let meter = CpuMeter::start();
     let (clients, mut tally, elapsed) = pairs(fixture, clients, Limit::Time(duration)).await?;
-    let cpu_cores = meter.cores_used();
+    let cpu = meter.stop();
     drop(clients);
     let mut m = Measurement::new(
         Kind::Flow,
@@ -45,7 +45,7 @@ pub async fn run(fixture: &Arc<Fixture>, args: &BenchArgs) -> anyhow::Result<Mea
         elapsed,
         std::mem::take(&mut tally.latencies_us),
     );
-    m.cpu_cores = cpu_cores;
+    m.cpu = cpu;
     progress
         .finish(&format!("{:.0} pairs/s, {} requests", m.rate(), m.requests))
         .await;

@@ -91,7 +91,7 @@ pub async fn run(
     .await
     .context("raw signing task")??;
     let mut measured = measured;
-    measured.cpu_cores = meter.cores_used();
+    measured.cpu = meter.stop();
     progress
         .finish(&format!(
             "{:.0} signatures/s on {threads} thread(s)",

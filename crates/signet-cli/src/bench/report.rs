@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use signet_core::KeyType;
 
+use super::cpu::CpuUse;
 use super::{BenchArgs, Scenario};
 
 /// Issue §7 targets on the 2-core reference machine.
@@ -14,6 +15,8 @@ const BATCH_EC_MIN_RATIO: f64 = 0.70;
 const BATCH_RSA_MIN_RATIO: f64 = 0.90;
 const FLOW_MIN_RATE: f64 = 1500.0;
 const FLOW_MAX_P99: Duration = Duration::from_millis(20);
+/// Cores used by other processes above which the report warns that it was disturbed.
+const DISTURBED_OTHERS: f64 = 0.25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -54,8 +57,8 @@ pub struct Measurement {
     /// Sorted latencies in microseconds: per key-module call (raw), per signHash request
     /// (batch), per authorize + signHash pair (flow).
     latencies_us: Vec<u64>,
-    /// Average number of cores the whole process (server and clients) kept busy.
-    pub cpu_cores: Option<f64>,
+    /// Cores this process (server and clients) and everything else kept busy, on average.
+    pub cpu: Option<CpuUse>,
     /// Anything the reader should know about this figure.
     pub notes: Vec<String>,
 }
@@ -77,7 +80,7 @@ impl Measurement {
             requests,
             elapsed,
             latencies_us,
-            cpu_cores: None,
+            cpu: None,
             notes: Vec::new(),
         }
     }
@@ -260,9 +263,9 @@ impl Report {
         );
         let _ = writeln!(out);
         let header = [
-            "SCENARIO", "RATE", "P50", "P99", "CPU", "VS RAW", "TARGET", "RESULT",
+            "SCENARIO", "RATE", "P50", "P99", "CPU", "OTHERS", "VS RAW", "TARGET", "RESULT",
         ];
-        let mut rows: Vec<[String; 8]> = vec![header.map(str::to_owned)];
+        let mut rows: Vec<[String; 9]> = vec![header.map(str::to_owned)];
         for meas in &self.measurements {
             let v = self.verdict(meas);
             rows.push([
@@ -270,8 +273,10 @@ impl Report {
                 format!("{} {}", group(meas.rate()), meas.unit()),
                 ms(meas.percentile(50.0)),
                 ms(meas.percentile(99.0)),
-                meas.cpu_cores
-                    .map_or_else(|| "-".into(), |c| format!("{c:.2}")),
+                meas.cpu
+                    .map_or_else(|| "-".into(), |c| format!("{:.2}", c.ours)),
+                meas.cpu
+                    .map_or_else(|| "-".into(), |c| format!("{:.2}", c.others)),
                 self.ratio(meas)
                     .map_or_else(|| "-".into(), |r| format!("{:.0}%", r * 100.0)),
                 v.target,
@@ -289,7 +294,7 @@ impl Report {
             let mut line = String::new();
             for (c, cell) in row.iter().enumerate() {
                 // Numbers right-aligned, text left-aligned.
-                let right = matches!(c, 1..=5);
+                let right = matches!(c, 1..=6);
                 let pad = widths[c].saturating_sub(cell.chars().count());
                 if right {
                     line.push_str(&" ".repeat(pad));
@@ -320,8 +325,21 @@ impl Report {
         let _ = writeln!(
             out,
             "\nLatency: raw = one key-module call of --batch digests; batch = one signHash request; \
-             flow = authorize + signHash pair.\nCPU: cores the whole process (server and clients) kept busy."
+             flow = authorize + signHash pair.\nCPU: cores this process (server and clients) kept \
+             busy; OTHERS: cores everything else on the machine used meanwhile."
         );
+        let busiest = self
+            .measurements
+            .iter()
+            .filter_map(|m| m.cpu.map(|c| c.others))
+            .fold(0.0_f64, f64::max);
+        if busiest > DISTURBED_OTHERS {
+            let _ = writeln!(
+                out,
+                "warning: other processes used up to {busiest:.2} cores during the run; these \
+                 figures measure the machine's load as much as Signet: run again when it is quiet."
+            );
+        }
         out
     }
 
@@ -343,7 +361,8 @@ impl Report {
                     "p50_ms": meas.percentile(50.0).map(|d| d.as_secs_f64() * 1e3),
                     "p99_ms": meas.percentile(99.0).map(|d| d.as_secs_f64() * 1e3),
                     "ratio_to_raw": self.ratio(meas),
-                    "cpu_cores": meas.cpu_cores,
+                    "cpu_cores": meas.cpu.map(|c| c.ours),
+                    "other_cores": meas.cpu.map(|c| c.others),
                     "target": (v.target != "-").then_some(v.target),
                     "pass": v.pass,
                     "notes": meas.notes,

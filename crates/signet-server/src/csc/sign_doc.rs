@@ -80,12 +80,10 @@ fn parse_format(text: Option<&str>, at: &str) -> ApiResult<Format> {
     match text.map(str::trim) {
         Some("C") | Some("c") => Ok(Format::Cades),
         Some("P") | Some("p") => Ok(Format::Pades),
-        Some(f @ ("X" | "x" | "J" | "j")) => Err(ApiError::invalid_request(format!(
-            "signature_format {} is not supported yet",
-            f.to_ascii_uppercase()
-        ))),
+        Some("X") | Some("x") => Ok(Format::Xades),
+        Some("J") | Some("j") => Ok(Format::Jades),
         Some(other) => Err(ApiError::invalid_request(format!(
-            "Invalid parameter {at}.signature_format {other:?}: expected C (CAdES) or P (PAdES)"
+            "Invalid parameter {at}.signature_format {other:?}: expected C (CAdES), P (PAdES), X (XAdES) or J (JAdES)"
         ))),
         None => Err(ApiError::missing_or_invalid(
             "string",
