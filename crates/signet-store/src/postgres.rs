@@ -247,6 +247,25 @@ impl PgStore {
         append_audit_tx(&tx, audit).await?;
         tx.commit().await.db()
     }
+
+    /// A compare-and-set state change (`sql` updates at most one row, guarded by the state it
+    /// expects): audited, with `audit`, only when the row moved. Whether it moved is the
+    /// answer: a lost race is not an error.
+    async fn move_one_audited(
+        &self,
+        sql: &str,
+        params: &[codec::Param<'_>],
+        audit: Option<&NewAuditEvent>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.db()?;
+        let moved = execute(&tx, sql, params).await.db()? == 1;
+        if moved && let Some(audit) = audit {
+            append_audit_tx(&tx, audit).await?;
+        }
+        tx.commit().await.db()?;
+        Ok(moved)
+    }
 }
 
 async fn read_audit_head<C: GenericClient>(c: &C) -> Result<Option<(i64, SecretHash)>, StoreError> {

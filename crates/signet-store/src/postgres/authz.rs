@@ -411,22 +411,13 @@ impl AuthzStore for PgStore {
         let hash: &[u8] = code_hash;
         let from_issued: Option<&[u8]> = from_issued.as_ref().map(|h| &h[..]);
         let to_issued: Option<&[u8]> = to_issued.as_ref().map(|h| &h[..]);
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.db()?;
-        let moved = execute(
-            &tx,
+        self.move_one_audited(
             "UPDATE oauth_codes SET state = $4, issued_hash = $5 \
              WHERE code_hash = $1 AND state = $2 AND issued_hash IS NOT DISTINCT FROM $3",
             &[&hash, &from_state, &from_issued, &to_state, &to_issued],
+            audit.as_ref(),
         )
         .await
-        .db()?
-            == 1;
-        if moved && let Some(audit) = &audit {
-            append_audit_tx(&tx, audit).await?;
-        }
-        tx.commit().await.db()?;
-        Ok(moved)
     }
 
     async fn insert_pushed_request(&self, request: PushedRequest) -> Result<(), StoreError> {
@@ -691,21 +682,12 @@ impl AuthzStore for PgStore {
         let (to_status, to_sad) = oob_status_parts(to);
         let from_sad: Option<&[u8]> = from_sad.as_ref().map(|h| &h[..]);
         let to_sad: Option<&[u8]> = to_sad.as_ref().map(|h| &h[..]);
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.db()?;
-        let moved = execute(
-            &tx,
+        self.move_one_audited(
             "UPDATE oob_requests SET status = $4, sad_hash = $5 \
              WHERE id = $1 AND status = $2 AND sad_hash IS NOT DISTINCT FROM $3",
             &[&id, &from_status, &from_sad, &to_status, &to_sad],
+            audit.as_ref(),
         )
         .await
-        .db()?
-            == 1;
-        if moved && let Some(audit) = &audit {
-            append_audit_tx(&tx, audit).await?;
-        }
-        tx.commit().await.db()?;
-        Ok(moved)
     }
 }
