@@ -122,6 +122,8 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// Most indirect objects a PDF may have.
     pub max_pdf_objects: usize,
+    /// Deepest element nesting an XML document (XAdES) may have.
+    pub max_xml_depth: usize,
 }
 
 impl Default for Limits {
@@ -129,6 +131,7 @@ impl Default for Limits {
         Self {
             max_document_bytes: 16 << 20,
             max_pdf_objects: 500_000,
+            max_xml_depth: 100,
         }
     }
 }

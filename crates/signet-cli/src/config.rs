@@ -121,6 +121,8 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// signatures/signDoc: most indirect objects in a PDF.
     pub max_pdf_objects: usize,
+    /// signatures/signDoc: deepest element nesting in an XML document (XAdES).
+    pub max_xml_depth: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -345,6 +347,7 @@ impl Default for Limits {
             max_documents: d.ades.max_documents,
             max_document_bytes: d.ades.limits.max_document_bytes,
             max_pdf_objects: d.ades.limits.max_pdf_objects,
+            max_xml_depth: d.ades.limits.max_xml_depth,
         }
     }
 }

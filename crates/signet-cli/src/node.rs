@@ -266,6 +266,7 @@ impl Node {
                 limits: signet_ades::Limits {
                     max_document_bytes: config.limits.max_document_bytes,
                     max_pdf_objects: config.limits.max_pdf_objects,
+                    max_xml_depth: config.limits.max_xml_depth,
                 },
             },
         });

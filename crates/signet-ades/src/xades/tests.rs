@@ -1,0 +1,473 @@
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use signet_keys::{KeyModule, KeyRef, MasterKey, SoftKeyModule};
+use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
+
+use super::*;
+use crate::{Format, Limits, SignedProps, Signer, finish, prepare};
+
+#[test]
+fn ecdsa_der_becomes_fixed_width_r_and_s() {
+    // r with a leading 0x00 (high bit set), s short (leading zero bytes dropped in DER).
+    let mut r = vec![0x00, 0x80];
+    r.extend([0x11; 31]);
+    let s = vec![0x05];
+    let der = asn1::seq(&[&asn1::tlv(asn1::INTEGER, &r), &asn1::tlv(asn1::INTEGER, &s)]);
+    let raw = ecdsa_der_to_raw(&der, 32).unwrap();
+    let mut want = vec![0x80];
+    want.extend([0x11; 31]);
+    want.extend([0u8; 31]);
+    want.push(0x05);
+    assert_eq!(raw, want);
+    // P-384 width.
+    assert_eq!(ecdsa_der_to_raw(&der, 48).unwrap().len(), 96);
+    // Too long for the curve, negative, trailing garbage, three integers: refused.
+    let long = asn1::seq(&[
+        &asn1::tlv(asn1::INTEGER, &[0x01; 33]),
+        &asn1::tlv(asn1::INTEGER, &[1]),
+    ]);
+    let negative = asn1::seq(&[
+        &asn1::tlv(asn1::INTEGER, &[0x80]),
+        &asn1::tlv(asn1::INTEGER, &[1]),
+    ]);
+    let three = asn1::seq(&[
+        &asn1::tlv(asn1::INTEGER, &[1]),
+        &asn1::tlv(asn1::INTEGER, &[1]),
+        &asn1::tlv(asn1::INTEGER, &[1]),
+    ]);
+    let mut trailing = der.clone();
+    trailing.push(0);
+    for bad in [long, negative, three, trailing, vec![0x30, 0x00]] {
+        assert!(
+            matches!(
+                ecdsa_der_to_raw(&bad, 32),
+                Err(AdesError::SignatureValue(_))
+            ),
+            "{bad:02x?}"
+        );
+    }
+}
+
+#[test]
+fn text_is_escaped_and_control_characters_refused() {
+    assert_eq!(text("a<b>&c\r").unwrap(), "a&lt;b&gt;&amp;c&#xD;");
+    assert!(matches!(text("a\u{1}b"), Err(AdesError::InvalidRequest(_))));
+}
+
+#[test]
+fn pss_with_maximum_salt_is_refused() {
+    let m = SignMechanism::RsaPss {
+        hash: HashAlgorithm::Sha256,
+        salt: PssSalt::Maximum,
+    };
+    assert!(matches!(
+        signature_method(m),
+        Err(AdesError::InvalidRequest(_))
+    ));
+}
+
+struct Pki {
+    keys: Arc<dyn KeyModule>,
+    ca: EmbeddedCa,
+    tsa: TimeStampAuthority,
+}
+
+impl TimeStamper for Pki {
+    fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
+        self.tsa
+            .timestamp(self.keys.as_ref(), hash, digest, None)
+            .map_err(|e| AdesError::TimeStamp(e.to_string()))
+    }
+}
+
+impl ValidationData for Pki {
+    fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
+        let keys = self.keys.as_ref();
+        let ocsp = self
+            .ca
+            .ocsp_response_for(keys, certificate, RevocationStatus::Good)
+            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
+        let crl = self
+            .ca
+            .crl(keys, &[], 1, 24)
+            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
+        Ok(Revocation {
+            certificates: vec![self.ca.certificate.clone()],
+            crls: vec![crl],
+            ocsp: vec![ocsp],
+        })
+    }
+}
+
+fn name(cn: &str) -> SubjectName {
+    SubjectName {
+        common_name: cn.into(),
+        organization: None,
+        country: None,
+    }
+}
+
+fn pki() -> Pki {
+    let keys: Arc<dyn KeyModule> = Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
+    let ca = EmbeddedCa::create(keys.as_ref(), KeyType::EcP256, "Test CA", None, 30).unwrap();
+    let tsa = TimeStampAuthority::create(
+        keys.as_ref(),
+        &ca,
+        KeyType::EcP256,
+        &name("Test TSA"),
+        30,
+        signet_pki::tsa::DEFAULT_POLICY_OID,
+    )
+    .unwrap();
+    Pki { keys, ca, tsa }
+}
+
+fn signer(pki: &Pki, key_type: KeyType, mechanism: SignMechanism) -> (KeyRef, Signer) {
+    let generated = pki.keys.generate(key_type, "signer").unwrap();
+    let cert = pki
+        .ca
+        .issue_signer_certificate(
+            pki.keys.as_ref(),
+            &name("Alice"),
+            &generated.public_key_der,
+            30,
+        )
+        .unwrap();
+    (
+        generated.key_ref,
+        Signer {
+            certificate: cert,
+            chain: vec![pki.ca.certificate.clone()],
+            key_type,
+            mechanism,
+        },
+    )
+}
+
+fn request(s: &Signer, level: Level, envelope: Envelope, content: Content) -> DocumentRequest {
+    DocumentRequest {
+        format: Format::Xades,
+        level,
+        envelope,
+        content,
+        document_hash: HashAlgorithm::Sha256,
+        props: SignedProps::default(),
+        signer: s.clone(),
+        signing_time: 1_790_000_000,
+        collect_validation_info: false,
+        limits: Limits::default(),
+    }
+}
+
+fn sign(pki: &Pki, key: &KeyRef, s: &Signer, req: DocumentRequest) -> Result<Finished, AdesError> {
+    let prepared = crate::prepare(req)?;
+    let value = pki
+        .keys
+        .sign_digests(key, s.key_type, s.mechanism, &[prepared.dtbsr().to_vec()])
+        .unwrap()
+        .remove(0);
+    finish(prepared, &value, Some(pki), Some(pki))
+}
+
+const DOC: &str = "<?xml version=\"1.0\"?>\n<!-- head -->\n<inv:Invoice xmlns:inv=\"urn:inv\" xmlns=\"urn:d\" b=\"2\" a=\"1\">\n  <Line n=\"1\">caf\u{e9} &amp; cr\u{e8}me</Line>\n  <Empty/>\n</inv:Invoice>\n";
+
+/// Where to write samples for the interop check below (INTEROP_VENV or target/interop-venv).
+fn venv_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("INTEROP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv")
+        });
+    let py = venv.join("bin/python");
+    py.exists().then_some(py)
+}
+
+#[test]
+fn fragments_are_written_in_canonical_form() {
+    let pki = pki();
+    let (key, s) = signer(
+        &pki,
+        KeyType::EcP256,
+        SignMechanism::Ecdsa {
+            hash: HashAlgorithm::Sha256,
+        },
+    );
+    let mut req = request(
+        &s,
+        Level::BB,
+        Envelope::Enveloped,
+        Content::Document(DOC.into()),
+    );
+    req.props.qualifying = QualifyingProps::from_csc(
+        Format::Xades,
+        &[
+            ("signer-role".into(), Some("Director & <CFO>".into())),
+            (
+                "commitment-type-indication".into(),
+                Some("proofOfApproval".into()),
+            ),
+            (
+                "signer-location".into(),
+                Some("{\"city\":\"Gent\",\"countryName\":\"BE\"}".into()),
+            ),
+            ("signature-policy-identifier".into(), Some("implied".into())),
+        ],
+    )
+    .unwrap();
+    let prepared = prepare(req).unwrap();
+    let State::Xades(p) = &prepared.state else {
+        panic!()
+    };
+    for fragment in [&p.signed_info, &p.key_info, &p.signed_properties] {
+        let c = String::from_utf8(canonical(fragment).unwrap()).unwrap();
+        // On its own the fragment declares ds/xades where exclusive C14N renders them; in
+        // the signature it inherits them. Otherwise it is already canonical.
+        assert_ne!(&c, fragment);
+        let bare = c
+            .replace(&format!(" xmlns:ds=\"{DS}\""), "")
+            .replace(&format!(" xmlns:xades=\"{XADES}\""), "");
+        assert_eq!(&bare, fragment);
+    }
+    assert!(
+        p.signed_properties
+            .contains("<xades:ClaimedRole>Director &amp; &lt;CFO&gt;</xades:ClaimedRole>")
+    );
+    assert!(
+        p.signed_properties
+            .contains("urn:oid:1.2.840.113549.1.9.16.6.5")
+    );
+    assert!(
+        p.signed_properties
+            .contains("<xades:SignaturePolicyImplied></xades:SignaturePolicyImplied>")
+    );
+    assert!(
+        p.signed_properties
+            .contains("<xades:City>Gent</xades:City>")
+    );
+    assert!(
+        p.signed_properties
+            .contains("<xades:SigningTime>2026-09-21T14:13:20Z</xades:SigningTime>")
+    );
+    let done = sign(
+        &pki,
+        &key,
+        &s,
+        request(
+            &s,
+            Level::BB,
+            Envelope::Enveloped,
+            Content::Document(DOC.into()),
+        ),
+    )
+    .unwrap();
+    let Output::DocumentWithSignature(out) = done.output else {
+        panic!()
+    };
+    let out = String::from_utf8(out).unwrap();
+    // The signature is the root's last child, the rest of the document unchanged.
+    let at = out.find("<ds:Signature").unwrap();
+    let end = out.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    assert_eq!(format!("{}{}", &out[..at], &out[end..]), DOC);
+    assert!(out[..at].ends_with("<Empty/>\n"));
+    assert!(out[end..].starts_with("</inv:Invoice>"));
+}
+
+#[test]
+fn wrong_signature_value_is_refused() {
+    let pki = pki();
+    let (key, s) = signer(
+        &pki,
+        KeyType::EcP256,
+        SignMechanism::Ecdsa {
+            hash: HashAlgorithm::Sha256,
+        },
+    );
+    let prepared = prepare(request(
+        &s,
+        Level::BB,
+        Envelope::Detached,
+        Content::Document(b"x".to_vec()),
+    ))
+    .unwrap();
+    let other = pki
+        .keys
+        .sign_digests(
+            &key,
+            s.key_type,
+            s.mechanism,
+            &[HashAlgorithm::Sha256.digest(b"other")],
+        )
+        .unwrap()
+        .remove(0);
+    assert!(matches!(
+        finish(prepared, &other, None, None),
+        Err(AdesError::SignatureValue(_))
+    ));
+}
+
+#[test]
+fn digests_need_detached_and_no_lta() {
+    let pki = pki();
+    let (_, s) = signer(
+        &pki,
+        KeyType::EcP256,
+        SignMechanism::Ecdsa {
+            hash: HashAlgorithm::Sha256,
+        },
+    );
+    let d = Content::Digest(vec![1; 32]);
+    assert!(matches!(
+        prepare(request(&s, Level::BB, Envelope::Enveloped, d.clone())),
+        Err(AdesError::InvalidRequest(_))
+    ));
+    assert!(matches!(
+        prepare(request(&s, Level::BLta, Envelope::Detached, d.clone())),
+        Err(AdesError::InvalidRequest(_))
+    ));
+    let p = prepare(request(&s, Level::BLt, Envelope::Detached, d)).unwrap();
+    assert_eq!(p.document_digest(), &[1; 32]);
+    let State::Xades(x) = &p.state else { panic!() };
+    assert!(x.signed_info.contains(&format!(
+        "<ds:DigestValue>{}</ds:DigestValue>",
+        b64::encode(&[1; 32])
+    )));
+}
+
+#[test]
+fn empty_root_element_gets_the_signature() {
+    let pki = pki();
+    let (key, s) = signer(
+        &pki,
+        KeyType::EcP256,
+        SignMechanism::Ecdsa {
+            hash: HashAlgorithm::Sha256,
+        },
+    );
+    let doc = "<r a=\"1\" />";
+    let done = sign(
+        &pki,
+        &key,
+        &s,
+        request(
+            &s,
+            Level::BB,
+            Envelope::Enveloped,
+            Content::Document(doc.into()),
+        ),
+    )
+    .unwrap();
+    let out = String::from_utf8(done.output.bytes().to_vec()).unwrap();
+    assert!(out.starts_with("<r a=\"1\" ><ds:Signature"), "{out}");
+    assert!(out.ends_with("</ds:Signature></r>"), "{out}");
+}
+
+/// Our exclusive C14N against lxml's (libxml2), when the interop venv is there.
+#[test]
+fn c14n_matches_lxml() {
+    let Some(py) = venv_python() else {
+        eprintln!("SKIPPED: no interop venv");
+        return;
+    };
+    let docs = [
+        DOC,
+        "<?xml version=\"1.0\" encoding='utf-8'?>\r\n<?pi  data ?><!-- c -->\n<a:r xmlns:a=\"urn:a\" xmlns:b=\"urn:b\" xmlns=\"urn:d\" z='1' b:y=\"&lt;&quot;\t\" a:x=\"2\"><e  x=\"&#9;v&#xA;\"/>t&gt;<![CDATA[<&>]]>&#xD;\r\n<b:f xmlns:c=\"urn:c\"><!-- gone --><?p?></b:f><g xmlns=\"\"/></a:r><!-- end --><?post x?>",
+        "<r xmlns=\"urn:d\" xmlns:p=\"urn:p\"><p:a><p:b xmlns:p=\"urn:p\"/><p:c xmlns:p=\"urn:other\"/></p:a><x xmlns=\"\"><y xmlns=\"urn:d\"/></x></r>",
+        "<r xml:lang=\"en\" xmlns:q=\"urn:q\" q:z=\"1\" xml:space=\"preserve\"><q:s q:a=\"&gt;\" b=\"'\">\u{1F600} \u{a0}</q:s></r>",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, d) in docs.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.xml"));
+        std::fs::write(&path, d).unwrap();
+        let out = Command::new(&py)
+            .arg("-c")
+            .arg("import sys; from lxml import etree; sys.stdout.buffer.write(etree.tostring(etree.parse(sys.argv[1]), method='c14n', exclusive=True, with_comments=False))")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = c14n::document(&c14n::parse_untrusted(d.as_bytes(), 100).unwrap());
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&out.stdout),
+            "document {i}"
+        );
+    }
+}
+
+/// Every level × envelope with ECDSA P-256 and RSA; SIGNET_XADES_SAMPLES=DIR keeps the
+/// outputs (and ca.pem) for validate.sh by hand.
+#[test]
+fn every_level_and_envelope() {
+    let pki = pki();
+    let samples = std::env::var_os("SIGNET_XADES_SAMPLES").map(PathBuf::from);
+    if let Some(d) = &samples {
+        std::fs::create_dir_all(d).unwrap();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            b64::encode(&pki.ca.certificate)
+        );
+        std::fs::write(d.join("ca.pem"), pem).unwrap();
+        std::fs::write(d.join("document"), DOC).unwrap();
+    }
+    for (tag, kt, m) in [
+        (
+            "ec",
+            KeyType::EcP256,
+            SignMechanism::Ecdsa {
+                hash: HashAlgorithm::Sha256,
+            },
+        ),
+        (
+            "rsa",
+            KeyType::Rsa2048,
+            SignMechanism::RsaPkcs1 {
+                hash: HashAlgorithm::Sha256,
+            },
+        ),
+        (
+            "pss",
+            KeyType::Rsa2048,
+            SignMechanism::RsaPss {
+                hash: HashAlgorithm::Sha256,
+                salt: PssSalt::DigestLength,
+            },
+        ),
+    ] {
+        let (key, s) = signer(&pki, kt, m);
+        for level in Level::ALL {
+            for envelope in [
+                Envelope::Enveloped,
+                Envelope::Enveloping,
+                Envelope::Detached,
+            ] {
+                let done = sign(
+                    &pki,
+                    &key,
+                    &s,
+                    request(&s, level, envelope, Content::Document(DOC.into())),
+                )
+                .unwrap();
+                let out = String::from_utf8(done.output.bytes().to_vec()).unwrap();
+                assert_eq!(out.contains("SignatureTimeStamp"), level >= Level::BT);
+                assert_eq!(out.contains("EncapsulatedOCSPValue"), level >= Level::BLt);
+                assert_eq!(out.contains("EncapsulatedCRLValue"), level >= Level::BLt);
+                assert_eq!(out.contains("ArchiveTimeStamp"), level >= Level::BLta);
+                assert_eq!(!done.validation_info.is_empty(), level >= Level::BLt);
+                assert_eq!(
+                    matches!(done.output, Output::DocumentWithSignature(_)),
+                    envelope == Envelope::Enveloped
+                );
+                if let Some(d) = &samples {
+                    let file = format!("{tag}-{level}-{}.xml", envelope.name().to_lowercase());
+                    std::fs::write(d.join(file), &out).unwrap();
+                }
+            }
+        }
+    }
+}
