@@ -25,9 +25,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
 
-use crate::asn1::{self, INTEGER, SEQUENCE};
 use crate::cades::need_tsa;
 use crate::cert::CertView;
+use crate::ecdsa;
 use crate::qualifying::{Policy, QualifyingProps};
 use crate::timestamp;
 use crate::{
@@ -177,11 +177,7 @@ pub fn finish(
     cert.verify(p.key_type, p.mechanism, input.as_bytes(), signature_value)?;
     // RFC 7518 §3.4: a JWS ECDSA signature is R || S, each as wide as the curve order; the
     // key module speaks X9.62 DER.
-    let jws_signature = match p.key_type {
-        KeyType::EcP256 => ecdsa_der_to_raw(signature_value, 32)?,
-        KeyType::EcP384 => ecdsa_der_to_raw(signature_value, 48)?,
-        _ => signature_value.to_vec(),
-    };
+    let jws_signature = ecdsa::fixed_width(p.key_type, signature_value)?;
     let signature = b64url(&jws_signature);
     let hash = p.mechanism.hash();
     let mut etsi_u: Vec<String> = Vec::new();
@@ -474,40 +470,6 @@ fn sig_time(unix: i64) -> Result<String, AdesError> {
     .map_err(|e| AdesError::Internal(format!("signing time: {e}")))
 }
 
-/// `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` to the fixed-width R || S of
-/// RFC 7518 §3.4.
-fn ecdsa_der_to_raw(der: &[u8], width: usize) -> Result<Vec<u8>, AdesError> {
-    let bad = || {
-        AdesError::SignatureValue(
-            "the ECDSA signature value is not a DER SEQUENCE of two INTEGERs fitting the curve"
-                .into(),
-        )
-    };
-    let seq = asn1::read_all(der)
-        .and_then(|t| t.expect_tag(SEQUENCE, "ECDSA-Sig-Value"))
-        .map_err(|_| bad())?;
-    let parts = seq.children().map_err(|_| bad())?;
-    let [r, s] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let mut out = Vec::with_capacity(2 * width);
-    for int in [r, s] {
-        if int.tag != INTEGER || int.content.first().is_some_and(|b| b & 0x80 != 0) {
-            return Err(bad());
-        }
-        let mut v = int.content;
-        while let [0, rest @ ..] = v {
-            v = rest;
-        }
-        if v.len() > width {
-            return Err(bad());
-        }
-        out.resize(out.len() + width - v.len(), 0);
-        out.extend_from_slice(v);
-    }
-    Ok(out)
-}
-
 fn invalid(msg: &str) -> AdesError {
     AdesError::InvalidDocument(format!(
         "a Parallel JAdES signature needs a JWS with its payload inside: {msg}"
@@ -727,33 +689,6 @@ mod tests {
         assert_eq!(b64url(&[0xfb, 0xff, 0xbf, 0x01]), "-_-_AQ");
         assert_eq!(b64url(b""), "");
         assert_eq!(b64url(b"ab"), "YWI");
-    }
-
-    #[test]
-    fn der_ecdsa_to_fixed_width() {
-        // r with a leading zero (high bit set), s short: both padded to 32 bytes.
-        let mut r = vec![0u8];
-        r.extend([0x80; 32]);
-        let s = vec![0x01, 0x02];
-        let der = asn1::seq(&[&asn1::tlv(INTEGER, &r), &asn1::tlv(INTEGER, &s)]);
-        let raw = ecdsa_der_to_raw(&der, 32).unwrap();
-        assert_eq!(raw.len(), 64);
-        assert_eq!(&raw[..32], &[0x80; 32]);
-        assert_eq!(&raw[32..62], &[0u8; 30]);
-        assert_eq!(&raw[62..], &[0x01, 0x02]);
-        // Too wide for P-256, negative, one INTEGER only, trailing garbage.
-        let wide = asn1::seq(&[&asn1::tlv(INTEGER, &[0x01; 33]), &asn1::tlv(INTEGER, &s)]);
-        assert!(ecdsa_der_to_raw(&wide, 32).is_err());
-        let neg = asn1::seq(&[&asn1::tlv(INTEGER, &[0x80]), &asn1::tlv(INTEGER, &s)]);
-        assert!(ecdsa_der_to_raw(&neg, 32).is_err());
-        let one = asn1::seq(&[&asn1::tlv(INTEGER, &s)]);
-        assert!(matches!(
-            ecdsa_der_to_raw(&one, 32),
-            Err(AdesError::SignatureValue(_))
-        ));
-        let mut trailing = der.clone();
-        trailing.push(0);
-        assert!(ecdsa_der_to_raw(&trailing, 32).is_err());
     }
 
     #[test]
@@ -1073,7 +1008,10 @@ mod tests {
             assert_eq!(sig.len(), 64);
             // aws-lc's fixed-width ECDSA verifier, with the key from the certificate.
             let cert = CertView::parse(&pki.signer.certificate).unwrap();
-            let spki = asn1::read_all(cert.spki).unwrap().children().unwrap();
+            let spki = crate::asn1::read_all(cert.spki)
+                .unwrap()
+                .children()
+                .unwrap();
             let point = &spki[1].content[1..];
             UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
                 .verify(format!("{protected}.{payload}").as_bytes(), &sig)

@@ -24,6 +24,7 @@ mod asn1;
 mod cades;
 mod cert;
 mod cms;
+mod ecdsa;
 mod jades;
 mod level;
 mod oids;

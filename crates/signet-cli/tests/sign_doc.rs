@@ -13,34 +13,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::interop::interop;
+use common::doc_signer::{DocSigner as Ctx, PIN};
+use common::interop::{interop, run};
 use common::*;
 use serde_json::{Value, json};
 
-const PIN: &str = "20481024";
-
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().expect("run validator");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 impl common::interop::Interop {
-    /// `validate.sh KIND ARGS...`.
-    fn validate(&self, args: &[&Path]) -> (bool, String) {
-        let mut cmd = Command::new("bash");
-        cmd.arg(self.kit.join("validate.sh"))
-            .args(args)
-            .env("INTEROP_VENV", &self.venv);
-        run(&mut cmd)
-    }
-
     /// pyHanko's AdES validator (EN 319 102-1 with the LTA process) with revocation
     /// information required and the Signet CA as the only trust root.
     fn ades_verify(&self, pdf: &Path, ca: &Path) -> (bool, String) {
@@ -182,50 +160,15 @@ print('archive-time-stamp-v3: imprint recomputed, token verified')
 "#;
 
 /// A server, a user with a token, and an SCAL1 credential good for many signatures.
-struct Ctx {
-    server: Server,
-    token: String,
-    cred: String,
-    dir: tempfile::TempDir,
-}
-
 async fn setup(key: &str) -> Ctx {
     setup_with(key, &[]).await
 }
 
 async fn setup_with(key: &str, env: &[(&str, &str)]) -> Ctx {
-    let server = Server::start_with_env(env);
-    let user = server.add_user("signer");
-    let cred = server.create_credential(
-        &user,
-        PIN,
-        &["--key", key, "--scal", "1", "--multisign", "100"],
-    );
-    let token = server.login(&user).await;
-    Ctx {
-        server,
-        token,
-        cred,
-        dir: tempfile::tempdir().expect("tempdir"),
-    }
+    Ctx::start(key, env).await
 }
 
 impl Ctx {
-    async fn sad(&self, n: u32, hashes: Option<&[Vec<u8>]>) -> String {
-        self.server
-            .sad(&self.token, &self.cred, n, hashes, Some(SHA256), PIN, None)
-            .await
-    }
-
-    async fn sign_doc(&self, sad: &str, body: Value) -> (u16, Value) {
-        let mut body = body;
-        body["credentialID"] = json!(self.cred);
-        body["SAD"] = json!(sad);
-        self.server
-            .post("/csc/v2/signatures/signDoc", Some(&self.token), &body)
-            .await
-    }
-
     /// signDoc of one document that must succeed: the output bytes and the whole reply.
     async fn sign_one(&self, doc: &[u8], opts: Value, sign_algo: &str) -> (Vec<u8>, Value) {
         let sad = self.sad(1, None).await;

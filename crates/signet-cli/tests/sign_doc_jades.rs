@@ -13,32 +13,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::interop::{Interop, interop};
+use common::doc_signer::{DocSigner as Ctx, PIN};
+use common::interop::{Interop, interop, run};
 use common::*;
 use data_encoding::BASE64URL_NOPAD;
 use serde_json::{Value, json};
-
-const PIN: &str = "20481024";
-
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().expect("run validator");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn validate(t: &Interop, args: &[&Path]) -> (bool, String) {
-    let mut cmd = Command::new("bash");
-    cmd.arg(t.validate_sh())
-        .args(args)
-        .env("INTEROP_VENV", &t.venv);
-    run(&mut cmd)
-}
 
 /// The nearest honest check of a `sigD` (ObjectIdByURIHash) signature over a document digest:
 /// jwcrypto verifies the JWS over `BASE64URL(header).` (b64=false, empty detached payload, the
@@ -67,30 +46,8 @@ assert d['hashV'] == [want], (d['hashV'], want)
 print('sigD: JWS verified, hashV is the document digest')
 "#;
 
-struct Ctx {
-    server: Server,
-    user: TestUser,
-    token: String,
-    cred: String,
-    dir: tempfile::TempDir,
-}
-
 async fn setup_with(key: &str, env: &[(&str, &str)]) -> Ctx {
-    let server = Server::start_with_env(env);
-    let user = server.add_user("signer");
-    let cred = server.create_credential(
-        &user,
-        PIN,
-        &["--key", key, "--scal", "1", "--multisign", "100"],
-    );
-    let token = server.login(&user).await;
-    Ctx {
-        server,
-        user,
-        token,
-        cred,
-        dir: tempfile::tempdir().expect("tempdir"),
-    }
+    Ctx::start(key, env).await
 }
 
 async fn setup(key: &str) -> Ctx {
@@ -253,13 +210,13 @@ fn check_signature(
                 // §5.3.4: over the base64url-encoded JWS Signature Value.
                 let tok = ctx.write(&format!("{tag}-sigtst.der"), &token_of("sigTst"));
                 let data = ctx.write(&format!("{tag}-sigtst.data"), signature.as_bytes());
-                let (ok, log) = validate(t, &["tst".as_ref(), &tok, &data, ca]);
+                let (ok, log) = t.validate(&["tst".as_ref(), &tok, &data, ca]);
                 assert!(ok, "{tag}: sigTst rejected by openssl ts:\n{log}");
                 let other = ctx.write(
                     &format!("{tag}-sigtst.bad"),
                     flip_char(signature, 3).as_bytes(),
                 );
-                let (ok, _) = validate(t, &["tst".as_ref(), &tok, &other, ca]);
+                let (ok, _) = t.validate(&["tst".as_ref(), &tok, &other, ca]);
                 assert!(!ok, "{tag}: sigTst accepted over other bytes");
             }
             "xVals" => {
@@ -296,7 +253,7 @@ fn check_signature(
                 }
                 let tok = ctx.write(&format!("{tag}-arctst.der"), &token_of("arcTst"));
                 let data = ctx.write(&format!("{tag}-arctst.data"), input.as_bytes());
-                let (ok, log) = validate(t, &["tst".as_ref(), &tok, &data, ca]);
+                let (ok, log) = t.validate(&["tst".as_ref(), &tok, &data, ca]);
                 assert!(ok, "{tag}: arcTst rejected by openssl ts:\n{log}");
                 assert!(!raw.is_empty());
             }
@@ -421,7 +378,7 @@ async fn matrix(level: &str) {
         if let Some(p) = payload_file {
             args.push(p);
         }
-        let (ok, log) = validate(t, &args);
+        let (ok, log) = t.validate(&args);
         assert!(ok, "validate.sh jades rejected {level} {name}:\n{log}");
         check_signature(t, &ctx, &tag, level, json_value, &payload_b64, &ca, "ES256");
 
@@ -442,7 +399,7 @@ async fn matrix(level: &str) {
                 bad_args.extend([file.as_path(), ca.as_path(), bad_payload.as_path()]);
             }
         }
-        let (ok, log) = validate(t, &bad_args);
+        let (ok, log) = t.validate(&bad_args);
         assert!(
             !ok,
             "a tampered payload was accepted ({level} {name}):\n{log}"
@@ -454,7 +411,7 @@ async fn matrix(level: &str) {
         if let Some(p) = payload_file {
             args.push(p);
         }
-        let (ok, log) = validate(t, &args);
+        let (ok, log) = t.validate(&args);
         assert!(
             !ok,
             "a tampered signature was accepted ({level} {name}):\n{log}"
@@ -527,13 +484,13 @@ async fn rsa_pkcs1_and_pss() {
     let Some(t) = tools else { return };
     for (tag, level, out, v, alg) in &outputs {
         let file = ctx.write(&format!("{tag}.json"), out);
-        let (ok, log) = validate(&t, &["jades".as_ref(), &file, &ca]);
+        let (ok, log) = t.validate(&["jades".as_ref(), &file, &ca]);
         assert!(ok, "validate.sh jades rejected {tag}:\n{log}");
         check_signature(&t, &ctx, tag, level, v, &payload_b64, &ca, alg);
         let mut bad = v.clone();
         bad["signature"] = json!(flip_char(v["signature"].as_str().unwrap(), 7));
         let file = ctx.write("bad.json", &serde_json::to_vec(&bad).unwrap());
-        let (ok, _) = validate(&t, &["jades".as_ref(), &file, &ca]);
+        let (ok, _) = t.validate(&["jades".as_ref(), &file, &ca]);
         assert!(!ok, "{tag}: tampered signature accepted");
     }
 }
@@ -591,7 +548,7 @@ async fn parallel_adds_a_second_signature() {
 
     let Some(t) = tools else { return };
     let file = ctx.write("parallel.json", &both);
-    let (ok, log) = validate(&t, &["jades".as_ref(), &file, &ca]);
+    let (ok, log) = t.validate(&["jades".as_ref(), &file, &ca]);
     assert!(
         ok,
         "validate.sh jades rejected the general serialization:\n{log}"
@@ -610,7 +567,7 @@ async fn parallel_adds_a_second_signature() {
             &format!("parallel-{i}.json"),
             &serde_json::to_vec(&flat).unwrap(),
         );
-        let (ok, log) = validate(&t, &["jades".as_ref(), &file, &ca]);
+        let (ok, log) = t.validate(&["jades".as_ref(), &file, &ca]);
         assert!(ok, "signature {i} of the parallel JWS rejected:\n{log}");
         check_signature(
             &t,
@@ -625,13 +582,13 @@ async fn parallel_adds_a_second_signature() {
         let mut bad = flat.clone();
         bad["signature"] = json!(flip_char(flat["signature"].as_str().unwrap(), 4));
         let file = ctx.write("bad.json", &serde_json::to_vec(&bad).unwrap());
-        let (ok, _) = validate(&t, &["jades".as_ref(), &file, &ca]);
+        let (ok, _) = t.validate(&["jades".as_ref(), &file, &ca]);
         assert!(!ok, "signature {i}: tampered signature accepted");
     }
     let mut bad = g.clone();
     bad["payload"] = json!(flip_char(&payload_b64, 1));
     let file = ctx.write("bad-general.json", &serde_json::to_vec(&bad).unwrap());
-    let (ok, log) = validate(&t, &["jades".as_ref(), &file, &ca]);
+    let (ok, log) = t.validate(&["jades".as_ref(), &file, &ca]);
     assert!(!ok, "a tampered parallel payload was accepted:\n{log}");
 }
 
@@ -705,7 +662,7 @@ async fn document_digests_use_sig_d() {
     assert!(ok, "sigD check failed:\n{log}");
     // The generic validator too: an empty detached payload (b64=false).
     let empty = ctx.write("empty", b"");
-    let (ok, log) = validate(&t, &["jades".as_ref(), &file, &ca, &empty]);
+    let (ok, log) = t.validate(&["jades".as_ref(), &file, &ca, &empty]);
     assert!(ok, "validate.sh jades rejected the sigD signature:\n{log}");
     check_signature(&t, &ctx, "sigd", "Ades-B-LT", &v, "", &ca, "ES256");
     // Another document does not match hashV.
@@ -719,7 +676,7 @@ async fn document_digests_use_sig_d() {
     let mut bad = v.clone();
     bad["signature"] = json!(flip_char(v["signature"].as_str().unwrap(), 2));
     let file = ctx.write("bad.json", &serde_json::to_vec(&bad).unwrap());
-    let (ok, _) = validate(&t, &["jades".as_ref(), &file, &ca, &empty]);
+    let (ok, _) = t.validate(&["jades".as_ref(), &file, &ca, &empty]);
     assert!(!ok, "a tampered sigD signature was accepted");
 }
 

@@ -15,26 +15,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::interop::{Interop, interop};
+use common::doc_signer::DocSigner as Ctx;
+use common::interop::{Interop, interop, run};
 use common::*;
 use serde_json::{Value, json};
 
-const PIN: &str = "20481024";
-
 /// The detached document's name in the signature (`ds:Reference/@URI`).
 const DETACHED_URI: &str = "document";
-
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().expect("run validator");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 /// lxml (libxml2) helpers: `tst FILE OUTDIR` writes the canonical ds:SignatureValue and the
 /// time-stamp tokens; `ats FILE [DETACHED]` recomputes the EN 319 132-1 §5.5.2 archive
@@ -99,21 +86,11 @@ elif mode == 'detached':
 "#;
 
 trait XadesTools {
-    fn validate(&self, args: &[&Path]) -> (bool, String);
     fn helper(&self, args: &[&Path]) -> (bool, String);
     fn check_xades(&self, file: &Path, detached: Option<&Path>, ca: &Path) -> (bool, String);
 }
 
 impl XadesTools for Interop {
-    /// `validate.sh KIND ARGS...`.
-    fn validate(&self, args: &[&Path]) -> (bool, String) {
-        let mut cmd = Command::new("bash");
-        cmd.arg(self.validate_sh())
-            .args(args)
-            .env("INTEROP_VENV", &self.venv);
-        run(&mut cmd)
-    }
-
     fn helper(&self, args: &[&Path]) -> (bool, String) {
         run(Command::new(self.python())
             .arg("-c")
@@ -140,46 +117,11 @@ impl XadesTools for Interop {
     }
 }
 
-struct Ctx {
-    server: Server,
-    token: String,
-    cred: String,
-    dir: tempfile::TempDir,
-}
-
 async fn setup(key: &str, env: &[(&str, &str)]) -> Ctx {
-    let server = Server::start_with_env(env);
-    let user = server.add_user("signer");
-    let cred = server.create_credential(
-        &user,
-        PIN,
-        &["--key", key, "--scal", "1", "--multisign", "100"],
-    );
-    let token = server.login(&user).await;
-    Ctx {
-        server,
-        token,
-        cred,
-        dir: tempfile::tempdir().expect("tempdir"),
-    }
+    Ctx::start(key, env).await
 }
 
 impl Ctx {
-    async fn sad(&self, n: u32, hashes: Option<&[Vec<u8>]>) -> String {
-        self.server
-            .sad(&self.token, &self.cred, n, hashes, Some(SHA256), PIN, None)
-            .await
-    }
-
-    async fn sign_doc(&self, sad: &str, body: Value) -> (u16, Value) {
-        let mut body = body;
-        body["credentialID"] = json!(self.cred);
-        body["SAD"] = json!(sad);
-        self.server
-            .post("/csc/v2/signatures/signDoc", Some(&self.token), &body)
-            .await
-    }
-
     /// One XAdES signDoc that must succeed: the output and which CSC field carried it.
     async fn sign_xades(
         &self,

@@ -13,11 +13,12 @@ use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism, b64};
 
 use crate::cades::{need_tsa, two_digests};
 use crate::cert::CertView;
+use crate::ecdsa;
 use crate::qualifying::{Policy, QualifyingProps};
 use crate::timestamp;
 use crate::{
     AdesError, Content, DocumentRequest, Envelope, Finished, Level, Output, Prepared, Revocation,
-    State, TimeStamper, ValidationData, asn1,
+    State, TimeStamper, ValidationData,
 };
 
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -517,47 +518,6 @@ fn signed_properties(
     ))
 }
 
-/// XMLDSig wants ECDSA signature values as `r || s`, each left-padded to the curve's field
-/// size (RFC 4050 §3.3 / XMLDSig 1.1 §6.4.3); key modules return DER `SEQUENCE { r, s }`.
-pub fn ecdsa_der_to_raw(der: &[u8], width: usize) -> Result<Vec<u8>, AdesError> {
-    let bad = || {
-        AdesError::SignatureValue(
-            "the ECDSA signature value is not a DER SEQUENCE of two INTEGERs".into(),
-        )
-    };
-    let seq = asn1::read_all(der)
-        .and_then(|t| t.expect_tag(asn1::SEQUENCE, "ECDSA-Sig-Value"))
-        .map_err(|_| bad())?;
-    let parts = seq.children().map_err(|_| bad())?;
-    let [r, s] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let mut out = Vec::with_capacity(2 * width);
-    for int in [r, s] {
-        if int.tag != asn1::INTEGER || int.content.first().is_some_and(|b| b & 0x80 != 0) {
-            return Err(bad());
-        }
-        let value = {
-            let zeros = int.content.iter().take_while(|b| **b == 0).count();
-            &int.content[zeros..]
-        };
-        if value.len() > width {
-            return Err(bad());
-        }
-        out.extend(std::iter::repeat_n(0u8, width - value.len()));
-        out.extend_from_slice(value);
-    }
-    Ok(out)
-}
-
-fn ecdsa_width(key_type: KeyType) -> Option<usize> {
-    match key_type {
-        KeyType::EcP256 => Some(32),
-        KeyType::EcP384 => Some(48),
-        _ => None,
-    }
-}
-
 /// `xades:CertificateValues` and `xades:RevocationValues` for `data`, leaving out the
 /// certificates in `skip` (already in KeyInfo or embedded earlier); empty parts are left out.
 fn validation_values(data: &Revocation, skip: &[Vec<u8>]) -> String {
@@ -663,15 +623,7 @@ pub fn finish(
 ) -> Result<Finished, AdesError> {
     let cert = CertView::parse(&p.certificate)?;
     cert.verify(p.key_type, p.mechanism, &p.signed_info_c14n, signature)?;
-    let value = match p.mechanism {
-        SignMechanism::Ecdsa { .. } => {
-            let width = ecdsa_width(p.key_type).ok_or_else(|| {
-                AdesError::SignatureValue("ECDSA with a key that is not on P-256 or P-384".into())
-            })?;
-            ecdsa_der_to_raw(signature, width)?
-        }
-        _ => signature.to_vec(),
-    };
+    let value = ecdsa::fixed_width(p.key_type, signature)?;
     let hash = p.mechanism.hash();
     let sid = &p.sid;
     let signature_value = format!(

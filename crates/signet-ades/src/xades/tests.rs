@@ -9,48 +9,6 @@ use super::*;
 use crate::{Format, Limits, SignedProps, Signer, finish, prepare};
 
 #[test]
-fn ecdsa_der_becomes_fixed_width_r_and_s() {
-    // r with a leading 0x00 (high bit set), s short (leading zero bytes dropped in DER).
-    let mut r = vec![0x00, 0x80];
-    r.extend([0x11; 31]);
-    let s = vec![0x05];
-    let der = asn1::seq(&[&asn1::tlv(asn1::INTEGER, &r), &asn1::tlv(asn1::INTEGER, &s)]);
-    let raw = ecdsa_der_to_raw(&der, 32).unwrap();
-    let mut want = vec![0x80];
-    want.extend([0x11; 31]);
-    want.extend([0u8; 31]);
-    want.push(0x05);
-    assert_eq!(raw, want);
-    // P-384 width.
-    assert_eq!(ecdsa_der_to_raw(&der, 48).unwrap().len(), 96);
-    // Too long for the curve, negative, trailing garbage, three integers: refused.
-    let long = asn1::seq(&[
-        &asn1::tlv(asn1::INTEGER, &[0x01; 33]),
-        &asn1::tlv(asn1::INTEGER, &[1]),
-    ]);
-    let negative = asn1::seq(&[
-        &asn1::tlv(asn1::INTEGER, &[0x80]),
-        &asn1::tlv(asn1::INTEGER, &[1]),
-    ]);
-    let three = asn1::seq(&[
-        &asn1::tlv(asn1::INTEGER, &[1]),
-        &asn1::tlv(asn1::INTEGER, &[1]),
-        &asn1::tlv(asn1::INTEGER, &[1]),
-    ]);
-    let mut trailing = der.clone();
-    trailing.push(0);
-    for bad in [long, negative, three, trailing, vec![0x30, 0x00]] {
-        assert!(
-            matches!(
-                ecdsa_der_to_raw(&bad, 32),
-                Err(AdesError::SignatureValue(_))
-            ),
-            "{bad:02x?}"
-        );
-    }
-}
-
-#[test]
 fn text_is_escaped_and_control_characters_refused() {
     assert_eq!(text("a<b>&c\r").unwrap(), "a&lt;b&gt;&amp;c&#xD;");
     assert!(matches!(text("a\u{1}b"), Err(AdesError::InvalidRequest(_))));

@@ -5,6 +5,7 @@
 //! A bare `cargo test` on a machine without them says SKIPPED and passes.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
@@ -35,6 +36,28 @@ impl Interop {
     pub fn validate_sh(&self) -> PathBuf {
         self.kit.join("validate.sh")
     }
+
+    /// `validate.sh KIND ARGS...`.
+    pub fn validate(&self, args: &[&Path]) -> (bool, String) {
+        let mut cmd = Command::new("bash");
+        cmd.arg(self.validate_sh())
+            .args(args)
+            .env("INTEROP_VENV", &self.venv);
+        run(&mut cmd)
+    }
+}
+
+/// Runs a validator: whether it succeeded, and everything it printed.
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().expect("run validator");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// The interop tools, or `None` (the caller skips) when they are missing and

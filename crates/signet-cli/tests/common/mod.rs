@@ -886,3 +886,6 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 // HTTPS and mutual TLS helpers (issue 6).
 pub mod pki;
+
+// A signer with a multi-signature credential, for the signDoc and DSS-X tests (issue 5, 7).
+pub mod doc_signer;
