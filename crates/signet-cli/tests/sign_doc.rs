@@ -474,6 +474,39 @@ async fn document_digests() {
     assert!(ok, "{log}");
 }
 
+/// A TSA that is down when the request comes costs no authorization: the time-stamping source
+/// is checked before the SAD is spent, so the client gets 503 and the same SAD signs once the
+/// level needs no TSA (or the TSA is back).
+#[tokio::test]
+async fn tsa_down_before_signing_spends_no_sad() {
+    // Port 9 on loopback: nothing listens, connections are refused at once.
+    let ctx = setup_with("ec-p256", &[("SIGNET_TSA__URL", "http://127.0.0.1:9/tsa")]).await;
+    let doc = b"a contract".to_vec();
+    let sad = ctx.sad(1, Some(&[sha256(&doc)])).await;
+    let entry = |level: &str| {
+        json!({ "documents": [{ "document": b64(&doc), "signature_format": "C",
+            "conformance_level": level, "signAlgo": ECDSA_SHA256 }] })
+    };
+    for level in ["Ades-B-T", "Ades-B-LTA"] {
+        let reply = ctx.sign_doc(&sad, entry(level)).await;
+        let msg = expect_error(&reply, 503, "temporarily_unavailable");
+        assert!(
+            msg.starts_with("documents[0]: time-stamping failed"),
+            "{msg}"
+        );
+        assert!(!msg.contains(&sad), "{msg}");
+    }
+    let reply = ctx.sign_doc(&sad, entry("Ades-B-B")).await;
+    assert_eq!(reply.0, 200, "{}", reply.1);
+    assert_eq!(
+        reply.1["DocumentWithSignature"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // Now spent.
+    let reply = ctx.sign_doc(&sad, entry("Ades-B-B")).await;
+    expect_error(&reply, 400, "invalid_request");
+}
+
 #[tokio::test]
 async fn sole_control_binds_the_documents() {
     let server = Server::start();

@@ -55,19 +55,50 @@ impl TimeStamper for PkiTimeStamper {
 pub struct PkiValidationData {
     pub pki: Arc<PkiService>,
     pub runtime: tokio::runtime::Handle,
+    /// Answers fetched before signing ([`preflight`]), by certificate.
+    pub fetched: Vec<(Vec<u8>, Revocation)>,
 }
 
 impl ValidationData for PkiValidationData {
     fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
-        let values = self
-            .runtime
-            .block_on(self.pki.validation_values(certificate))
-            .map_err(|e| AdesError::ValidationData(describe(&e)))?;
-        Ok(Revocation {
-            certificates: values.chain,
-            crls: values.crls,
-            ocsp: values.ocsp,
-        })
+        if let Some((_, known)) = self.fetched.iter().find(|(c, _)| c == certificate) {
+            return Ok(known.clone());
+        }
+        self.runtime
+            .block_on(validation_values(&self.pki, certificate))
+    }
+}
+
+async fn validation_values(pki: &PkiService, certificate: &[u8]) -> Result<Revocation, AdesError> {
+    let values = pki
+        .validation_values(certificate)
+        .await
+        .map_err(|e| AdesError::ValidationData(describe(&e)))?;
+    Ok(Revocation {
+        certificates: values.chain,
+        crls: values.crls,
+        ocsp: values.ocsp,
+    })
+}
+
+/// Checks, before a SAD is spent, the services that finishing the signatures will need: the
+/// time-stamping source (`tsa`: B-T and above) and the signer's validation data (`signer`:
+/// B-LT and above, or validation info asked for), which is returned for reuse. A TSA or CA
+/// that is down now costs the signer no authorization; only an outage in the milliseconds
+/// between this check and finishing still does (the audit log then shows the spent SAD).
+pub async fn preflight(
+    pki: &PkiService,
+    tsa: bool,
+    signer: Option<&[u8]>,
+) -> Result<Vec<(Vec<u8>, Revocation)>, AdesError> {
+    if tsa {
+        pki.check_timestamping()
+            .await
+            .map_err(|e| AdesError::TimeStamp(describe(&e)))?;
+    }
+    match signer {
+        None => Ok(Vec::new()),
+        Some(cert) => Ok(vec![(cert.to_vec(), validation_values(pki, cert).await?)]),
     }
 }
 

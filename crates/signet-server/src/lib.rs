@@ -24,6 +24,7 @@ pub mod auth;
 pub mod body;
 pub mod consent;
 pub mod csc;
+pub mod dss;
 pub mod error;
 pub mod form;
 pub mod oauth2;
@@ -171,6 +172,7 @@ pub fn router(state: AppState) -> Router {
     let metrics_here = state.config.ops.metrics && state.config.ops.metrics_on_main_listener;
     let mut router = Router::new()
         .route(CSC_ROUTE, any(csc::entry))
+        .merge(dss::routes())
         .merge(oauth2::routes())
         .merge(consent::routes())
         .merge(pki::routes(state.pki.source()))

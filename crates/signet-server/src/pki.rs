@@ -231,6 +231,18 @@ impl PkiService {
         }
     }
 
+    /// Whether time-stamps can be had now: the built-in TSA loads (or is created), or the
+    /// external TSA answers a request (over a zero SHA-256 digest; the token is dropped).
+    pub async fn check_timestamping(&self) -> Result<(), PkiServiceError> {
+        match &self.source {
+            TimeStampSource::Builtin(_) => self.builtin_tsa().await.map(|_| ()),
+            TimeStampSource::External { .. } => self
+                .timestamp(HashAlgorithm::Sha256, &[0; 32], None)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     /// [`PkiService::timestamp`] for synchronous callers running on a blocking thread of the
     /// runtime (`tokio::task::spawn_blocking`), such as an AdES engine's time-stamper.
     pub fn timestamp_blocking(

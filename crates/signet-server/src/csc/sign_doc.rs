@@ -15,8 +15,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use signet_ades::{
-    AdesError, Content, DocumentRequest, Envelope, Format, Level, Output, Revocation, SignedProps,
-    Signer,
+    AdesError, Content, DocumentRequest, Envelope, Finished, Format, Level, Output, Revocation,
+    SignedProps, Signer,
 };
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
 use signet_sam::{SamError, now_unix};
@@ -25,24 +25,47 @@ use zeroize::Zeroizing;
 
 use super::Version;
 use crate::AppState;
-use crate::ades::{PkiTimeStamper, PkiValidationData};
+use crate::ades::{PkiTimeStamper, PkiValidationData, preflight};
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
 
 /// Most `signed_props` entries per document.
 const MAX_SIGNED_PROPS: usize = 32;
 
-/// One document to sign, as the request describes it.
-struct Item {
+/// One document to sign, as a binding (CSC signDoc, DSS-X SignRequest) describes it.
+pub struct Item {
     /// `documents[i]` or `documentDigests[i].hashes[j]`, for messages.
-    name: String,
-    format: Format,
-    level: Level,
-    envelope: Envelope,
-    mechanism: SignMechanism,
-    props: SignedProps,
-    content: Content,
-    document_hash: HashAlgorithm,
+    pub name: String,
+    pub format: Format,
+    pub level: Level,
+    pub envelope: Envelope,
+    pub mechanism: SignMechanism,
+    pub props: SignedProps,
+    pub content: Content,
+    pub document_hash: HashAlgorithm,
+}
+
+/// Why [`sign_documents_core`] failed, before each binding words it its own way.
+#[derive(Debug)]
+pub enum CoreError {
+    /// The items do not fit one authorization (400 invalid_request in CSC).
+    Request(String),
+    Sam(SamError),
+    /// The AdES engine refused or failed on the named item.
+    Ades(String, AdesError),
+    Internal,
+}
+
+impl CoreError {
+    /// The CSC error of each failure.
+    pub fn into_csc(self) -> ApiError {
+        match self {
+            Self::Request(text) => ApiError::invalid_request(text),
+            Self::Sam(e) => sam_error(e),
+            Self::Ades(name, e) => ades_error(&name, e),
+            Self::Internal => ApiError::internal(),
+        }
+    }
 }
 
 /// The member named by the first of `names` present and not null.
@@ -449,98 +472,10 @@ pub async fn sign_doc(
         .await
         .map_err(sam_error)?;
     let items = parse_items(state, body, &cred)?;
-    let Some(first) = items.first() else {
-        return Err(ApiError::invalid_request("No document to sign"));
-    };
-    let (mechanism, document_hash) = (first.mechanism, first.document_hash);
-    if items
-        .iter()
-        .any(|i| i.mechanism != mechanism || i.document_hash != document_hash)
-    {
-        return Err(ApiError::invalid_request(
-            "All documents of one signDoc request must use the same signAlgo, signAlgoParams and hashAlgorithmOID (one authorization binds one hash algorithm)",
-        ));
-    }
-
-    // Prepare every document before the SAD is touched: a bad document costs no signature.
-    let started = std::time::Instant::now();
-    let signing_time = now_unix();
-    let limits = state.config.ades.limits;
-    let signer = Signer {
-        certificate: cred.certificate.clone(),
-        chain: cred.chain.clone(),
-        key_type: cred.key_type,
-        mechanism,
-    };
-    let prepared = tokio::task::spawn_blocking(move || {
-        items
-            .into_iter()
-            .map(|item| {
-                let request = DocumentRequest {
-                    format: item.format,
-                    level: item.level,
-                    envelope: item.envelope,
-                    content: item.content,
-                    document_hash: item.document_hash,
-                    props: item.props,
-                    signer: signer.clone(),
-                    signing_time,
-                    collect_validation_info: return_info,
-                    limits,
-                };
-                signet_ades::prepare(request)
-                    .map(|p| (item.name.clone(), p))
-                    .map_err(|e| ades_error(&item.name, e))
-            })
-            .collect::<ApiResult<Vec<_>>>()
-    })
-    .await
-    .map_err(|_| ApiError::internal())??;
-
-    let prepared_at = started.elapsed();
-    let document_digests: Vec<Vec<u8>> = prepared
-        .iter()
-        .map(|(_, p)| p.document_digest().to_vec())
-        .collect();
-    let dtbsr: Vec<Vec<u8>> = prepared.iter().map(|(_, p)| p.dtbsr().to_vec()).collect();
-    let values = state
-        .sam
-        .sign_documents(
-            user,
-            &cred.id,
-            &sad,
-            document_hash,
-            document_digests,
-            dtbsr,
-            mechanism,
-        )
+    let finished = sign_documents_core(state, user, &cred, &sad, items, return_info)
         .await
-        .map_err(sam_error)?;
-
-    let signed_at = started.elapsed();
-    let runtime = tokio::runtime::Handle::current();
-    let tsa = PkiTimeStamper {
-        pki: Arc::clone(&state.pki),
-        runtime: runtime.clone(),
-    };
-    let validation = PkiValidationData {
-        pki: Arc::clone(&state.pki),
-        runtime,
-    };
-    let finished = tokio::task::spawn_blocking(move || {
-        prepared
-            .into_iter()
-            .zip(values)
-            .map(|((name, p), value)| {
-                signet_ades::finish(p, &value, Some(&tsa), Some(&validation))
-                    .map_err(|e| ades_error(&name, e))
-            })
-            .collect::<ApiResult<Vec<_>>>()
-    })
-    .await
-    .map_err(|_| ApiError::internal())??;
-
-    let finished_at = started.elapsed();
+        .map_err(CoreError::into_csc)?;
+    let started = std::time::Instant::now();
     let mut with_signature = Vec::new();
     let mut signature_objects = Vec::new();
     let mut info = Revocation::default();
@@ -582,12 +517,134 @@ pub async fn sign_doc(
     }
     out.push(b'}');
     tracing::debug!(
-        prepare_us = prepared_at.as_micros() as u64,
-        sign_us = (signed_at - prepared_at).as_micros() as u64,
-        finish_us = (finished_at - signed_at).as_micros() as u64,
-        encode_us = (started.elapsed() - finished_at).as_micros() as u64,
+        encode_us = started.elapsed().as_micros() as u64,
         bytes = out.len(),
-        "signDoc timings"
+        "signDoc encoding"
     );
     Ok(out)
+}
+
+/// The signing core shared by CSC signDoc and DSS-X SignRequest: prepares every item, has the
+/// SAM spend `sad` against the documents and sign the DTBS/R, then finishes each signature
+/// (time-stamps, validation data). All items must share one mechanism and one document hash
+/// algorithm (one authorization binds one hash algorithm).
+pub async fn sign_documents_core(
+    state: &AppState,
+    user: &User,
+    cred: &Credential,
+    sad: &str,
+    items: Vec<Item>,
+    return_info: bool,
+) -> Result<Vec<Finished>, CoreError> {
+    let Some(first) = items.first() else {
+        return Err(CoreError::Request("No document to sign".into()));
+    };
+    let (mechanism, document_hash) = (first.mechanism, first.document_hash);
+    if items
+        .iter()
+        .any(|i| i.mechanism != mechanism || i.document_hash != document_hash)
+    {
+        return Err(CoreError::Request(
+            "All documents of one signDoc request must use the same signAlgo, signAlgoParams and hashAlgorithmOID (one authorization binds one hash algorithm)".into(),
+        ));
+    }
+
+    let top_level = items.iter().map(|i| i.level).max().unwrap_or(Level::BB);
+    let first_name = first.name.clone();
+
+    // Prepare every document before the SAD is touched: a bad document costs no signature.
+    let started = std::time::Instant::now();
+    let signing_time = now_unix();
+    let limits = state.config.ades.limits;
+    let signer = Signer {
+        certificate: cred.certificate.clone(),
+        chain: cred.chain.clone(),
+        key_type: cred.key_type,
+        mechanism,
+    };
+    let prepared = tokio::task::spawn_blocking(move || {
+        items
+            .into_iter()
+            .map(|item| {
+                let request = DocumentRequest {
+                    format: item.format,
+                    level: item.level,
+                    envelope: item.envelope,
+                    content: item.content,
+                    document_hash: item.document_hash,
+                    props: item.props,
+                    signer: signer.clone(),
+                    signing_time,
+                    collect_validation_info: return_info,
+                    limits,
+                };
+                match signet_ades::prepare(request) {
+                    Ok(p) => Ok((item.name, p)),
+                    Err(e) => Err(CoreError::Ades(item.name, e)),
+                }
+            })
+            .collect::<Result<Vec<_>, CoreError>>()
+    })
+    .await
+    .map_err(|_| CoreError::Internal)??;
+
+    // The same for the TSA and the CA: their answers are needed after signing.
+    let fetched = preflight(
+        &state.pki,
+        top_level >= Level::BT,
+        (top_level >= Level::BLt || return_info).then_some(cred.certificate.as_slice()),
+    )
+    .await
+    .map_err(|e| CoreError::Ades(first_name, e))?;
+
+    let prepared_at = started.elapsed();
+    let document_digests: Vec<Vec<u8>> = prepared
+        .iter()
+        .map(|(_, p)| p.document_digest().to_vec())
+        .collect();
+    let dtbsr: Vec<Vec<u8>> = prepared.iter().map(|(_, p)| p.dtbsr().to_vec()).collect();
+    let values = state
+        .sam
+        .sign_documents(
+            user,
+            &cred.id,
+            sad,
+            document_hash,
+            document_digests,
+            dtbsr,
+            mechanism,
+        )
+        .await
+        .map_err(CoreError::Sam)?;
+
+    let signed_at = started.elapsed();
+    let runtime = tokio::runtime::Handle::current();
+    let tsa = PkiTimeStamper {
+        pki: Arc::clone(&state.pki),
+        runtime: runtime.clone(),
+    };
+    let validation = PkiValidationData {
+        pki: Arc::clone(&state.pki),
+        runtime,
+        fetched,
+    };
+    let finished = tokio::task::spawn_blocking(move || {
+        prepared
+            .into_iter()
+            .zip(values)
+            .map(|((name, p), value)| {
+                signet_ades::finish(p, &value, Some(&tsa), Some(&validation))
+                    .map_err(|e| CoreError::Ades(name, e))
+            })
+            .collect::<Result<Vec<_>, CoreError>>()
+    })
+    .await
+    .map_err(|_| CoreError::Internal)??;
+    tracing::debug!(
+        prepare_us = prepared_at.as_micros() as u64,
+        sign_us = (signed_at - prepared_at).as_micros() as u64,
+        finish_us = (started.elapsed() - signed_at).as_micros() as u64,
+        "document signing timings"
+    );
+    Ok(finished)
 }
