@@ -10,9 +10,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use common::doc_signer::minimal_pdf;
 use common::interop::{Interop, interop, workspace_root};
 use common::*;
 use serde_json::{Value, json};
@@ -41,26 +41,6 @@ const KEY_LOOKUP: &str = "urn:oasis:names:tc:dss:1.0:resultminor:invalid:KeyLook
 const HASH_ALG: &str = "urn:oasis:names:tc:dssx:2.0:resultminor:Inappropriate:HashAlgorithm";
 const ID_UNKNOWN: &str =
     "urn:oasis:names:tc:dss:1.0:profiles:asynchronousprocessing:resultminor:ResponseIdUnknown";
-
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().expect("run validator");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn validate(tools: &Interop, args: &[&Path]) -> (bool, String) {
-    let mut cmd = Command::new("bash");
-    cmd.arg(tools.validate_sh())
-        .args(args)
-        .env("INTEROP_VENV", &tools.venv);
-    run(&mut cmd)
-}
 
 fn unesc(s: &str) -> String {
     s.replace("&lt;", "<")
@@ -472,7 +452,7 @@ impl Ctx {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let file = self.write(&format!("response-{n}.xml"), body);
         if let Some(t) = &self.tools {
-            let (ok, log) = validate(t, &["dssx".as_ref(), &file]);
+            let (ok, log) = t.validate(&["dssx".as_ref(), &file]);
             assert!(ok, "xmllint rejects the response: {log}");
         }
         let xml = String::from_utf8(body.to_vec()).expect("UTF-8");
@@ -565,7 +545,7 @@ impl Ctx {
             Syntax::Xml => {
                 if let Some(t) = &self.tools {
                     let file = self.write("request.xml", &body);
-                    let (ok, log) = validate(t, &["dssx".as_ref(), &file]);
+                    let (ok, log) = t.validate(&["dssx".as_ref(), &file]);
                     assert!(ok, "the test's SignRequest is not schema-valid: {log}");
                 }
             }
@@ -709,7 +689,7 @@ async fn document_signing_cades_pades() {
                 let content = ctx.write("content.txt", &data);
                 let dash = PathBuf::from("-");
                 let data_arg: &Path = if attached { &dash } else { &content };
-                let (ok, log) = validate(t, &["cades".as_ref(), &sig, data_arg, &ca]);
+                let (ok, log) = t.validate(&["cades".as_ref(), &sig, data_arg, &ca]);
                 assert!(ok, "CAdES {syntax:?} attached={attached}: {log}");
             }
         }
@@ -734,7 +714,7 @@ async fn document_signing_cades_pades() {
         );
         if let Some(t) = &ctx.tools {
             let sig = ctx.write("lta.p7s", &r.documents[0].2);
-            let (ok, log) = validate(t, &["cades".as_ref(), &sig, "-".as_ref(), &ca]);
+            let (ok, log) = t.validate(&["cades".as_ref(), &sig, "-".as_ref(), &ca]);
             assert!(ok, "CAdES B-LTA {syntax:?}: {log}");
         }
         // PAdES through both spellings of the creation profile, the level in its fragment
@@ -762,7 +742,7 @@ async fn document_signing_cades_pades() {
             assert!(signed.starts_with(&pdf), "an incremental update of the PDF");
             if let Some(t) = &ctx.tools {
                 let file = ctx.write("signed.pdf", signed);
-                let (ok, log) = validate(t, &["pades".as_ref(), &file, &ca]);
+                let (ok, log) = t.validate(&["pades".as_ref(), &file, &ca]);
                 assert!(ok, "PAdES {syntax:?} {profile}: {log}");
             }
         }
@@ -812,7 +792,7 @@ async fn xades_and_jades_requests_get_a_clean_result() {
                 eprintln!("{kind} {syntax:?}: signed, {} bytes", out.2.len());
                 if let Some(t) = &ctx.tools {
                     let file = ctx.write(&format!("out.{kind}"), &out.2);
-                    let (ok, log) = validate(t, &[kind.as_ref(), &file, &ca]);
+                    let (ok, log) = t.validate(&[kind.as_ref(), &file, &ca]);
                     assert!(ok, "{kind} {syntax:?}: {log}");
                 }
             } else {
@@ -851,7 +831,7 @@ async fn more_document_paths() {
         if let Some(t) = &ctx.tools {
             let sig = ctx.write("digest.p7s", &r.signatures[0].2);
             let content = ctx.write("digest.txt", &data);
-            let (ok, log) = validate(t, &["cades".as_ref(), &sig, &content, &ca]);
+            let (ok, log) = t.validate(&["cades".as_ref(), &sig, &content, &ca]);
             assert!(ok, "CAdES from a DocumentHash: {log}");
         }
 
@@ -901,7 +881,7 @@ async fn more_document_paths() {
             if let Some(t) = &ctx.tools {
                 eprintln!("XAdES enveloping {syntax:?}: signed");
                 let file = ctx.write("enveloping.xml", &out.2);
-                let (ok, log) = validate(t, &["xades".as_ref(), &file, &ca]);
+                let (ok, log) = t.validate(&["xades".as_ref(), &file, &ca]);
                 assert!(ok, "XAdES enveloping: {log}");
             }
         } else {
@@ -1283,29 +1263,6 @@ async fn non_dss_bodies_get_http_errors() {
     }
     let r = ctx.server.raw("GET", "/dss/v2/sign", &[], Vec::new()).await;
     assert_eq!(r.status, 405);
-}
-
-fn minimal_pdf() -> Vec<u8> {
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
-    );
-    out
 }
 
 /// A credential-scoped OAuth2 access token as Bearer is also the SAD (as in CSC signHash):

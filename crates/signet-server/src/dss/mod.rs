@@ -172,8 +172,19 @@ async fn sign_entry(
         pending.response_id = Some(response_id.clone());
         pending.applied_profiles = job.applied_profiles.clone();
         let (state, store) = (state.clone(), Arc::clone(&store));
+        let request_id_for_failure = pending.request_id.clone();
         tokio::spawn(async move {
-            let resp = sign::run(&state, job, response_id.clone()).await;
+            // The work runs in its own task so that a failure of it (a panic) still leaves a
+            // final answer for the poller instead of Pending until the entry expires.
+            let id = response_id.clone();
+            let work = tokio::spawn(async move { sign::run(&state, job, id).await });
+            let resp = work.await.unwrap_or_else(|_| {
+                tracing::error!("DSS-X asynchronous signing task failed");
+                result_only(
+                    DssResult::responder(minor::GENERAL_ERROR, "Internal error"),
+                    request_id_for_failure,
+                )
+            });
             store.finish(&response_id, resp);
         });
         return render(syntax, &pending);
