@@ -135,7 +135,7 @@ pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
         r#"
 Signet demo — data directory {dir}
 
-  URL            {url}   (CSC API at {url}/csc/v1/ and {url}/csc/v2/)
+  URL            {url}   (CSC API at {url}/csc/v1/ and {url}/csc/v2/, DSS-X 2.0 at {url}/dss/v2/sign)
   username       {USER}
   password       {password}
   credential ID  {cred_id}   (ECDSA P-256, SCAL2: PIN AND OTP, multisign 10)
@@ -157,6 +157,17 @@ Try it (copy-paste into another terminal):
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["SAD"])')
   curl -s -X POST $URL/csc/v2/signatures/signHash -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
        -d '{{"credentialID":"'$CRED'","SAD":"'$SAD'","hashes":["'$HASH'"],"signAlgo":"1.2.840.10045.4.3.2"}}'
+  # … or, instead of that signHash call, the same signature through DSS-X 2.0 (XML):
+  curl -s -X POST $URL/dss/v2/sign -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/xml' --data-binary \
+       '<dss2:SignRequest xmlns:dss2="http://docs.oasis-open.org/dss-x/ns/core" xmlns:dsb="http://docs.oasis-open.org/dss-x/ns/base">
+        <dss2:InputDocuments><dss2:DocumentHash ID="h1"><dss2:DigestInfos>
+          <dsb:DigestMethod>http://www.w3.org/2001/04/xmlenc#sha256</dsb:DigestMethod><dsb:DigestValue>'$HASH'</dsb:DigestValue>
+        </dss2:DigestInfos></dss2:DocumentHash></dss2:InputDocuments>
+        <dss2:OptionalInputs>
+          <dsb:Other MimeType="application/vnd.etsi.ts119432.sad"><dsb:Value>'$(printf %s "$SAD" | base64 -w0)'</dsb:Value></dsb:Other>
+          <dss2:KeySelector><dss2:KeyName>'$CRED'</dss2:KeyName></dss2:KeySelector>
+          <dss2:SignatureAlgorithm>http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256</dss2:SignatureAlgorithm>
+        </dss2:OptionalInputs></dss2:SignRequest>'
 
 Sign a PDF with pyHanko's CSC client (after ../shared/interop/setup.sh). Each TOTP code is
 accepted once: right after the curl example, wait for the next code (at most 30 s).
