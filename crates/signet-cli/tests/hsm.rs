@@ -269,3 +269,42 @@ async fn deleting_a_credential_destroys_its_key_object() {
         "{export}"
     );
 }
+
+/// Keys made by another process (`signet admin credential create` while the server runs) stay
+/// usable after the server writes to the token itself. SoftHSM takes over the token's change
+/// counter when it writes without re-reading the token first; the server's first time-stamp
+/// creates the built-in TSA's key, which used to hide the credential made just before from
+/// the server for good ("key not found", after the SAD was spent).
+#[tokio::test]
+async fn keys_created_by_the_cli_survive_the_server_generating_a_key() {
+    let server = hsm_server();
+    let user = server.add_user("cli-then-tsa");
+    let cred = server.create_credential(&user, PIN, &["--scal", "1"]);
+    let token = server.login(&user).await;
+    // The built-in TSA's key is generated now, by the server, in the same token.
+    let (status, v) = server
+        .post(
+            "/csc/v2/signatures/timestamp",
+            Some(&token),
+            &json!({ "hash": b64(&sha256(b"x")), "hashAlgo": SHA256 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let digest = sha256(b"after the TSA key");
+    let sad = server
+        .sad(
+            &token,
+            &cred,
+            1,
+            Some(std::slice::from_ref(&digest)),
+            Some(SHA256),
+            PIN,
+            None,
+        )
+        .await;
+    let (status, body) = server
+        .sign_hash(&token, &cred, &sad, &[digest], ECDSA_SHA256, json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(signatures(&(status, body)).len(), 1);
+}

@@ -615,6 +615,17 @@ impl KeyModule for Pkcs11KeyModule {
             if retry {
                 // The first attempt may have created the pair before its session failed.
                 destroy_objects(pooled, &id)?;
+            } else {
+                // Keys are also created by other processes (`signet admin credential create`
+                // while the server runs). SoftHSM 2.6 re-reads the token directory only when
+                // its generation counter moved since this process last looked, and its write
+                // path takes the counter over without re-reading: a process that writes
+                // right after another one wrote would never see the other's keys. A search
+                // first makes it look (and costs one lookup per key generation).
+                pooled
+                    .session
+                    .find_objects(&[Attribute::Token(true), Attribute::Id(id.to_vec())])
+                    .map_err(fail)?;
             }
             let (public, private) = pooled
                 .session
