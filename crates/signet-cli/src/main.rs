@@ -281,7 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             init_logging(&config);
             demo::run(&config, hsm).await?;
         }
-        Command::Bench(args) => bench::run(args).await?,
+        Command::Bench(args) => bench::run(args, &config).await?,
         Command::Admin(cmd) => admin(&cli.data, &config, cmd).await?,
         Command::Audit(cmd) => {
             let node = Node::open(&cli.data, &config).await?;

@@ -92,6 +92,14 @@ pub trait KeyModule: Send + Sync {
     /// Destroys the key; later use of `key` fails with [`KeyError::NotFound`].
     fn destroy(&self, key: &KeyRef) -> Result<(), KeyError>;
 
+    /// How many calls the module can run at once, when that is a fixed number: a CPU-bound
+    /// module's cores, or the sessions of a PKCS#11 pool. Callers then run calls on that many
+    /// dedicated threads instead of one thread per waiting call (which only queue for the same
+    /// cores or sessions). `None`: no fixed limit.
+    fn concurrency(&self) -> Option<usize> {
+        None
+    }
+
     /// Drops every connection to the module so the next operations open fresh ones (after HSM
     /// maintenance or a network blip; `signet serve` does this on SIGHUP). Requests in flight
     /// finish on their old session. The software module holds no connections.

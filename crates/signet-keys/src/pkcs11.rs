@@ -593,6 +593,11 @@ impl KeyModule for Pkcs11KeyModule {
         "pkcs11"
     }
 
+    /// One call per pooled session: more would only wait for a session.
+    fn concurrency(&self) -> Option<usize> {
+        Some(self.capacity)
+    }
+
     fn reset_sessions(&self) {
         self.close_all_sessions();
     }

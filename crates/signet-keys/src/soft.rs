@@ -141,6 +141,11 @@ impl KeyModule for SoftKeyModule {
         "software"
     }
 
+    /// Pure CPU: one call per core.
+    fn concurrency(&self) -> Option<usize> {
+        Some(std::thread::available_parallelism().map_or(1, usize::from))
+    }
+
     fn generate(&self, key_type: KeyType, label: &str) -> Result<GeneratedKey, KeyError> {
         let label = label.as_bytes();
         let label_len = u16::try_from(label.len())

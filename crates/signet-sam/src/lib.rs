@@ -167,8 +167,7 @@ impl Sam {
         config: SamConfig,
     ) -> Self {
         let pins = PinHasher::new(&master.derive("pin-hmac"));
-        // The software module computes; other backends wait on a device.
-        let signer = signer::Signer::new(keys.backend() == "software");
+        let signer = signer::Signer::new(keys.concurrency());
         Self {
             store,
             keys,

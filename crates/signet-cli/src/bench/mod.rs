@@ -107,7 +107,7 @@ impl BenchArgs {
     }
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(args: BenchArgs, config: &crate::config::Config) -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut report = Report::new(&args, threads);
     progress::note(&format!(
@@ -123,7 +123,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         signing_keys: args.runs_raw() || args.runs_batch(),
         flow: args.runs_flow(),
     };
-    let fixture = Arc::new(Fixture::start(&args, needs).await.context("bench setup")?);
+    report.key_module = if config.keys.backend == "pkcs11" {
+        format!("PKCS#11 token {:?}", config.keys.pkcs11_token)
+    } else {
+        config.keys.backend.clone()
+    };
+    progress::note(&format!("key module: {}", report.key_module));
+    let fixture = Arc::new(
+        Fixture::start(&args, needs, config)
+            .await
+            .context("bench setup")?,
+    );
     let outcome = run_scenarios(&args, &fixture, threads, &mut report).await;
     // Stop the server whatever happened, so that its temporary directory can go.
     let stopped = match Arc::try_unwrap(fixture) {

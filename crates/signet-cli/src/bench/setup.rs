@@ -90,13 +90,18 @@ struct LoginReply {
 }
 
 impl Fixture {
-    pub async fn start(args: &BenchArgs, needs: Needs) -> anyhow::Result<Self> {
+    /// `base` is the operator's configuration: its key module (`[keys]`, SIGNET_KEY_BACKEND,
+    /// SIGNET_PKCS11_*) and limits are what is measured. Its store is not: the bench enrols
+    /// its own signers, so it runs on a SQLite file in the temporary directory unless
+    /// `--database-url` names another store explicitly.
+    pub async fn start(args: &BenchArgs, needs: Needs, base: &Config) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("signet-bench-")
             .tempdir()
             .context("creating the bench data directory")?;
-        let mut config = Config::default();
+        let mut config = base.clone();
         config.sam.sad_lifetime_seconds = SAD_LIFETIME_SECONDS.max(args.duration as u64 * 4);
+        config.store = Config::default().store;
         if let Some(url) = &args.database_url {
             config.store.database_url.clone_from(url);
         }
