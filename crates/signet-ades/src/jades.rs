@@ -893,69 +893,29 @@ mod tests {
 
     /// prepare → soft key module → finish, with signet-pki's CA and TSA.
     mod with_keys {
-        use std::sync::Arc;
-
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
-        use signet_keys::{KeyModule, KeyRef, MasterKey, SoftKeyModule};
-        use signet_pki::{EmbeddedCa, SubjectName, TimeStampAuthority};
+        use signet_keys::KeyRef;
 
         use super::*;
+        use crate::test_pki::TestPki;
         use crate::{Limits, SignedProps, Signer, finish, prepare};
 
+        /// The test PKI with one ECDSA P-256 signer.
         struct Pki {
-            keys: Arc<dyn KeyModule>,
-            tsa: TimeStampAuthority,
+            pki: TestPki,
             key: KeyRef,
             signer: Signer,
         }
 
-        impl TimeStamper for Pki {
-            fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
-                self.tsa
-                    .timestamp(self.keys.as_ref(), hash, digest, None)
-                    .map_err(|e| AdesError::TimeStamp(e.to_string()))
-            }
-        }
-
-        fn name(cn: &str) -> SubjectName {
-            SubjectName {
-                common_name: cn.into(),
-                organization: None,
-                country: None,
-            }
-        }
-
         fn pki() -> Pki {
-            let keys: Arc<dyn KeyModule> =
-                Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-            let k = keys.as_ref();
-            let ca = EmbeddedCa::create(k, KeyType::EcP256, "Test CA", None, 30).unwrap();
-            let tsa = TimeStampAuthority::create(
-                k,
-                &ca,
+            let pki = TestPki::new();
+            let (key, signer) = pki.signer(
                 KeyType::EcP256,
-                &name("Test TSA"),
-                30,
-                signet_pki::tsa::DEFAULT_POLICY_OID,
-            )
-            .unwrap();
-            let generated = k.generate(KeyType::EcP256, "signer").unwrap();
-            let cert = ca
-                .issue_signer_certificate(k, &name("Alice"), &generated.public_key_der, 30)
-                .unwrap();
-            Pki {
-                keys,
-                tsa,
-                key: generated.key_ref,
-                signer: Signer {
-                    certificate: cert,
-                    chain: vec![ca.certificate.clone()],
-                    key_type: KeyType::EcP256,
-                    mechanism: SignMechanism::Ecdsa {
-                        hash: HashAlgorithm::Sha256,
-                    },
+                SignMechanism::Ecdsa {
+                    hash: HashAlgorithm::Sha256,
                 },
-            }
+            );
+            Pki { pki, key, signer }
         }
 
         fn request(pki: &Pki, level: Level) -> DocumentRequest {
@@ -974,15 +934,7 @@ mod tests {
         }
 
         fn sign_digest(pki: &Pki, digest: &[u8]) -> Vec<u8> {
-            pki.keys
-                .sign_digests(
-                    &pki.key,
-                    pki.signer.key_type,
-                    pki.signer.mechanism,
-                    &[digest.to_vec()],
-                )
-                .unwrap()
-                .remove(0)
+            pki.pki.sign(&pki.key, &pki.signer, digest)
         }
 
         #[test]
@@ -994,7 +946,7 @@ mod tests {
                 HashAlgorithm::Sha256.digest(b"hello JAdES")
             );
             let value = sign_digest(&pki, p.dtbsr());
-            let out = finish(p, &value, Some(&pki), None).unwrap();
+            let out = finish(p, &value, Some(&pki.pki), None).unwrap();
             let Output::DocumentWithSignature(bytes) = out.output else {
                 panic!("attached");
             };
@@ -1038,7 +990,7 @@ mod tests {
             let p = prepare(request(&pki, Level::BLt)).unwrap();
             let v = sign_digest(&pki, p.dtbsr());
             assert!(matches!(
-                finish(p, &v, Some(&pki), None),
+                finish(p, &v, Some(&pki.pki), None),
                 Err(AdesError::ValidationData(_))
             ));
         }

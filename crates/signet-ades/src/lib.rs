@@ -32,6 +32,8 @@ mod pades;
 mod pdf;
 mod props;
 mod qualifying;
+#[cfg(test)]
+mod test_pki;
 mod timestamp;
 mod xades;
 

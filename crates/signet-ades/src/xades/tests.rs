@@ -1,11 +1,9 @@
+use signet_keys::KeyRef;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-
-use signet_keys::{KeyModule, KeyRef, MasterKey, SoftKeyModule};
-use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
 
 use super::*;
+use crate::test_pki::TestPki as Pki;
 use crate::{Format, Limits, SignedProps, Signer, finish, prepare};
 
 #[test]
@@ -26,82 +24,12 @@ fn pss_with_maximum_salt_is_refused() {
     ));
 }
 
-struct Pki {
-    keys: Arc<dyn KeyModule>,
-    ca: EmbeddedCa,
-    tsa: TimeStampAuthority,
-}
-
-impl TimeStamper for Pki {
-    fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
-        self.tsa
-            .timestamp(self.keys.as_ref(), hash, digest, None)
-            .map_err(|e| AdesError::TimeStamp(e.to_string()))
-    }
-}
-
-impl ValidationData for Pki {
-    fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
-        let keys = self.keys.as_ref();
-        let ocsp = self
-            .ca
-            .ocsp_response_for(keys, certificate, RevocationStatus::Good)
-            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-        let crl = self
-            .ca
-            .crl(keys, &[], 1, 24)
-            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-        Ok(Revocation {
-            certificates: vec![self.ca.certificate.clone()],
-            crls: vec![crl],
-            ocsp: vec![ocsp],
-        })
-    }
-}
-
-fn name(cn: &str) -> SubjectName {
-    SubjectName {
-        common_name: cn.into(),
-        organization: None,
-        country: None,
-    }
-}
-
 fn pki() -> Pki {
-    let keys: Arc<dyn KeyModule> = Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-    let ca = EmbeddedCa::create(keys.as_ref(), KeyType::EcP256, "Test CA", None, 30).unwrap();
-    let tsa = TimeStampAuthority::create(
-        keys.as_ref(),
-        &ca,
-        KeyType::EcP256,
-        &name("Test TSA"),
-        30,
-        signet_pki::tsa::DEFAULT_POLICY_OID,
-    )
-    .unwrap();
-    Pki { keys, ca, tsa }
+    Pki::new()
 }
 
 fn signer(pki: &Pki, key_type: KeyType, mechanism: SignMechanism) -> (KeyRef, Signer) {
-    let generated = pki.keys.generate(key_type, "signer").unwrap();
-    let cert = pki
-        .ca
-        .issue_signer_certificate(
-            pki.keys.as_ref(),
-            &name("Alice"),
-            &generated.public_key_der,
-            30,
-        )
-        .unwrap();
-    (
-        generated.key_ref,
-        Signer {
-            certificate: cert,
-            chain: vec![pki.ca.certificate.clone()],
-            key_type,
-            mechanism,
-        },
-    )
+    pki.signer(key_type, mechanism)
 }
 
 fn request(s: &Signer, level: Level, envelope: Envelope, content: Content) -> DocumentRequest {
