@@ -57,10 +57,10 @@ mod schema;
 pub(crate) mod tests;
 
 use codec::{
-    PgResult, audit_from_row, audit_select, credential_from_row, credential_select, execute, get,
-    get_hash, is_duplicate, is_foreign_key, map_error, map_pool_error, query, query_one, query_opt,
-    sad_from_row, sad_select, storable, token_from_row, token_kind_str, token_select,
-    user_from_row, user_select,
+    PgResult, audit_from_row, audit_select, conflict_if_duplicate, credential_from_row,
+    credential_select, execute, get, get_hash, is_duplicate, is_foreign_key, map_error,
+    map_pool_error, query, query_one, query_opt, sad_from_row, sad_select, storable,
+    token_from_row, token_kind_str, token_select, user_from_row, user_select,
 };
 pub use schema::latest_version as schema_version;
 
@@ -385,13 +385,7 @@ impl Store for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                StoreError::Conflict(format!("user {}", user.username))
-            } else {
-                map_error(e)
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| format!("user {}", user.username)))?;
         let id: i64 = get(&row, 0)?;
         append_audit_tx(&tx, &audit).await?;
         tx.commit().await.db()?;
@@ -675,13 +669,7 @@ impl Store for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                StoreError::Conflict("SAD".into())
-            } else {
-                map_error(e)
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| "SAD".into()))?;
         append_audit_tx(&tx, &audit).await?;
         tx.commit().await.db()
     }
@@ -782,13 +770,7 @@ impl Store for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                StoreError::Conflict("token".into())
-            } else {
-                map_error(e)
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| "token".into()))?;
         Ok(())
     }
 
@@ -926,15 +908,9 @@ impl Store for PgStore {
             &[&revocation.serial, &id, &revocation.revoked_at, &reason],
         )
         .await
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                StoreError::Conflict(format!(
-                    "a revocation of the certificate of credential {id}"
-                ))
-            } else {
-                map_error(e)
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| {
+            format!("a revocation of the certificate of credential {id}")
+        }))?;
         append_audit_tx(&tx, &audit).await?;
         tx.commit().await.db()
     }

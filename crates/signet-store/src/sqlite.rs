@@ -53,9 +53,9 @@ mod schema;
 mod tests;
 
 use codec::{
-    DbResult, audit_from_row, audit_select, credential_from_row, credential_select, encode_list,
-    is_duplicate, is_foreign_key, now_secs, sad_from_row, sad_select, token_from_row,
-    token_kind_str, token_select, user_from_row, user_select,
+    DbResult, audit_from_row, audit_select, conflict_if_duplicate, credential_from_row,
+    credential_select, encode_list, is_duplicate, is_foreign_key, now_secs, sad_from_row,
+    sad_select, token_from_row, token_kind_str, token_select, user_from_row, user_select,
 };
 pub use schema::{Durability, latest_version as schema_version};
 
@@ -323,13 +323,7 @@ impl Store for SqliteStore {
                     ),
                     |row| row.get::<_, i64>(0),
                 )
-                .map_err(|e| {
-                    if is_duplicate(&e) {
-                        StoreError::Conflict(format!("user {}", user.username))
-                    } else {
-                        codec::map_error(e)
-                    }
-                })?;
+                .map_err(conflict_if_duplicate(|| format!("user {}", user.username)))?;
             append_audit_tx(tx, &audit)?;
             Ok(User {
                 id,
@@ -594,13 +588,7 @@ impl Store for SqliteStore {
                 sad.remaining,
                 sad.expires_at,
             ))
-            .map_err(|e| {
-                if is_duplicate(&e) {
-                    StoreError::Conflict("SAD".into())
-                } else {
-                    codec::map_error(e)
-                }
-            })?;
+            .map_err(conflict_if_duplicate(|| "SAD".into()))?;
             append_audit_tx(tx, &audit)?;
             Ok(())
         })
@@ -698,13 +686,7 @@ impl Store for SqliteStore {
                 &token.family,
                 token.expires_at,
             ))
-            .map_err(|e| {
-                if is_duplicate(&e) {
-                    StoreError::Conflict("token".into())
-                } else {
-                    codec::map_error(e)
-                }
-            })?;
+            .map_err(conflict_if_duplicate(|| "token".into()))?;
             Ok(())
         })
         .await
@@ -834,16 +816,12 @@ impl Store for SqliteStore {
                 revocation.revoked_at,
                 revocation.reason,
             ))
-            .map_err(|e| {
-                if is_duplicate(&e) {
-                    StoreError::Conflict(format!(
-                        "a revocation of the certificate of credential {}",
-                        revocation.credential_id
-                    ))
-                } else {
-                    codec::map_error(e)
-                }
-            })?;
+            .map_err(conflict_if_duplicate(|| {
+                format!(
+                    "a revocation of the certificate of credential {}",
+                    revocation.credential_id
+                )
+            }))?;
             append_audit_tx(tx, &audit)?;
             Ok(())
         })

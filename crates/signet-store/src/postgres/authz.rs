@@ -9,9 +9,9 @@ use signet_core::HashAlgorithm;
 use tokio_postgres::Row;
 
 use super::codec::{
-    PgResult, execute, get, get_hash, get_opt_hash, get_opt_hash_algo, get_opt_list,
-    get_opt_text_bytes, get_opt_u32, get_u32, is_duplicate, is_foreign_key, map_error, query,
-    query_opt, sad_from_row, sad_select, storable, token_kind_str,
+    PgResult, conflict_if_duplicate, execute, get, get_hash, get_opt_hash, get_opt_hash_algo,
+    get_opt_list, get_opt_text_bytes, get_opt_u32, get_u32, is_duplicate, is_foreign_key,
+    map_error, query, query_opt, sad_from_row, sad_select, storable, token_kind_str,
 };
 use super::{PgStore, append_audit_tx};
 use crate::authz::{
@@ -374,13 +374,7 @@ impl AuthzStore for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                StoreError::Conflict("code".into())
-            } else {
-                map_error(e)
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| "code".into()))?;
         append_audit_tx(&tx, &audit).await?;
         tx.commit().await.db()
     }
@@ -607,13 +601,7 @@ impl AuthzStore for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                StoreError::Conflict("approval request".into())
-            } else {
-                map_error(e)
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| "approval request".into()))?;
         append_audit_tx(&tx, &audit).await?;
         tx.commit().await.db()
     }

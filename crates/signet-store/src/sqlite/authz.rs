@@ -6,7 +6,9 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 use signet_core::HashAlgorithm;
 
-use super::codec::{self, DbResult, Malformed, decode_list, encode_list, is_duplicate};
+use super::codec::{
+    self, DbResult, Malformed, conflict_if_duplicate, decode_list, encode_list, is_duplicate,
+};
 use super::{SqliteStore, append_audit_tx};
 use crate::authz::{
     AuthCode, AuthzStore, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind,
@@ -346,13 +348,7 @@ impl AuthzStore for SqliteStore {
                 issued,
                 code.expires_at,
             ])
-            .map_err(|e| {
-                if is_duplicate(&e) {
-                    StoreError::Conflict("code".into())
-                } else {
-                    codec::map_error(e)
-                }
-            })?;
+            .map_err(conflict_if_duplicate(|| "code".into()))?;
             append_audit_tx(tx, &audit)?;
             Ok(())
         })
@@ -565,13 +561,7 @@ impl AuthzStore for SqliteStore {
                 request.created_at,
                 request.expires_at,
             ])
-            .map_err(|e| {
-                if is_duplicate(&e) {
-                    StoreError::Conflict("approval request".into())
-                } else {
-                    codec::map_error(e)
-                }
-            })?;
+            .map_err(conflict_if_duplicate(|| "approval request".into()))?;
             append_audit_tx(tx, &audit)?;
             Ok(())
         })

@@ -36,6 +36,19 @@ pub(super) fn map_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// [`map_error`], except that a UNIQUE violation means `what` exists already: a conflict.
+pub(super) fn conflict_if_duplicate(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| {
+        if is_duplicate(&e) {
+            StoreError::Conflict(what())
+        } else {
+            map_error(e)
+        }
+    }
+}
+
 /// True when `e` is a UNIQUE or PRIMARY KEY violation.
 pub(super) fn is_duplicate(e: &rusqlite::Error) -> bool {
     matches!(
