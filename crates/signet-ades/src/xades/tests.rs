@@ -28,8 +28,14 @@ fn pki() -> Pki {
     Pki::new()
 }
 
-fn signer(pki: &Pki, key_type: KeyType, mechanism: SignMechanism) -> (KeyRef, Signer) {
-    pki.signer(key_type, mechanism)
+/// An ECDSA P-256 / SHA-256 signer.
+fn es256_signer(pki: &Pki) -> (KeyRef, Signer) {
+    pki.signer(
+        KeyType::EcP256,
+        SignMechanism::Ecdsa {
+            hash: HashAlgorithm::Sha256,
+        },
+    )
 }
 
 fn request(s: &Signer, level: Level, envelope: Envelope, content: Content) -> DocumentRequest {
@@ -73,13 +79,7 @@ fn venv_python() -> Option<PathBuf> {
 #[test]
 fn fragments_are_written_in_canonical_form() {
     let pki = pki();
-    let (key, s) = signer(
-        &pki,
-        KeyType::EcP256,
-        SignMechanism::Ecdsa {
-            hash: HashAlgorithm::Sha256,
-        },
-    );
+    let (key, s) = es256_signer(&pki);
     let mut req = request(
         &s,
         Level::BB,
@@ -163,13 +163,7 @@ fn fragments_are_written_in_canonical_form() {
 #[test]
 fn wrong_signature_value_is_refused() {
     let pki = pki();
-    let (key, s) = signer(
-        &pki,
-        KeyType::EcP256,
-        SignMechanism::Ecdsa {
-            hash: HashAlgorithm::Sha256,
-        },
-    );
+    let (key, s) = es256_signer(&pki);
     let prepared = prepare(request(
         &s,
         Level::BB,
@@ -196,13 +190,7 @@ fn wrong_signature_value_is_refused() {
 #[test]
 fn digests_need_detached_and_no_lta() {
     let pki = pki();
-    let (_, s) = signer(
-        &pki,
-        KeyType::EcP256,
-        SignMechanism::Ecdsa {
-            hash: HashAlgorithm::Sha256,
-        },
-    );
+    let (_, s) = es256_signer(&pki);
     let d = Content::Digest(vec![1; 32]);
     assert!(matches!(
         prepare(request(&s, Level::BB, Envelope::Enveloped, d.clone())),
@@ -224,13 +212,7 @@ fn digests_need_detached_and_no_lta() {
 #[test]
 fn empty_root_element_gets_the_signature() {
     let pki = pki();
-    let (key, s) = signer(
-        &pki,
-        KeyType::EcP256,
-        SignMechanism::Ecdsa {
-            hash: HashAlgorithm::Sha256,
-        },
-    );
+    let (key, s) = es256_signer(&pki);
     let doc = "<r a=\"1\" />";
     let done = sign(
         &pki,
@@ -325,7 +307,7 @@ fn every_level_and_envelope() {
             },
         ),
     ] {
-        let (key, s) = signer(&pki, kt, m);
+        let (key, s) = pki.signer(kt, m);
         for level in Level::ALL {
             for envelope in [
                 Envelope::Enveloped,
