@@ -7,5 +7,6 @@
 pub mod alg;
 pub mod b64;
 pub mod oid;
+pub mod xmldsig;
 
 pub use alg::{AlgError, HashAlgorithm, KeyType, PssSalt, SignMechanism};

@@ -2,17 +2,14 @@
 //! creation-profile URIs, mapped onto signet-core and signet-ades types.
 
 use signet_ades::{Format, Level};
-use signet_core::{HashAlgorithm, oid};
+use signet_core::{HashAlgorithm, SignMechanism, oid, xmldsig};
 
 /// A `DigestMethod`: XML-DSig / XML-Enc URIs, or a dotted OID. `None` for anything else
 /// (SHA-1, MD5, unknown): the caller answers Inappropriate:HashAlgorithm.
 pub fn digest_method(text: &str) -> Option<HashAlgorithm> {
-    match text.trim() {
-        "http://www.w3.org/2001/04/xmlenc#sha256" => Some(HashAlgorithm::Sha256),
-        "http://www.w3.org/2001/04/xmldsig-more#sha384" => Some(HashAlgorithm::Sha384),
-        "http://www.w3.org/2001/04/xmlenc#sha512" => Some(HashAlgorithm::Sha512),
-        other => HashAlgorithm::from_oid(other.strip_prefix("urn:oid:").unwrap_or(other)).ok(),
-    }
+    let text = text.trim();
+    xmldsig::digest_from_uri(text)
+        .or_else(|| HashAlgorithm::from_oid(text.strip_prefix("urn:oid:").unwrap_or(text)).ok())
 }
 
 /// A `SignatureAlgorithm` resolved to CSC terms: the signature OID, the hash it implies (if
@@ -33,34 +30,11 @@ pub fn signature_algorithm(text: &str) -> Option<SignatureAlgorithm> {
     use HashAlgorithm::*;
     let text = text.trim();
     let text = text.strip_prefix("urn:oid:").unwrap_or(text);
+    if let Some(m) = xmldsig::signature_from_uri(text) {
+        let pss = matches!(m, SignMechanism::RsaPss { .. });
+        return Some(sig(m.signature_oid(), Some(m.hash()), pss));
+    }
     Some(match text {
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => {
-            sig(oid::SHA256_WITH_RSA, Some(Sha256), false)
-        }
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => {
-            sig(oid::SHA384_WITH_RSA, Some(Sha384), false)
-        }
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => {
-            sig(oid::SHA512_WITH_RSA, Some(Sha512), false)
-        }
-        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => {
-            sig(oid::ECDSA_WITH_SHA256, Some(Sha256), false)
-        }
-        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384" => {
-            sig(oid::ECDSA_WITH_SHA384, Some(Sha384), false)
-        }
-        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512" => {
-            sig(oid::ECDSA_WITH_SHA512, Some(Sha512), false)
-        }
-        "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1" => {
-            sig(oid::RSASSA_PSS, Some(Sha256), true)
-        }
-        "http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1" => {
-            sig(oid::RSASSA_PSS, Some(Sha384), true)
-        }
-        "http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1" => {
-            sig(oid::RSASSA_PSS, Some(Sha512), true)
-        }
         oid::SHA256_WITH_RSA => sig(oid::SHA256_WITH_RSA, Some(Sha256), false),
         oid::SHA384_WITH_RSA => sig(oid::SHA384_WITH_RSA, Some(Sha384), false),
         oid::SHA512_WITH_RSA => sig(oid::SHA512_WITH_RSA, Some(Sha512), false),

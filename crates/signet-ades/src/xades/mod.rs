@@ -9,7 +9,7 @@
 mod c14n;
 
 use aws_lc_rs::digest;
-use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism, b64};
+use signet_core::{HashAlgorithm, KeyType, SignMechanism, b64};
 
 use crate::cades::{need_tsa, two_digests};
 use crate::cert::CertView;
@@ -63,54 +63,13 @@ struct Insertion {
     empty_root: Option<String>,
 }
 
-/// The digest algorithm URIs of XMLDSig (RFC 6931 §2.1).
-fn digest_uri(h: HashAlgorithm) -> &'static str {
-    match h {
-        HashAlgorithm::Sha256 => "http://www.w3.org/2001/04/xmlenc#sha256",
-        HashAlgorithm::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
-        HashAlgorithm::Sha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
-    }
-}
-
 /// The SignatureMethod URI (RFC 6931 §2.2/§2.3). RSA-PSS URIs carry no parameters: the salt is
 /// the digest length (RFC 6931 §2.3.10 default), so a maximum-length salt cannot be expressed.
 fn signature_method(m: SignMechanism) -> Result<&'static str, AdesError> {
-    use HashAlgorithm::{Sha256, Sha384, Sha512};
-    Ok(match m {
-        SignMechanism::RsaPkcs1 { hash: Sha256 } => {
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-        }
-        SignMechanism::RsaPkcs1 { hash: Sha384 } => {
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
-        }
-        SignMechanism::RsaPkcs1 { hash: Sha512 } => {
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
-        }
-        SignMechanism::Ecdsa { hash: Sha256 } => {
-            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-        }
-        SignMechanism::Ecdsa { hash: Sha384 } => {
-            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
-        }
-        SignMechanism::Ecdsa { hash: Sha512 } => {
-            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
-        }
-        SignMechanism::RsaPss {
-            hash,
-            salt: PssSalt::DigestLength,
-        } => match hash {
-            Sha256 => "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1",
-            Sha384 => "http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1",
-            Sha512 => "http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1",
-        },
-        SignMechanism::RsaPss {
-            salt: PssSalt::Maximum,
-            ..
-        } => {
-            return Err(AdesError::InvalidRequest(
-                "XAdES cannot express RSASSA-PSS with a maximum-length salt (the XMLDSig MGF1 signature methods of RFC 6931 use the digest length): use RSASSA-PSS with the default salt or RSA PKCS#1 v1.5".into(),
-            ));
-        }
+    signet_core::xmldsig::signature_uri(m).ok_or_else(|| {
+        AdesError::InvalidRequest(
+            "XAdES cannot express RSASSA-PSS with a maximum-length salt (the XMLDSig MGF1 signature methods of RFC 6931 use the digest length): use RSASSA-PSS with the default salt or RSA PKCS#1 v1.5".into(),
+        )
     })
 }
 
@@ -137,7 +96,7 @@ fn element(name: &str, content: &str) -> String {
 fn digest_alg_and_value(h: HashAlgorithm, value: &[u8]) -> String {
     format!(
         "<ds:DigestMethod Algorithm=\"{}\"></ds:DigestMethod><ds:DigestValue>{}</ds:DigestValue>",
-        digest_uri(h),
+        signet_core::xmldsig::digest_uri(h),
         b64::encode(value)
     )
 }

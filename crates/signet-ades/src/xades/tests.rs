@@ -1,3 +1,4 @@
+use signet_core::PssSalt;
 use signet_keys::KeyRef;
 use std::path::PathBuf;
 use std::process::Command;
