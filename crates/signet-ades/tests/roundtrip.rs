@@ -4,7 +4,7 @@
 //! judge the same outputs end to end in signet-cli's tests (sign_doc.rs).
 //!
 //! With SIGNET_ADES_SAMPLES=DIR every output is also written to DIR (with ca.pem), to feed
-//! `../shared/interop/validate.sh` by hand.
+//! `tests/interop/validate.sh` by hand.
 
 use std::sync::Arc;
 

@@ -58,6 +58,21 @@ fn reexec_with_softhsm_conf(dir: &Path) -> anyhow::Result<()> {
     Err(err).context("re-executing signet with SOFTHSM2_CONF")
 }
 
+/// The line that moves the demo's user into the repository the binary was built from, so the
+/// interop examples' relative paths work; when that checkout is gone (a copied binary), a note
+/// to run them from the root of a clone instead.
+fn cd_repository() -> String {
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cwd_has_kit = Path::new("tests/interop/validate.sh").exists();
+    match built_from.canonicalize() {
+        _ if cwd_has_kit => String::new(),
+        Ok(repo) if repo.join("tests/interop/validate.sh").exists() => {
+            format!("cd {}\n  ", repo.display())
+        }
+        _ => "# from the root of a Signet clone:\n  ".to_string(),
+    }
+}
+
 pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
     let dir = match std::env::var_os(DEMO_DIR_ENV) {
         Some(d) => PathBuf::from(d),
@@ -92,6 +107,10 @@ pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
             user_pin,
         });
     }
+    // Bound before the node opens, so that the certificates it issues name the address actually
+    // bound (port 0 picks a free one) in their CRL, OCSP and CA issuer URLs.
+    let bound = crate::serve::bind(&config).await?;
+    config.listen = bound.addr.to_string();
     let node =
         Node::open_with_pin(&dir, &config, hsm_info.as_ref().map(|h| h.user_pin.clone())).await?;
     let password = secrets::random_secret()?;
@@ -111,12 +130,7 @@ pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
         .await?;
     let b32 = totp::secret_base32(&enrolled.totp_secret);
     let uri = totp::otpauth_uri(&config.service.name, USER, &enrolled.totp_secret);
-    let scheme = if config.tls.enabled() {
-        "https"
-    } else {
-        "http"
-    };
-    let url = format!("{scheme}://{}", config.listen);
+    let url = format!("{}://{}", bound.scheme(), bound.addr);
     let ca = node.ca_pem_path.display();
     let code = totp::code_string(&enrolled.totp_secret, totp::step_at(now_unix()));
     let exe = std::env::current_exe()
@@ -150,38 +164,44 @@ Try it (copy-paste into another terminal):
   URL={url} CRED={cred_id}
   TOKEN=$(curl -s -u '{USER}:{password}' -X POST $URL/csc/v2/auth/login -H 'Content-Type: application/json' -d '{{}}' \
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  HASH=$(printf 'hello' | openssl dgst -sha256 -binary | base64)
+  HASH=$(printf 'hello' | openssl dgst -sha256 -binary | base64) HASH2=$(printf 'world' | openssl dgst -sha256 -binary | base64)
   SAD=$(curl -s -X POST $URL/csc/v2/credentials/authorize -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-          -d '{{"credentialID":"'$CRED'","numSignatures":1,"hashes":["'$HASH'"],"hashAlgorithmOID":"2.16.840.1.101.3.4.2.1",
+          -d '{{"credentialID":"'$CRED'","numSignatures":2,"hashes":["'$HASH'","'$HASH2'"],"hashAlgorithmOID":"2.16.840.1.101.3.4.2.1",
                "authData":[{{"id":"PIN","value":"{pin}"}},{{"id":"OTP","value":"'$({exe} totp {b32})'"}}]}}' \
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["SAD"])')
   curl -s -X POST $URL/csc/v2/signatures/signHash -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
        -d '{{"credentialID":"'$CRED'","SAD":"'$SAD'","hashes":["'$HASH'"],"signAlgo":"1.2.840.10045.4.3.2"}}'
-  # … or, instead of that signHash call, the same signature through DSS-X 2.0 (XML):
+  # The second authorized hash through DSS-X 2.0 (XML), with the same SAD:
   curl -s -X POST $URL/dss/v2/sign -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/xml' --data-binary \
        '<dss2:SignRequest xmlns:dss2="http://docs.oasis-open.org/dss-x/ns/core" xmlns:dsb="http://docs.oasis-open.org/dss-x/ns/base">
         <dss2:InputDocuments><dss2:DocumentHash ID="h1"><dss2:DigestInfos>
-          <dsb:DigestMethod>http://www.w3.org/2001/04/xmlenc#sha256</dsb:DigestMethod><dsb:DigestValue>'$HASH'</dsb:DigestValue>
+          <dsb:DigestMethod>http://www.w3.org/2001/04/xmlenc#sha256</dsb:DigestMethod><dsb:DigestValue>'$HASH2'</dsb:DigestValue>
         </dss2:DigestInfos></dss2:DocumentHash></dss2:InputDocuments>
         <dss2:OptionalInputs>
           <dsb:Other MimeType="application/vnd.etsi.ts119432.sad"><dsb:Value>'$(printf %s "$SAD" | base64 -w0)'</dsb:Value></dsb:Other>
           <dss2:KeySelector><dss2:KeyName>'$CRED'</dss2:KeyName></dss2:KeySelector>
           <dss2:SignatureAlgorithm>http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256</dss2:SignatureAlgorithm>
-        </dss2:OptionalInputs></dss2:SignRequest>'
+        </dss2:OptionalInputs></dss2:SignRequest>' | tee {dir}/dss-response.xml
 
-Sign a PDF with pyHanko's CSC client (after ../shared/interop/setup.sh). Each TOTP code is
-accepted once: right after the curl example, wait for the next code (at most 30 s).
+Check the DSS-X answer against the DSS-X 2.0 schema, sign a PDF with pyHanko's CSC client, then
+have pyHanko and poppler's pdfsig check it. The scripts are the repository's own
+(tests/interop/); setup.sh installs the tools once (Debian packages need root or sudo). Each
+TOTP code is accepted once: right after the curl example, wait for the next code (at most 30 s).
 
-  target/interop-venv/bin/python ../shared/interop/make_pdf.py doc.pdf
-  target/interop-venv/bin/python ../shared/interop/pyhanko_csc_sign.py --url {url} --credential {cred_id} \
-      --user {USER} --password '{password}' --pin {pin} --totp-secret {b32} doc.pdf signed.pdf
-  ../shared/interop/validate.sh pades signed.pdf {ca}
+  {cd_repo}tests/interop/setup.sh
+  tests/interop/validate.sh dssx {dir}/dss-response.xml
+  target/interop-venv/bin/python tests/interop/make_pdf.py {dir}/doc.pdf
+  target/interop-venv/bin/python tests/interop/csc_sign_pdf.py --url {url} --credential {cred_id} \
+      --user {USER} --password '{password}' --pin {pin} --totp-secret {b32} \
+      {dir}/doc.pdf {dir}/signed.pdf
+  tests/interop/validate.sh pades {dir}/signed.pdf {ca}
 
 Press Ctrl-C to stop.
 "#,
         dir = dir.display(),
+        cd_repo = cd_repository(),
         cred_id = cred.id,
         pin = *pin,
     );
-    crate::serve::run(&node, &config).await
+    crate::serve::serve(&node, bound).await
 }

@@ -51,7 +51,24 @@ fn tls_config(config: &Config) -> anyhow::Result<Option<Arc<TlsServerConfig>>> {
     Ok(Some(server_config(&files)?))
 }
 
-pub async fn run(node: &Node, config: &Config) -> anyhow::Result<()> {
+/// The listeners of a node, bound but not yet serving: `signet demo` prints the address
+/// actually bound (port 0 picks a free one) before it serves.
+pub struct Bound {
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    tls: Option<Arc<TlsServerConfig>>,
+    /// The address the main listener is bound to.
+    pub addr: std::net::SocketAddr,
+}
+
+impl Bound {
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
+
+/// Binds the main listener (and the metrics one, if configured).
+pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     // TLS files are checked before binding, so a bad file fails the start with its name.
     let tls = tls_config(config)?;
     let listen = &config.listen;
@@ -59,7 +76,6 @@ pub async fn run(node: &Node, config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
     let metrics_listener = match config.metrics.listen.as_str() {
         "" => None,
         m => Some(
@@ -68,6 +84,27 @@ pub async fn run(node: &Node, config: &Config) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {m} (metrics.listen)"))?,
         ),
     };
+    Ok(Bound {
+        listener,
+        metrics_listener,
+        tls,
+        addr,
+    })
+}
+
+pub async fn run(node: &Node, config: &Config) -> anyhow::Result<()> {
+    serve(node, bind(config).await?).await
+}
+
+/// Serves on bound listeners until SIGTERM/SIGINT, then drains.
+pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
+    let scheme = bound.scheme();
+    let Bound {
+        listener,
+        metrics_listener,
+        tls,
+        addr,
+    } = bound;
     if let Some(m) = &metrics_listener
         && let Ok(a) = m.local_addr()
     {

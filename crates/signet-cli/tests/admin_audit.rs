@@ -171,7 +171,7 @@ async fn admin_commands_json_shapes_and_errors() {
         .args(["x509", "-noout", "-subject", "-in"])
         .arg(&pem_file)
         .output()
-        .expect("openssl must be installed (../shared/interop/setup.sh)");
+        .expect("openssl must be installed (tests/interop/setup.sh)");
     assert!(
         openssl.status.success(),
         "openssl x509: {}",

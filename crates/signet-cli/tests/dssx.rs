@@ -389,7 +389,7 @@ async fn setup_with(env: &[(&str, &str)]) -> Ctx {
         &["--key", "rsa-2048", "--scal", "1", "--multisign", "100"],
     );
     let token = server.login(&user).await;
-    let schema_path = workspace_root().join("../shared/spec/dss-x/oasis-dss-core-schema.json");
+    let schema_path = workspace_root().join("tests/spec/dss-x/oasis-dss-core-schema.json");
     let schema: Value =
         serde_json::from_slice(&std::fs::read(schema_path).expect("JSON schema")).expect("JSON");
     Ctx {

@@ -1,8 +1,9 @@
 //! Interoperability: pyHanko's CSCSigner (an independent CSC v1 client) signs a PDF against the
-//! real server, and pyHanko's validator plus poppler's pdfsig (../shared/interop/validate.sh)
-//! judge the result with the Signet CA as trust anchor.
+//! real server through the repository's driver `tests/interop/csc_sign_pdf.py`, and pyHanko's
+//! validator plus poppler's pdfsig (`tests/interop/validate.sh pades`) judge the result with the
+//! Signet CA as trust anchor.
 //!
-//! The tools come from `../shared/interop/setup.sh`, which the README's test command runs. When
+//! The tools come from `tests/interop/setup.sh`, which the README's test command runs. When
 //! they are missing the test says so and passes only if SIGNET_REQUIRE_INTEROP is unset (a bare
 //! `cargo test` on a developer machine); the test command sets it, so CI cannot skip.
 
@@ -24,7 +25,7 @@ impl common::interop::Interop {
         assert!(st.success(), "make_pdf.py failed");
     }
 
-    /// Runs pyhanko_csc_sign.py; returns (success, combined output).
+    /// Runs csc_sign_pdf.py; returns (success, combined output).
     #[allow(clippy::too_many_arguments)]
     fn sign(
         &self,
@@ -37,7 +38,7 @@ impl common::interop::Interop {
         output: &Path,
     ) -> (bool, String) {
         let out = Command::new(self.python())
-            .arg(self.kit.join("pyhanko_csc_sign.py"))
+            .arg(self.kit.join("csc_sign_pdf.py"))
             .args([
                 "--url",
                 &server.url,
@@ -53,7 +54,7 @@ impl common::interop::Interop {
             .arg(input)
             .arg(output)
             .output()
-            .expect("run pyhanko_csc_sign.py");
+            .expect("run csc_sign_pdf.py");
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -64,20 +65,7 @@ impl common::interop::Interop {
 
     /// Runs validate.sh pades; returns (accepted, output).
     fn validate_pades(&self, signed: &Path, ca: &Path) -> (bool, String) {
-        let out = Command::new("bash")
-            .arg(self.kit.join("validate.sh"))
-            .args(["pades"])
-            .arg(signed)
-            .arg(ca)
-            .env("INTEROP_VENV", &self.venv)
-            .output()
-            .expect("run validate.sh");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        self.validate(&[Path::new("pades"), signed, ca])
     }
 }
 

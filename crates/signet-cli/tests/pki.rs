@@ -3,7 +3,7 @@
 //! `openssl x509`, the interop kit's `validate.sh tst`, and rfc3161-client (Python), which also
 //! refuses CMS whose SET OF is not DER-sorted.
 //!
-//! openssl is required. The Python venv and the kit come from `../shared/interop/setup.sh`;
+//! openssl is required. The Python venv and the kit come from `tests/interop/setup.sh`;
 //! when they are missing the checks that need them say so and pass only if
 //! SIGNET_REQUIRE_INTEROP is unset (see tests/interop_pyhanko.rs).
 

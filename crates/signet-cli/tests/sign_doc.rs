@@ -1,5 +1,5 @@
 //! signatures/signDoc end to end: the real server builds CAdES and PAdES signatures at every
-//! level and envelope, and software we did not write judges them (../shared/interop/validate.sh:
+//! level and envelope, and software we did not write judges them (tests/interop/validate.sh:
 //! pyHanko and poppler's pdfsig for PAdES, openssl cms and pyHanko for CAdES; pyHanko's AdES
 //! validator with revocation checking for PAdES B-LT/B-LTA; openssl ts for the CAdES archive
 //! time-stamp). One flipped byte must make them reject every output. Also: sole control over

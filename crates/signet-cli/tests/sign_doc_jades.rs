@@ -1,6 +1,6 @@
 //! signatures/signDoc with signature_format "J": JAdES baseline signatures (ETSI TS 119 182-1)
 //! from the real server, judged by software we did not write: jwcrypto through
-//! ../shared/interop/validate.sh (JWS signature, x5c chain to the Signet CA, crit headers
+//! tests/interop/validate.sh (JWS signature, x5c chain to the Signet CA, crit headers
 //! understood) and `openssl ts -verify` for the sigTst and arcTst time-stamp tokens over the
 //! exact bytes TS 119 182-1 says they cover (recomputed here from the JWS, not taken from the
 //! server). One changed byte in the payload or the signature must make jwcrypto reject.

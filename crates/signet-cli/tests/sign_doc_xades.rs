@@ -1,6 +1,6 @@
 //! signatures/signDoc with signature_format "X": the real server builds XAdES (EN 319 132-1)
 //! signatures at every level and envelope, and software we did not write judges them:
-//! `../shared/interop/validate.sh xades` (xmlsec1's XMLDSig core validation and signxml's
+//! `tests/interop/validate.sh xades` (xmlsec1's XMLDSig core validation and signxml's
 //! XAdESVerifier, both with the Signet CA as the only trust anchor). Detached signatures name
 //! their document by a relative URI, which validate.sh cannot supply: for those, xmlsec1 runs
 //! in a directory holding the document under that name and signxml gets it through its

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod body;
 pub mod consent;
 pub mod csc;
+pub mod drain;
 pub mod dss;
 pub mod error;
 pub mod form;
@@ -191,6 +192,7 @@ pub fn router(state: AppState) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "invalid_request", "Unknown path")
                 .into_response()
         })
+        .layer(axum::middleware::from_fn(drain::finish_body))
         .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state)
 }

@@ -1,5 +1,6 @@
-//! Where the third-party oracles are: `../shared/interop` (validate.sh, the pyHanko driver) and
-//! the Python venv its setup.sh makes (env INTEROP_VENV, default target/interop-venv).
+//! Where the third-party oracles are: the repository's `tests/interop/` (validate.sh, the pyHanko
+//! CSC driver, the PDF maker) and the Python venv its setup.sh makes (env INTEROP_VENV, default
+//! target/interop-venv).
 //!
 //! The README's test command installs them and sets SIGNET_REQUIRE_INTEROP, so CI cannot skip.
 //! A bare `cargo test` on a machine without them says SKIPPED and passes.
@@ -15,7 +16,7 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// The venv setup.sh makes.
+/// The venv tests/interop/setup.sh makes.
 pub fn venv() -> PathBuf {
     std::env::var_os("INTEROP_VENV")
         .map(PathBuf::from)
@@ -64,12 +65,12 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
 /// SIGNET_REQUIRE_INTEROP is unset; with it set, missing tools fail the test.
 pub fn interop() -> Option<Interop> {
     let venv = venv();
-    let kit = workspace_root().join("../shared/interop");
+    let kit = workspace_root().join("tests/interop");
     if venv.join("bin/pyhanko").exists() && kit.join("validate.sh").exists() {
         return Some(Interop { venv, kit });
     }
     let msg = format!(
-        "interop tools missing (venv {}, kit {}): run ../shared/interop/setup.sh or the README test command",
+        "interop tools missing (venv {}, kit {}): run tests/interop/setup.sh or the README test command",
         venv.display(),
         kit.display()
     );
