@@ -417,11 +417,11 @@ async fn transport_and_routing() {
     // route): the server reads and discards the rest of the body before it answers, so a client
     // still sending gets the answer, never a broken pipe or a reset (up to 64 MiB; see
     // signet_server::drain). The size limit is checked before the token.
-    let early: [(&str, &str, Option<&str>, usize, u16, &str); 6] = [
+    let early = [
         (
             "8 MiB",
             sign,
-            Some(&f.token),
+            Some(f.token.as_str()),
             8 * MIB,
             413,
             "invalid_request",
@@ -461,7 +461,7 @@ async fn transport_and_routing() {
         (
             "60 MiB",
             sign,
-            Some(&f.token),
+            Some(f.token.as_str()),
             60 * MIB,
             413,
             "invalid_request",
@@ -485,7 +485,10 @@ async fn transport_and_routing() {
         let body: Value = response.json().await.expect("a JSON error body");
         assert_eq!(body["error"], error, "{name}: {body}");
     }
-    let (status, _) = f.server.post(list, Some(&f.token), &json!({})).await;
+    let (status, _) = f
+        .server
+        .post(list, Some(f.token.as_str()), &json!({}))
+        .await;
     assert_eq!(status, 200, "still serving after an 8 MiB body");
 }
 
@@ -611,7 +614,11 @@ async fn auth_login_and_revoke() {
     // None of the refused revocations revoked anything.
     assert_eq!(
         f.server
-            .post("/csc/v2/credentials/list", Some(&f.token), &json!({}))
+            .post(
+                "/csc/v2/credentials/list",
+                Some(f.token.as_str()),
+                &json!({})
+            )
             .await
             .0,
         200
