@@ -543,12 +543,15 @@ fn sqlite_copy() -> (tempfile::TempDir, PathBuf) {
 async fn sqlite_database_of_the_previous_release_opens_and_verifies() {
     let (_dir, path) = sqlite_copy();
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.verify_audit().unwrap(), Ok(AUDIT_RECORDS));
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS));
     check(&store).await;
-    assert_eq!(store.verify_audit().unwrap(), Ok(AUDIT_RECORDS + 3));
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS + 3));
     drop(store);
     let reopened = SqliteStore::open(&path).unwrap();
-    assert_eq!(reopened.verify_audit().unwrap(), Ok(AUDIT_RECORDS + 3));
+    assert_eq!(
+        reopened.verify_audit().await.unwrap(),
+        Ok(AUDIT_RECORDS + 3)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -583,7 +586,7 @@ async fn write_fixtures() {
     {
         let store = SqliteStore::open(&path).unwrap();
         populate(&store).await;
-        assert_eq!(store.verify_audit().unwrap(), Ok(AUDIT_RECORDS));
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS));
     }
     // The store closes its read-only connections last, which cannot checkpoint: one more
     // read-write connection folds the WAL into the file, so the fixture is a single file.

@@ -19,7 +19,10 @@ mod compat_tests;
 #[cfg(test)]
 mod conformance;
 mod encoding;
+mod exec;
+mod ops;
 pub mod postgres;
+mod records;
 pub mod sqlite;
 
 pub use audit::{AuditBreak, AuditRecord, NewAuditEvent, verify_chain};

@@ -14,7 +14,7 @@
 
 use deadpool_postgres::Object;
 
-use super::codec::{PgResult, query_one};
+use super::PgResult;
 use crate::StoreError;
 use crate::encoding::now_secs;
 
@@ -210,15 +210,15 @@ pub(super) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
     )
     .await
     .db()?;
-    let current: i64 = query_one(
-        &tx,
-        "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_version",
-        &[],
-    )
-    .await
-    .db()?
-    .try_get(0)
-    .db()?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_version",
+            &[],
+        )
+        .await
+        .db()?
+        .try_get(0)
+        .db()?;
     let latest = latest_version();
     if current > latest {
         return Err(StoreError::Database(format!(

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use tokio_postgres::NoTls;
 
 use super::*;
+use crate::Store;
 use crate::audit::AuditBreak;
 use crate::conformance::{TestDb, ev, seeded};
 
@@ -224,7 +225,7 @@ async fn errors_do_not_quote_values() {
     let e = db.raw.batch_execute(insert).await.unwrap_err();
     let detail = e.as_db_error().and_then(|d| d.detail()).unwrap_or_default();
     assert!(detail.contains("a-very-secret-key"), "PostgreSQL quotes it");
-    match codec::map_error(e) {
+    match map_error(e) {
         StoreError::Database(msg) => {
             assert!(!msg.contains("a-very-secret-key"), "{msg}");
             assert!(msg.contains("23505"), "{msg}");

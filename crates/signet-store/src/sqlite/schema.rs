@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::codec::{DbResult, now_secs};
+use super::DbResult;
 use crate::StoreError;
+use crate::encoding::now_secs;
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

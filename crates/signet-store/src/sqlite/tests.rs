@@ -10,6 +10,7 @@ use serde_json::json;
 use super::*;
 use crate::audit::AuditBreak;
 use crate::conformance::{TestDb, ev, sad, seeded, spend};
+use crate::{NewAuditEvent, SadOutcome, Store, TokenKind, TokenRecord};
 
 /// A private in-memory database; tampering goes through the store's own connection.
 struct MemoryDb(Arc<SqliteStore>);
@@ -23,13 +24,13 @@ impl TestDb for MemoryDb {
         None
     }
     async fn exec(&self, sql: &str) {
-        self.0.writer.lock().execute_batch(sql).unwrap();
+        self.0.writer.lock().await.execute_batch(sql).unwrap();
     }
     fn blob(&self, bytes: &[u8]) -> String {
         format!("x'{}'", data_encoding::HEXLOWER.encode(bytes))
     }
     async fn verify_audit(&self) -> Result<i64, AuditBreak> {
-        self.0.verify_audit().unwrap()
+        self.0.verify_audit().await.unwrap()
     }
 }
 
@@ -72,7 +73,7 @@ impl TestDb for FileDb {
         format!("x'{}'", data_encoding::HEXLOWER.encode(bytes))
     }
     async fn verify_audit(&self) -> Result<i64, AuditBreak> {
-        self.store.verify_audit().unwrap()
+        self.store.verify_audit().await.unwrap()
     }
 }
 
@@ -114,7 +115,7 @@ async fn reopen_keeps_data_and_migrates_once() {
         );
         assert!(store.credential("c1").await.unwrap().is_some());
         assert_eq!(store.setting("k").await.unwrap(), Some(b"v".to_vec()));
-        assert_eq!(store.verify_audit().unwrap(), Ok(2 + reopened));
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(2 + reopened));
         // Appending continues the existing chain.
         store.append_audit(ev("reopen")).await.unwrap();
     }
@@ -258,7 +259,7 @@ async fn bench_authorize_sign_pairs() {
         all[all.len() * 99 / 100]
     );
     assert_eq!(
-        store.verify_audit().unwrap(),
+        store.verify_audit().await.unwrap(),
         Ok(2 + i64::from(TASKS * PAIRS) * 2)
     );
 }
@@ -277,6 +278,7 @@ async fn open_with_full_durability_and_no_readers() {
     let sync: i64 = store
         .writer
         .lock()
+        .await
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
         .unwrap();
     assert_eq!(sync, 2, "FULL");
