@@ -223,46 +223,88 @@ impl dyn Row + '_ {
     }
 }
 
+/// A statement and its parameters.
+pub(crate) type Stmt<'a> = (&'a str, &'a [&'a dyn Param]);
+
+/// Where the rows of a query go, one by one.
+pub(crate) type RowSink<'a> = dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send + 'a;
+
 /// Runs statements: a connection outside a transaction, or a transaction.
 ///
 /// On a connection each statement is a transaction of its own (PostgreSQL autocommit; SQLite's
 /// writer wraps it in `BEGIN IMMEDIATE … COMMIT`, as it does every write).
 ///
-/// Methods take `&mut self`: a connection runs one statement at a time, and that keeps the
-/// SQLite handles `Send` (a rusqlite connection may move between threads but not be shared).
+/// A backend implements two primitives, [`Exec::run`] and [`Exec::rows`]; the methods the
+/// store calls are built on them here. Methods take `&mut self`: a connection runs one
+/// statement at a time, and that keeps the SQLite handles `Send` (a rusqlite connection may
+/// move between threads but not be shared).
 pub(crate) trait Exec: Send {
     const DIALECT: Dialect;
+
+    /// Runs `batch` in order and stops at the first statement that fails; the number of rows
+    /// the last one changed. PostgreSQL sends a batch in one round trip (pipelining), which
+    /// matters where a transaction holds the audit chain's head: that lock serializes audited
+    /// writes cluster-wide.
+    fn run(&mut self, batch: &[Stmt<'_>]) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// Runs a query and hands every row to `sink`.
+    fn rows(
+        &mut self,
+        stmt: Stmt<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// Runs a statement; the number of rows it changed.
     fn execute(
         &mut self,
         sql: &str,
         params: &[&dyn Param],
-    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+    ) -> impl Future<Output = Result<u64, DbError>> + Send {
+        async move { self.run(&[(sql, params)]).await }
+    }
 
-    /// Runs statements in order and stops at the first that fails. PostgreSQL sends them in
-    /// one round trip (pipelining), which matters where a transaction holds the audit chain's
-    /// head: that lock serializes audited writes cluster-wide.
+    /// Runs statements in order (see [`Exec::run`]).
     fn execute_pipelined(
         &mut self,
-        statements: &[(&str, &[&dyn Param])],
-    ) -> impl Future<Output = Result<(), DbError>> + Send;
+        batch: &[Stmt<'_>],
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        async move { self.run(batch).await.map(drop) }
+    }
 
     /// Runs a query and decodes every row with `decode`.
     fn query<T: Send>(
         &mut self,
         sql: &str,
         params: &[&dyn Param],
-        decode: impl FnMut(&dyn Row) -> Result<T, StoreError> + Send,
-    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send;
+        mut decode: impl FnMut(&dyn Row) -> Result<T, StoreError> + Send,
+    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send {
+        async move {
+            let mut out = Vec::new();
+            let mut sink = |row: &dyn Row| decode(row).map(|v| out.push(v));
+            self.rows((sql, params), &mut sink).await?;
+            Ok(out)
+        }
+    }
 
-    /// Runs a query expected to return at most one row and decodes it.
+    /// Runs a query that returns at most one row (a lookup by key) and decodes it.
     fn query_opt<T: Send>(
         &mut self,
         sql: &str,
         params: &[&dyn Param],
         decode: impl FnOnce(&dyn Row) -> Result<T, StoreError> + Send,
-    ) -> impl Future<Output = Result<Option<T>, DbError>> + Send;
+    ) -> impl Future<Output = Result<Option<T>, DbError>> + Send {
+        async move {
+            let (mut decode, mut first) = (Some(decode), None);
+            let mut sink = |row: &dyn Row| {
+                if let Some(decode) = decode.take() {
+                    first = Some(decode(row)?);
+                }
+                Ok(())
+            };
+            self.rows((sql, params), &mut sink).await?;
+            Ok(first)
+        }
+    }
 }
 
 /// A connection taken from a backend.

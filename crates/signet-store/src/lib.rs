@@ -20,6 +20,7 @@ mod compat_tests;
 mod conformance;
 mod encoding;
 mod exec;
+mod migrations;
 mod ops;
 pub mod postgres;
 mod records;

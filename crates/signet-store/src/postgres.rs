@@ -38,7 +38,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use crate::StoreError;
 use crate::audit::AuditBreak;
-use crate::exec::{Backend, Conn, DbError, Dialect, Exec, FreeText, Param, Row, Tx};
+use crate::exec::{Backend, Conn, DbError, Dialect, Exec, FreeText, Param, Row, RowSink, Stmt, Tx};
 
 mod schema;
 #[cfg(test)]
@@ -175,7 +175,7 @@ impl Backend for PgStore {
     type Conn<'a> = PgConn;
 
     async fn read(&self) -> Result<PgConn, StoreError> {
-        Ok(PgConn(self.pool.get().await.map_err(map_pool_error)?))
+        Ok(Pg(self.pool.get().await.map_err(map_pool_error)?))
     }
 
     async fn write(&self) -> Result<PgConn, StoreError> {
@@ -183,17 +183,20 @@ impl Backend for PgStore {
     }
 }
 
+/// A client to run statements on: a pooled connection ([`PgConn`]) or a transaction ([`PgTx`]).
+pub(crate) struct Pg<C>(C);
+
 /// A pooled connection; outside a transaction each statement commits on its own.
-pub(crate) struct PgConn(Object);
+pub(crate) type PgConn = Pg<Object>;
 
 /// A transaction on a pooled connection; rolled back by the connection when dropped.
-pub(crate) struct PgTx<'a>(deadpool_postgres::Transaction<'a>);
+pub(crate) type PgTx<'a> = Pg<deadpool_postgres::Transaction<'a>>;
 
 impl Conn for PgConn {
     type Tx<'t> = PgTx<'t>;
 
     async fn begin(&mut self) -> Result<PgTx<'_>, StoreError> {
-        Ok(PgTx(self.0.transaction().await.db()?))
+        Ok(Pg(self.0.transaction().await.db()?))
     }
 
     async fn snapshot(&mut self) -> Result<PgTx<'_>, StoreError> {
@@ -205,7 +208,7 @@ impl Conn for PgConn {
             .start()
             .await
             .db()?;
-        Ok(PgTx(tx))
+        Ok(Pg(tx))
     }
 }
 
@@ -215,55 +218,31 @@ impl Tx for PgTx<'_> {
     }
 }
 
-/// One [`Exec`] implementation for a connection and a transaction: both are a
-/// [`GenericClient`].
-macro_rules! exec_on_generic_client {
-    ($ty:ty) => {
-        impl Exec for $ty {
-            const DIALECT: Dialect = Dialect::Postgres;
+impl<C: GenericClient + Send + Sync> Exec for Pg<C> {
+    const DIALECT: Dialect = Dialect::Postgres;
 
-            async fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-                execute(&self.0, sql, params).await
-            }
-
-            async fn execute_pipelined(
-                &mut self,
-                statements: &[(&str, &[&dyn Param])],
-            ) -> Result<(), DbError> {
-                pipelined(&self.0, statements).await
-            }
-
-            async fn query<T: Send>(
-                &mut self,
-                sql: &str,
-                params: &[&dyn Param],
-                decode: impl FnMut(&dyn Row) -> Result<T, StoreError> + Send,
-            ) -> Result<Vec<T>, DbError> {
+    async fn run(&mut self, batch: &[Stmt<'_>]) -> Result<u64, DbError> {
+        match batch {
+            [(sql, params)] => {
                 let stmt = self.0.prepare_cached(sql).await?;
-                let rows = self.0.query(&stmt, &bind(params)).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| r as &dyn Row)
-                    .map(decode)
-                    .collect::<Result<_, _>>()?)
+                Ok(self.0.execute(&stmt, &bind(params)).await?)
             }
-
-            async fn query_opt<T: Send>(
-                &mut self,
-                sql: &str,
-                params: &[&dyn Param],
-                decode: impl FnOnce(&dyn Row) -> Result<T, StoreError> + Send,
-            ) -> Result<Option<T>, DbError> {
-                let stmt = self.0.prepare_cached(sql).await?;
-                let row = self.0.query_opt(&stmt, &bind(params)).await?;
-                Ok(row.as_ref().map(|r| decode(r)).transpose()?)
-            }
+            _ => pipelined(&self.0, batch).await,
         }
-    };
-}
+    }
 
-exec_on_generic_client!(PgConn);
-exec_on_generic_client!(PgTx<'_>);
+    async fn rows(
+        &mut self,
+        (sql, params): Stmt<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Result<(), DbError> {
+        let stmt = self.0.prepare_cached(sql).await?;
+        for row in self.0.query(&stmt, &bind(params)).await? {
+            sink(&row)?;
+        }
+        Ok(())
+    }
+}
 
 // ---- statements: prepared once per connection (deadpool's statement cache)
 
@@ -271,25 +250,13 @@ fn bind<'p>(params: &'p [&dyn Param]) -> Vec<&'p (dyn ToSql + Sync)> {
     params.iter().map(|p| *p as &(dyn ToSql + Sync)).collect()
 }
 
-async fn execute<C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: &[&dyn Param],
-) -> Result<u64, DbError> {
-    let stmt = c.prepare_cached(sql).await?;
-    Ok(c.execute(&stmt, &bind(params)).await?)
-}
-
 /// Sends every statement before awaiting any answer: tokio-postgres pipelines requests that
 /// are in flight together, so the server gets them in one round trip and runs them in order.
 /// After a failure the transaction is aborted and the later statements fail too; the first
 /// failure is the one reported.
-async fn pipelined<C: GenericClient>(
-    c: &C,
-    statements: &[(&str, &[&dyn Param])],
-) -> Result<(), DbError> {
-    let mut prepared = Vec::with_capacity(statements.len());
-    for (sql, params) in statements {
+async fn pipelined<C: GenericClient>(c: &C, batch: &[Stmt<'_>]) -> Result<u64, DbError> {
+    let mut prepared = Vec::with_capacity(batch.len());
+    for (sql, params) in batch {
         prepared.push((c.prepare_cached(sql).await?, bind(params)));
     }
     let mut in_flight: Vec<_> = prepared
@@ -313,10 +280,11 @@ async fn pipelined<C: GenericClient>(
         if done { Poll::Ready(()) } else { Poll::Pending }
     })
     .await;
+    let mut changed = 0;
     for result in results.into_iter().flatten() {
-        result?;
+        changed = result?;
     }
-    Ok(())
+    Ok(changed)
 }
 
 // ---- types

@@ -32,7 +32,9 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::StoreError;
 use crate::audit::AuditBreak;
-use crate::exec::{self, Backend, Conn, DbError, Dialect, Exec, FreeText, Param, Row, Tx};
+use crate::exec::{
+    self, Backend, Conn, DbError, Dialect, Exec, FreeText, Param, Row, RowSink, Stmt, Tx,
+};
 
 mod schema;
 #[cfg(test)]
@@ -238,69 +240,50 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
-impl Exec for SqliteConn<'_> {
-    const DIALECT: Dialect = Dialect::Sqlite;
+/// A connection or a transaction: where SQLite statements run.
+trait Handle: Send {
+    /// Runs `f` on the connection, as a transaction of its own where that is needed.
+    fn with<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError>;
+}
 
-    async fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        self.single(|c| execute(c, sql, params))
-    }
-
-    async fn execute_pipelined(
-        &mut self,
-        statements: &[(&str, &[&dyn Param])],
-    ) -> Result<(), DbError> {
-        self.single(|c| pipelined(c, statements))
-    }
-
-    async fn query<T: Send>(
-        &mut self,
-        sql: &str,
-        params: &[&dyn Param],
-        decode: impl FnMut(&dyn Row) -> Result<T, StoreError> + Send,
-    ) -> Result<Vec<T>, DbError> {
-        self.single(|c| query(c, sql, params, decode))
-    }
-
-    async fn query_opt<T: Send>(
-        &mut self,
-        sql: &str,
-        params: &[&dyn Param],
-        decode: impl FnOnce(&dyn Row) -> Result<T, StoreError> + Send,
-    ) -> Result<Option<T>, DbError> {
-        self.single(|c| query_opt(c, sql, params, decode))
+impl Handle for SqliteConn<'_> {
+    fn with<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+        self.single(f)
     }
 }
 
-impl Exec for SqliteTx<'_> {
+impl Handle for SqliteTx<'_> {
+    fn with<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+        f(self.conn)
+    }
+}
+
+impl<H: Handle> Exec for H {
     const DIALECT: Dialect = Dialect::Sqlite;
 
-    async fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        execute(self.conn, sql, params)
+    async fn run(&mut self, batch: &[Stmt<'_>]) -> Result<u64, DbError> {
+        self.with(|c| {
+            let mut changed = 0;
+            for (sql, params) in batch {
+                changed = prepare(c, sql)?.execute(bind(params))? as u64;
+            }
+            Ok(changed)
+        })
     }
 
-    async fn execute_pipelined(
+    async fn rows(
         &mut self,
-        statements: &[(&str, &[&dyn Param])],
+        (sql, params): Stmt<'_>,
+        sink: &mut RowSink<'_>,
     ) -> Result<(), DbError> {
-        pipelined(self.conn, statements)
-    }
-
-    async fn query<T: Send>(
-        &mut self,
-        sql: &str,
-        params: &[&dyn Param],
-        decode: impl FnMut(&dyn Row) -> Result<T, StoreError> + Send,
-    ) -> Result<Vec<T>, DbError> {
-        query(self.conn, sql, params, decode)
-    }
-
-    async fn query_opt<T: Send>(
-        &mut self,
-        sql: &str,
-        params: &[&dyn Param],
-        decode: impl FnOnce(&dyn Row) -> Result<T, StoreError> + Send,
-    ) -> Result<Option<T>, DbError> {
-        query_opt(self.conn, sql, params, decode)
+        self.with(|c| {
+            let mut stmt = prepare(c, sql)?;
+            let mut rows = stmt.query(bind(params))?;
+            while let Some(row) = rows.next()? {
+                sink(row)?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -318,47 +301,6 @@ fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<rusqlite::CachedStatem
 
 fn bind<'p>(params: &'p [&dyn Param]) -> impl rusqlite::Params + 'p {
     rusqlite::params_from_iter(params.iter().map(|p| *p as &dyn rusqlite::ToSql))
-}
-
-fn execute(conn: &Connection, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-    let changed = prepare(conn, sql)?.execute(bind(params))?;
-    Ok(changed as u64)
-}
-
-fn pipelined(conn: &Connection, statements: &[(&str, &[&dyn Param])]) -> Result<(), DbError> {
-    for (sql, params) in statements {
-        execute(conn, sql, params)?;
-    }
-    Ok(())
-}
-
-fn query<T>(
-    conn: &Connection,
-    sql: &str,
-    params: &[&dyn Param],
-    mut decode: impl FnMut(&dyn Row) -> Result<T, StoreError>,
-) -> Result<Vec<T>, DbError> {
-    let mut stmt = prepare(conn, sql)?;
-    let mut rows = stmt.query(bind(params))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(decode(row)?);
-    }
-    Ok(out)
-}
-
-fn query_opt<T>(
-    conn: &Connection,
-    sql: &str,
-    params: &[&dyn Param],
-    decode: impl FnOnce(&dyn Row) -> Result<T, StoreError>,
-) -> Result<Option<T>, DbError> {
-    let mut stmt = prepare(conn, sql)?;
-    let mut rows = stmt.query(bind(params))?;
-    match rows.next()? {
-        Some(row) => Ok(Some(decode(row)?)),
-        None => Ok(None),
-    }
 }
 
 // ---- types
