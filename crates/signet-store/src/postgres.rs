@@ -1,12 +1,11 @@
 //! [`Store`](crate::Store) on PostgreSQL: several Signet nodes on one database are one service.
-//! What PostgreSQL needs to run the shared store code ([`crate::ops`]): the pool, transactions,
+//! What PostgreSQL needs to run the shared store code (`ops.rs`): the pool, transactions,
 //! parameter binding, column decoding and errors.
 //!
 //! # Isolation and locking
 //!
 //! Transactions run at PostgreSQL's default READ COMMITTED level with explicit row locks
-//! ([`crate::exec::for_update!`]), never SERIALIZABLE; see [`crate::ops`] for which operation
-//! relies on what.
+//! (`FOR UPDATE`), never SERIALIZABLE; see `ops.rs` for which operation relies on what.
 //!
 //! # One audit chain for the whole cluster
 //!

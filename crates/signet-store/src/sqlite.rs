@@ -1,5 +1,5 @@
 //! [`Store`](crate::Store) on SQLite: what SQLite needs to run the shared store code
-//! ([`crate::ops`]) — connections, transactions, parameter binding, column decoding and errors.
+//! (`ops.rs`) — connections, transactions, parameter binding, column decoding and errors.
 //!
 //! # Concurrency
 //!
@@ -174,22 +174,6 @@ pub(crate) struct SqliteConn<'a> {
     writer: bool,
 }
 
-impl SqliteConn<'_> {
-    /// Runs `f` as a transaction of its own on the writer, on a reader as it is.
-    fn single<T>(
-        &mut self,
-        f: impl FnOnce(&Connection) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        if !self.writer {
-            return f(&self.conn);
-        }
-        let tx = SqliteTx::start(&mut self.conn, "BEGIN IMMEDIATE")?;
-        let out = f(tx.conn)?;
-        tx.finish()?;
-        Ok(out)
-    }
-}
-
 /// An open transaction; rolled back when dropped uncommitted.
 pub(crate) struct SqliteTx<'a> {
     conn: &'a mut Connection,
@@ -247,8 +231,15 @@ trait Handle: Send {
 }
 
 impl Handle for SqliteConn<'_> {
+    /// On the writer, a transaction of its own; on a reader, as it is.
     fn with<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
-        self.single(f)
+        if !self.writer {
+            return f(&self.conn);
+        }
+        let tx = SqliteTx::start(&mut self.conn, "BEGIN IMMEDIATE")?;
+        let out = f(tx.conn)?;
+        tx.finish()?;
+        Ok(out)
     }
 }
 
