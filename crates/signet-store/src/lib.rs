@@ -15,6 +15,8 @@ use signet_core::{HashAlgorithm, KeyType};
 pub mod audit;
 pub mod authz;
 #[cfg(test)]
+mod bench_tests;
+#[cfg(test)]
 mod compat_tests;
 #[cfg(test)]
 mod conformance;

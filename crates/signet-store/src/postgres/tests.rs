@@ -269,3 +269,17 @@ async fn store_recovers_from_terminated_connections() {
     }
     assert!(db.verify_audit().await.is_ok());
 }
+
+/// The store's side of `signet bench`'s flow on PostgreSQL, 1 and 64 hashes per SAD (run with
+/// `--release -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark"]
+async fn bench_authorize_sign_pairs() {
+    for hashes in [1, 64] {
+        let Some(db) = PgTestDb::new().await else {
+            return;
+        };
+        let records = crate::bench_tests::authorize_sign_pairs(db.store(), hashes, 40).await;
+        assert_eq!(db.verify_audit().await, Ok(records));
+    }
+}
