@@ -15,9 +15,17 @@ use signet_core::{HashAlgorithm, KeyType};
 pub mod audit;
 pub mod authz;
 #[cfg(test)]
+mod bench_tests;
+#[cfg(test)]
+mod compat_tests;
+#[cfg(test)]
 mod conformance;
 mod encoding;
+mod exec;
+mod migrations;
+mod ops;
 pub mod postgres;
+mod records;
 pub mod sqlite;
 
 pub use audit::{AuditBreak, AuditRecord, NewAuditEvent, verify_chain};

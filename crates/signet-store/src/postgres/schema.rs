@@ -1,8 +1,7 @@
 //! PostgreSQL schema migrations.
 //!
-//! Migrations are numbered and recorded in `schema_version`, one row per applied step, and are
-//! applied in one transaction (PostgreSQL DDL is transactional: a database is either fully at a
-//! version or untouched) that first takes a transaction-scoped advisory lock, so two nodes
+//! Migrations ([`crate::migrations`]) are applied in one transaction (PostgreSQL DDL is
+//! transactional) that first takes a transaction-scoped advisory lock, so two nodes
 //! starting at once on an empty database do not both try to create the tables: the second waits,
 //! then finds the schema current and applies nothing.
 //!
@@ -14,16 +13,17 @@
 
 use deadpool_postgres::Object;
 
-use super::codec::{PgResult, query_one};
+use super::PgResult;
 use crate::StoreError;
 use crate::encoding::now_secs;
+use crate::migrations::{self, Migrations};
 
 /// Key of the advisory lock held while migrating ("SIGNETDB" in ASCII). Advisory locks are
 /// per database, so this only serializes Signet nodes sharing this database.
 const MIGRATION_LOCK: i64 = 0x5349_474e_4554_4442;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2)];
 
 /// Everything of SQLite's versions 1 to 3 (store; OAuth2 and decoupled approval; mutual TLS).
 const V1: &str = "
@@ -192,7 +192,7 @@ CREATE INDEX revocations_time ON revocations(revoked_at, serial);
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
-    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+    migrations::latest(MIGRATIONS)
 }
 
 /// Brings the schema up to [`latest_version`], refusing a database from a newer Signet.
@@ -210,29 +210,14 @@ pub(super) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
     )
     .await
     .db()?;
-    let current: i64 = query_one(
-        &tx,
-        "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_version",
-        &[],
-    )
-    .await
-    .db()?
-    .try_get(0)
-    .db()?;
-    let latest = latest_version();
-    if current > latest {
-        return Err(StoreError::Database(format!(
-            "database schema version {current} is newer than this build supports ({latest})"
-        )));
-    }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    let row = tx.query_one(migrations::CURRENT_VERSION, &[]).await.db()?;
+    let current: i64 = row.try_get(0).db()?;
+    for (version, sql) in migrations::pending(MIGRATIONS, current)? {
         tx.batch_execute(sql).await.db()?;
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
-            &[version, &now_secs()],
-        )
-        .await
-        .db()?;
+        let applied = now_secs();
+        tx.execute(migrations::RECORD_VERSION, &[version, &applied])
+            .await
+            .db()?;
         tracing::info!(version, "applied PostgreSQL store schema migration");
     }
     tx.commit().await.db()

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use tokio_postgres::NoTls;
 
 use super::*;
+use crate::Store;
 use crate::audit::AuditBreak;
 use crate::conformance::{TestDb, ev, seeded};
 
@@ -224,7 +225,7 @@ async fn errors_do_not_quote_values() {
     let e = db.raw.batch_execute(insert).await.unwrap_err();
     let detail = e.as_db_error().and_then(|d| d.detail()).unwrap_or_default();
     assert!(detail.contains("a-very-secret-key"), "PostgreSQL quotes it");
-    match codec::map_error(e) {
+    match map_error(e) {
         StoreError::Database(msg) => {
             assert!(!msg.contains("a-very-secret-key"), "{msg}");
             assert!(msg.contains("23505"), "{msg}");
@@ -267,4 +268,18 @@ async fn store_recovers_from_terminated_connections() {
         assert!(ok, "round {round}: the store did not recover");
     }
     assert!(db.verify_audit().await.is_ok());
+}
+
+/// The store's side of `signet bench`'s flow on PostgreSQL, 1 and 64 hashes per SAD (run with
+/// `--release -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark"]
+async fn bench_authorize_sign_pairs() {
+    for hashes in [1, 64] {
+        let Some(db) = PgTestDb::new().await else {
+            return;
+        };
+        let records = crate::bench_tests::authorize_sign_pairs(db.store(), hashes, 40).await;
+        assert_eq!(db.verify_audit().await, Ok(records));
+    }
 }

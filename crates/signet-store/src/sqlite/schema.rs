@@ -1,24 +1,26 @@
 //! Connection settings and schema migrations.
 //!
-//! Migrations are numbered and recorded in `schema_version`, one row per applied step, and are
-//! applied in one `BEGIN IMMEDIATE` transaction: a database is either fully at a version or
-//! untouched, and two processes opening the same file at once cannot both migrate it.
+//! Migrations ([`crate::migrations`]) are applied in one `BEGIN IMMEDIATE` transaction, so two
+//! processes opening the same file at once cannot both migrate it.
 
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::codec::{DbResult, now_secs};
+use super::DbResult;
 use crate::StoreError;
+use crate::encoding::now_secs;
+use crate::migrations::{self, Migrations};
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Every statement the store uses fits, so hot paths never re-parse SQL.
-const STATEMENT_CACHE: usize = 64;
+/// Every statement the store uses fits (about 75, with `BEGIN`/`COMMIT`), so hot paths never
+/// re-parse SQL.
+const STATEMENT_CACHE: usize = 128;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = "
 CREATE TABLE users (
@@ -235,7 +237,7 @@ pub(super) fn configure_writer(
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
-    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+    migrations::latest(MIGRATIONS)
 }
 
 /// Brings the schema up to [`latest_version`], refusing a database from a newer Signet.
@@ -251,25 +253,12 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     )
     .db()?;
     let current: i64 = tx
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            [],
-            |row| row.get(0),
-        )
+        .query_row(migrations::CURRENT_VERSION, [], |row| row.get(0))
         .db()?;
-    let latest = latest_version();
-    if current > latest {
-        return Err(StoreError::Database(format!(
-            "database schema version {current} is newer than this build supports ({latest})"
-        )));
-    }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    for (version, sql) in migrations::pending(MIGRATIONS, current)? {
         tx.execute_batch(sql).db()?;
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
-            (version, now_secs()),
-        )
-        .db()?;
+        let applied = (version, now_secs());
+        tx.execute(migrations::RECORD_VERSION, applied).db()?;
         tracing::info!(version, "applied store schema migration");
     }
     tx.commit().db()

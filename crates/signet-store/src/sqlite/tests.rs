@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::*;
 use crate::audit::AuditBreak;
-use crate::conformance::{TestDb, ev, sad, seeded, spend};
+use crate::conformance::{TestDb, ev, seeded};
+use crate::{Store, TokenKind, TokenRecord};
 
 /// A private in-memory database; tampering goes through the store's own connection.
 struct MemoryDb(Arc<SqliteStore>);
@@ -23,13 +23,13 @@ impl TestDb for MemoryDb {
         None
     }
     async fn exec(&self, sql: &str) {
-        self.0.writer.lock().execute_batch(sql).unwrap();
+        self.0.writer.lock().await.execute_batch(sql).unwrap();
     }
     fn blob(&self, bytes: &[u8]) -> String {
         format!("x'{}'", data_encoding::HEXLOWER.encode(bytes))
     }
     async fn verify_audit(&self) -> Result<i64, AuditBreak> {
-        self.0.verify_audit().unwrap()
+        self.0.verify_audit().await.unwrap()
     }
 }
 
@@ -72,7 +72,7 @@ impl TestDb for FileDb {
         format!("x'{}'", data_encoding::HEXLOWER.encode(bytes))
     }
     async fn verify_audit(&self) -> Result<i64, AuditBreak> {
-        self.store.verify_audit().unwrap()
+        self.store.verify_audit().await.unwrap()
     }
 }
 
@@ -114,7 +114,7 @@ async fn reopen_keeps_data_and_migrates_once() {
         );
         assert!(store.credential("c1").await.unwrap().is_some());
         assert_eq!(store.setting("k").await.unwrap(), Some(b"v".to_vec()));
-        assert_eq!(store.verify_audit().unwrap(), Ok(2 + reopened));
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(2 + reopened));
         // Appending continues the existing chain.
         store.append_audit(ev("reopen")).await.unwrap();
     }
@@ -186,81 +186,8 @@ async fn readers_see_committed_writes() {
 async fn bench_authorize_sign_pairs() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(file_store(dir.path()));
-    seeded(&*store).await;
-    store
-        .insert_token(TokenRecord {
-            token_hash: [0xee; 32],
-            user_id: 1,
-            kind: TokenKind::Access,
-            family: None,
-            expires_at: i64::MAX,
-        })
-        .await
-        .unwrap();
-    const TASKS: u32 = 32;
-    const PAIRS: u32 = 300;
-    let start = std::time::Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|t| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for i in 0..PAIRS {
-                    let t0 = std::time::Instant::now();
-                    let mut h = [0u8; 32];
-                    h[..4].copy_from_slice(&t.to_be_bytes());
-                    h[4..8].copy_from_slice(&i.to_be_bytes());
-                    // authorize: token + credential lookups, success with SAD + audit
-                    store.token(&[0xee; 32], 0).await.unwrap().unwrap();
-                    store.credential("c1").await.unwrap().unwrap();
-                    let mut s = sad(0, "c1", 1, Some(vec![vec![0xab; 32]]));
-                    s.sad_hash = h;
-                    store
-                        .record_authorization_success(
-                            s,
-                            NewAuditEvent::new(
-                                "credential.authorize",
-                                "alice",
-                                Some("c1"),
-                                json!({"numSignatures": 1}),
-                            ),
-                        )
-                        .await
-                        .unwrap();
-                    // sign: token + credential lookups, spend with audit
-                    store.token(&[0xee; 32], 0).await.unwrap().unwrap();
-                    store.credential("c1").await.unwrap().unwrap();
-                    let out = store
-                        .decide_sad(h, spend(1, vec![vec![0xab; 32]]))
-                        .await
-                        .unwrap();
-                    assert!(matches!(out, SadOutcome::Spent(_)));
-                    latencies.push(t0.elapsed());
-                    tokio::task::yield_now().await;
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
-    let elapsed = start.elapsed();
-    all.sort();
-    let pairs = f64::from(TASKS * PAIRS);
-    println!(
-        "{} pairs in {:?}: {:.0} pairs/s, p50 {:?}, p99 {:?}",
-        all.len(),
-        elapsed,
-        pairs / elapsed.as_secs_f64(),
-        all[all.len() / 2],
-        all[all.len() * 99 / 100]
-    );
-    assert_eq!(
-        store.verify_audit().unwrap(),
-        Ok(2 + i64::from(TASKS * PAIRS) * 2)
-    );
+    let records = crate::bench_tests::authorize_sign_pairs(store.clone(), 1, 300).await;
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(records));
 }
 
 #[tokio::test]
@@ -277,6 +204,7 @@ async fn open_with_full_durability_and_no_readers() {
     let sync: i64 = store
         .writer
         .lock()
+        .await
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
         .unwrap();
     assert_eq!(sync, 2, "FULL");
