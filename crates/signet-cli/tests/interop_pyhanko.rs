@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::interop::{Interop, interop};
+use common::interop::{Interop, interop, run};
 use common::*;
 
 impl common::interop::Interop {
@@ -37,7 +37,7 @@ impl common::interop::Interop {
         input: &Path,
         output: &Path,
     ) -> (bool, String) {
-        let out = Command::new(self.python())
+        run(Command::new(self.python())
             .arg(self.kit.join("csc_sign_pdf.py"))
             .args([
                 "--url",
@@ -52,15 +52,7 @@ impl common::interop::Interop {
             .args(["--pin", pin, "--totp-secret", &user.totp_base32])
             .args(extra)
             .arg(input)
-            .arg(output)
-            .output()
-            .expect("run csc_sign_pdf.py");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+            .arg(output))
     }
 
     /// Runs validate.sh pades; returns (accepted, output).
