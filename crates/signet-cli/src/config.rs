@@ -25,6 +25,7 @@ pub struct Config {
     pub tls: Tls,
     pub metrics: Metrics,
     pub tsa: Tsa,
+    pub audit: Audit,
 }
 
 /// Where Signet keeps its state: users, credentials (software keys sealed under the master
@@ -264,6 +265,41 @@ impl Tls {
     }
 }
 
+/// The audit log: its chains, sealing and checkpoints (docs/audit.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Audit {
+    /// Milliseconds between seals: a signed, time-stamped checkpoint over the records appended
+    /// since the last one, while there are any. 0 disables sealing on this node (another node,
+    /// or `signet audit seal`, must then seal).
+    pub seal_interval_ms: u64,
+    /// Also write each checkpoint this node seals to this directory (`checkpoint-N.txt`, the
+    /// signed note, and `checkpoint-N.tst`, its time-stamp): put it on write-once storage or
+    /// hand it to a witness. Empty: only in the database.
+    pub checkpoint_dir: String,
+    /// This node's name in chain names and for the sealer lease: letters, digits and `.`, `_`,
+    /// `-`. Empty: a random name kept in `node.id` in the data directory. Every node sharing a
+    /// database needs its own.
+    pub node_id: String,
+    /// The log's identity in checkpoints (origin and key name), fixed when the audit key is
+    /// created. Empty: `signet/audit/<random>`.
+    pub origin: String,
+    /// Most records one checkpoint seals (the first seal of a large upgraded log takes several).
+    pub max_records_per_checkpoint: usize,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Self {
+            seal_interval_ms: 1_000,
+            checkpoint_dir: String::new(),
+            node_id: String::new(),
+            origin: String::new(),
+            max_records_per_checkpoint: 100_000,
+        }
+    }
+}
+
 /// Prometheus metrics.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -299,6 +335,7 @@ impl Default for Config {
             tls: Tls::default(),
             metrics: Metrics::default(),
             tsa: Tsa::default(),
+            audit: Audit::default(),
         }
     }
 }

@@ -111,8 +111,13 @@ pub async fn run(config: &Config, hsm: bool) -> anyhow::Result<()> {
     // bound (port 0 picks a free one) in their CRL, OCSP and CA issuer URLs.
     let bound = crate::serve::bind(&config).await?;
     config.listen = bound.addr.to_string();
-    let node =
-        Node::open_with_pin(&dir, &config, hsm_info.as_ref().map(|h| h.user_pin.clone())).await?;
+    let node = Node::open_as(
+        &dir,
+        &config,
+        crate::node::Role::Server,
+        hsm_info.as_ref().map(|h| h.user_pin.clone()),
+    )
+    .await?;
     let password = secrets::random_secret()?;
     let password: String = password.chars().take(16).collect();
     let pin = random_pin()?;

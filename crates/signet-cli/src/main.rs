@@ -68,7 +68,7 @@ enum Command {
     Admin(AdminCommand),
     /// Audit log commands.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
     /// Measure signing throughput (key module and HTTP), see BENCHMARKS.md.
     Bench(bench::BenchArgs),
     /// Print the current TOTP code for a Base32 secret (for trying the API by hand).
@@ -175,14 +175,6 @@ struct CreateArgs {
     json: bool,
 }
 
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Check the hash chain; exits non-zero naming the first bad record.
-    Verify,
-    /// Write every record as JSON lines (with chain hashes) to standard output.
-    Export,
-}
-
 /// A secret from an environment variable, else one line of standard input.
 fn secret_input(var: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
     if let Ok(v) = std::env::var(var)
@@ -271,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 config.listen = l;
             }
             init_logging(&config);
-            let node = Node::open(&cli.data, &config).await?;
+            let node = Node::open_server(&cli.data, &config).await?;
             serve::run(&node, &config).await?;
         }
         Command::Demo { listen, hsm } => {
@@ -283,12 +275,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Bench(args) => bench::run(args, &config).await?,
         Command::Admin(cmd) => admin(&cli.data, &config, cmd).await?,
+        Command::Audit(audit::AuditCommand::VerifyProof { proof, cert }) => {
+            // Offline: no data directory, no database.
+            return audit::verify_proof_command(&proof, &cert);
+        }
         Command::Audit(cmd) => {
             let node = Node::open(&cli.data, &config).await?;
-            return match cmd {
-                AuditCommand::Verify => audit::verify(&node).await,
-                AuditCommand::Export => audit::export(&node).await,
-            };
+            return audit::run(&node, cmd).await;
         }
         Command::Totp { .. } => {}
     }

@@ -13,19 +13,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use signet_audit::key::AuditKeySettings;
 use signet_keys::{KeyModule, MasterKey, Pkcs11Config, Pkcs11KeyModule, SoftKeyModule};
 use signet_pki::ValidationUrls;
 use signet_sam::{Sam, SamConfig};
 use signet_server::admin::{Admin, CaSettings, load_or_create_ca};
 use signet_server::pki::{PkiService, TimeStampSource, TsaSettings};
 use signet_server::{AppState, ServerConfig, ServiceInfo};
-use signet_store::{PgOptions, PgStore, SqliteStore, Store};
+use signet_store::{AuditKey, PgOptions, PgStore, SqliteStore, Store};
 use zeroize::Zeroizing;
 
 use crate::config::{Config, StoreLocation};
 
 pub struct Node {
     pub data_dir: PathBuf,
+    /// This node's name (audit chains, sealer lease).
+    pub node_id: String,
+    /// The audit record MAC key (derived from the master key).
+    pub audit_mac_key: AuditKey,
+    /// How the audit key is created or rotated.
+    pub audit_key_settings: AuditKeySettings,
+    /// `[audit]`: sealing interval, checkpoint directory.
+    pub audit: crate::config::Audit,
     pub store: Arc<dyn Store>,
     pub keys: Arc<dyn KeyModule>,
     pub sam: Arc<Sam>,
@@ -43,11 +52,90 @@ pub struct Node {
 /// `admin` commands when no public URL is configured.
 const SERVED_PUBLIC_URL: &str = "server.public_url";
 
+/// What a process does with a data directory, which decides its audit chains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `serve`, `demo`, the bench server: one chain per database connection, `<node>/<i>`, so
+    /// concurrent requests never wait for each other's commits to append.
+    Server,
+    /// A one-shot command (`admin`, `audit`): the chain `<node>/cli`, which no server uses.
+    Command,
+}
+
+/// This node's name: `audit.node_id`, else the random name kept in `node.id`.
+fn node_id(data_dir: &Path, config: &Config) -> anyhow::Result<String> {
+    let valid = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    if !config.audit.node_id.is_empty() {
+        anyhow::ensure!(
+            valid(&config.audit.node_id),
+            "audit.node_id {:?}: use letters, digits, '.', '_' and '-' (at most 64)",
+            config.audit.node_id
+        );
+        return Ok(config.audit.node_id.clone());
+    }
+    let path = data_dir.join("node.id");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let id = text.trim().to_owned();
+        anyhow::ensure!(
+            valid(&id),
+            "{} does not hold a valid node name",
+            path.display()
+        );
+        return Ok(id);
+    }
+    let mut random = [0u8; 6];
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow::anyhow!("no randomness"))?;
+    let id = format!("node-{}", data_encoding::HEXLOWER.encode(&random));
+    std::fs::write(&path, format!("{id}\n"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
+/// The audit chains and MAC key of this process.
+fn audit_config(
+    master: &MasterKey,
+    node: &str,
+    role: Role,
+    connections: usize,
+) -> signet_store::AuditConfig {
+    let key = AuditKey::new(*master.derive(AUDIT_MAC_LABEL));
+    match role {
+        Role::Server => signet_store::AuditConfig::node(key, node, connections),
+        Role::Command => signet_store::AuditConfig {
+            key,
+            chains: vec![format!("{node}/cli")],
+        },
+    }
+}
+
+/// HKDF label of the audit record MAC key.
+const AUDIT_MAC_LABEL: &str = "signet audit record mac v1";
+
+/// The audit MAC key of a master key.
+pub fn audit_mac_key(master: &MasterKey) -> AuditKey {
+    AuditKey::new(*master.derive(AUDIT_MAC_LABEL))
+}
+
 /// Opens the store the configuration names: the SQLite file in the data directory by default.
-async fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(
+    data_dir: &Path,
+    config: &Config,
+    master: &MasterKey,
+    node: &str,
+    role: Role,
+) -> anyhow::Result<Arc<dyn Store>> {
     match config.store.location(data_dir)? {
         StoreLocation::Sqlite(path) => Ok(Arc::new(
-            SqliteStore::open(&path).context("opening the database")?,
+            SqliteStore::open(&path)
+                .context("opening the database")?
+                // One writer connection: one chain is all a SQLite process can use.
+                .with_audit(audit_config(master, node, role, 1))?,
         )),
         StoreLocation::Postgres(url) => {
             let options = PgOptions {
@@ -56,7 +144,8 @@ async fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn 
             };
             let store = PgStore::connect_with(&url, options)
                 .await
-                .context("opening the PostgreSQL database")?;
+                .context("opening the PostgreSQL database")?
+                .with_audit(audit_config(master, node, role, options.max_connections))?;
             tracing::info!(database = store.target(), "store: PostgreSQL");
             Ok(Arc::new(store))
         }
@@ -164,20 +253,40 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 impl Node {
+    /// Opens the data directory for a one-shot command.
     pub async fn open(data_dir: &Path, config: &Config) -> anyhow::Result<Self> {
-        Self::open_with_pin(data_dir, config, None).await
+        Self::open_as(data_dir, config, Role::Command, None).await
     }
 
-    /// Like [`Node::open`], with the PKCS#11 user PIN given directly (demo --hsm).
-    pub async fn open_with_pin(
+    /// Opens the data directory for a server.
+    pub async fn open_server(data_dir: &Path, config: &Config) -> anyhow::Result<Self> {
+        Self::open_as(data_dir, config, Role::Server, None).await
+    }
+
+    /// Opens the data directory in `role`, with the PKCS#11 user PIN given directly when
+    /// `pkcs11_pin` is set (demo --hsm).
+    pub async fn open_as(
         data_dir: &Path,
         config: &Config,
+        role: Role,
         pkcs11_pin: Option<Zeroizing<String>>,
     ) -> anyhow::Result<Self> {
         create_private_dir(data_dir)?;
         let master = master_key(data_dir)?;
-        let store = open_store(data_dir, config).await?;
+        let node_id = node_id(data_dir, config)?;
+        let store = open_store(data_dir, config, &master, &node_id, role).await?;
         check_master_key(store.as_ref(), &master).await?;
+        // A log from before keyed chains: verified and keyed once, by whichever node opens it
+        // first. A broken old chain is left as it is, for `signet audit verify` to show.
+        match store.upgrade_audit().await {
+            Ok(Some(n)) => tracing::info!(
+                records = n,
+                "audit log upgraded: legacy chain verified and keyed"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "audit log NOT upgraded"),
+        }
+        let audit_mac_key = audit_mac_key(&master);
         let keys = key_module(config, &master, pkcs11_pin)?;
         let sam = Arc::new(Sam::new(
             Arc::clone(&store),
@@ -200,6 +309,15 @@ impl Node {
         let mut ca = load_or_create_ca(store.as_ref(), &keys, &ca_settings)
             .await
             .context("embedded CA")?;
+        let audit_key_settings = AuditKeySettings {
+            origin: config.audit.origin.clone(),
+            common_name: "Signet Audit Log".into(),
+            organization: organization.clone(),
+            validity_days: config.ca.validity_days,
+        };
+        signet_audit::key::load_or_create(store.as_ref(), &keys, &ca, &audit_key_settings)
+            .await
+            .context("audit key")?;
         let configured_public_url = [&config.ca.public_url, &config.oauth2.public_url]
             .into_iter()
             .find(|u| !u.is_empty())
@@ -280,6 +398,10 @@ impl Node {
         };
         Ok(Self {
             data_dir: data_dir.to_owned(),
+            node_id,
+            audit_mac_key,
+            audit_key_settings,
+            audit: config.audit.clone(),
             store,
             keys,
             sam,
@@ -299,6 +421,12 @@ impl Node {
             config: Arc::clone(&self.server),
             pki: Arc::new(self.pki_service(self.admin.ca.clone())),
         }
+    }
+
+    /// The PKI services as a command sees them (the CA's recorded URLs), for time-stamping
+    /// checkpoints outside `serve`.
+    pub fn serving_pki(&self) -> Arc<PkiService> {
+        Arc::new(self.pki_service(self.admin.ca.clone()))
     }
 
     fn pki_service(&self, ca: signet_pki::EmbeddedCa) -> PkiService {
@@ -326,5 +454,49 @@ impl Node {
             ca.urls = Some(ValidationUrls::under(url));
         }
         Ok(Arc::new(self.pki_service(ca)))
+    }
+}
+
+/// Checkpoint time-stamps from the node's TSA (built in or external).
+struct PkiTimeStamper(Arc<PkiService>);
+
+#[async_trait::async_trait]
+impl signet_audit::seal::TimeStamper for PkiTimeStamper {
+    async fn timestamp(&self, sha256: &[u8; 32]) -> Result<Vec<u8>, String> {
+        self.0
+            .timestamp(signet_core::HashAlgorithm::Sha256, sha256, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Node {
+    /// The sealer of this node (`None` when `audit.seal_interval_ms` is 0), time-stamping with
+    /// `pki`'s TSA.
+    pub fn sealer(&self, pki: Arc<PkiService>) -> Option<signet_audit::seal::Sealer> {
+        (self.audit.seal_interval_ms > 0)
+            .then(|| self.sealer_with(Some(pki), self.audit.seal_interval_ms))
+    }
+
+    /// A sealer with an explicit interval (also for `signet audit seal`).
+    pub fn sealer_with(
+        &self,
+        pki: Option<Arc<PkiService>>,
+        interval_ms: u64,
+    ) -> signet_audit::seal::Sealer {
+        use signet_audit::seal::{Sealer, SealerConfig, TimeStamper};
+        Sealer {
+            store: Arc::clone(&self.store),
+            keys: Arc::clone(&self.keys),
+            mac_key: self.audit_mac_key.clone(),
+            time_stamps: pki.map(|p| Arc::new(PkiTimeStamper(p)) as Arc<dyn TimeStamper>),
+            config: SealerConfig {
+                interval: Duration::from_millis(interval_ms.max(1)),
+                holder: self.node_id.clone(),
+                checkpoint_dir: (!self.audit.checkpoint_dir.is_empty())
+                    .then(|| PathBuf::from(&self.audit.checkpoint_dir)),
+                max_records: self.audit.max_records_per_checkpoint,
+            },
+        }
     }
 }

@@ -110,9 +110,6 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
     {
         tracing::info!(addr = %a, "metrics listening on http://{a}/metrics");
     }
-    // Tests and supervisors read this line for the address actually bound (port 0): it comes
-    // last, once every listener is bound.
-    tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on {scheme}://{addr}");
     let mut state = node.app_state();
     let mut server_config = (*state.config).clone();
     if server_config.oauth2.public_url.is_empty() {
@@ -160,7 +157,30 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
         Some(tls) => Listener::Tls(listener, tls),
         None => Listener::Plain(listener),
     };
+    // The built-in TSA is created now (first start) rather than by the first checkpoint, so
+    // that its `tsa.create` record is not appended behind a client's back later.
+    if matches!(
+        state.pki.source(),
+        signet_server::pki::TimeStampSource::Builtin(_)
+    ) && let Err(e) = state.pki.builtin_tsa().await
+    {
+        tracing::warn!(error = %e, "the built-in TSA is not available");
+    }
+    // Tests and supervisors read this line for the address actually bound (port 0): it comes
+    // last, once every listener is bound and the node is ready (connections made meanwhile
+    // wait in the listen backlog).
+    tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on {scheme}://{addr}");
+    // The sealer stops with the server, after one last seal, so nothing the server audited is
+    // left unsealed by a clean shutdown.
+    let sealer = node
+        .sealer(Arc::clone(&state.pki))
+        .map(|sealer| tokio::spawn(sealer.run(until_stopped(stopped.clone()))));
     let served = signet_server::serve_on(listener, state, until_stopped(stopped)).await;
+    if let Some(sealer) = sealer
+        && let Err(e) = sealer.await
+    {
+        tracing::error!(error = %e, "audit sealer task failed");
+    }
     reconnect.abort();
     signals.abort();
     if let Some(metrics) = metrics {

@@ -25,6 +25,10 @@ fn set_of(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -460,11 +464,18 @@ async fn audit_records_signatures_and_refusals_and_verifies() {
     );
 
     let audit = server.audit_export();
-    // The export is the chain: consecutive, linked.
+    // The export lists every record once, in order of its number; each chain is consecutive
+    // and linked.
     for (i, r) in audit.iter().enumerate() {
         assert_eq!(r["seq"], i as u64 + 1);
-        if i > 0 {
-            assert_eq!(r["prev_hash"], audit[i - 1]["hash"], "record {}", i + 1);
+        let chain: Vec<&Value> = audit[..i]
+            .iter()
+            .filter(|p| p["chain"] == r["chain"])
+            .collect();
+        assert_eq!(r["chain_seq"], chain.len() as u64 + 1, "record {}", i + 1);
+        match chain.last() {
+            Some(prev) => assert_eq!(r["prev_hash"], prev["hash"], "record {}", i + 1),
+            None => assert_eq!(r["prev_hash"], "0".repeat(64), "record {}", i + 1),
         }
     }
     let sigs: Vec<&Value> = audit
@@ -522,10 +533,13 @@ async fn audit_records_signatures_and_refusals_and_verifies() {
     assert!(text.contains(&format!("{} records", audit.len())), "{text}");
 }
 
-/// Builds a data directory with a few dozen audit records, stops its server, checks that the
-/// chain verifies, applies the SQL `tamper` returns (given the last seq) to the database (the
-/// SQLite file, or the server's PostgreSQL database) and returns `audit verify`'s output.
-async fn verify_after(tamper: impl FnOnce(i64) -> String) -> (std::process::Output, i64) {
+/// Builds a data directory with a few dozen audit records, stops its server (which seals them
+/// all), checks that the log verifies, applies the SQL `tamper` returns (given the records, as
+/// `audit export` lists them) to the database (the SQLite file, or the server's PostgreSQL
+/// database) and returns `audit verify`'s output and the server's chain.
+async fn verify_after(
+    tamper: impl FnOnce(&[Value]) -> String,
+) -> (std::process::Output, Vec<Value>) {
     let mut server = Server::start();
     let user = server.add_user("tam");
     let cred = server.create_credential(&user, PIN, &["--scal", "1"]);
@@ -545,49 +559,82 @@ async fn verify_after(tamper: impl FnOnce(i64) -> String) -> (std::process::Outp
                 .await,
         );
     }
-    server.stop();
+    // A clean stop seals what is left (kill -9 would leave it to the next start).
+    assert!(server.terminate().success());
     let intact = server.cli(&["audit", "verify"], &[]);
     assert!(intact.status.success(), "{}", stderr(&intact));
-    let last: i64 = server
-        .db_text("SELECT MAX(seq) FROM audit")
-        .expect("records")
-        .parse()
-        .unwrap();
-    assert!(last >= 8, "enough records to tamper in the middle ({last})");
-    server.db_exec(&tamper(last));
+    assert!(
+        stdout(&intact).contains("every record is sealed"),
+        "{}",
+        stdout(&intact)
+    );
+    // The server's first chain (not the admin commands'), in chain order. Requests one at a
+    // time all take the node's first chain.
+    let export = server.audit_export();
+    let first = export
+        .iter()
+        .find(|r| !r["chain"].as_str().unwrap().ends_with("/cli"))
+        .expect("server records")["chain"]
+        .clone();
+    let records: Vec<Value> = export.into_iter().filter(|r| r["chain"] == first).collect();
+    assert!(
+        records.len() >= 8,
+        "enough records to tamper in the middle ({})",
+        records.len()
+    );
+    server.db_exec(&tamper(&records));
     let out = server.cli(&["audit", "verify"], &[]);
-    (out, last)
+    (out, records)
 }
 
+/// `audit verify` failed on a record (exit 2), naming the chain and position.
 #[track_caller]
-fn assert_broken_at(out: &std::process::Output, record: i64) {
+fn assert_broken_at(out: &std::process::Output, record: &Value) {
     let msg = stderr(out);
-    assert!(!out.status.success(), "audit verify must fail: {msg}");
-    assert!(
-        msg.contains(&format!("record {record}:")),
-        "names record {record}: {msg}"
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "audit verify must fail on a record: {msg}"
     );
+    let at = format!(
+        "chain {} position {}",
+        record["chain"].as_str().unwrap(),
+        record["chain_seq"]
+    );
+    assert!(msg.contains(&at), "names {at}: {msg}");
+}
+
+fn seq(record: &Value) -> i64 {
+    record["seq"].as_i64().unwrap()
 }
 
 #[tokio::test]
 async fn audit_verify_detects_an_altered_record() {
-    let (out, _) =
-        verify_after(|_| "UPDATE audit SET detail = '{\"tampered\":true}' WHERE seq = 5".into())
-            .await;
-    assert_broken_at(&out, 5);
+    let (out, records) = verify_after(|r| {
+        format!(
+            "UPDATE audit SET detail = '{{\"tampered\":true}}' WHERE seq = {}",
+            seq(&r[4])
+        )
+    })
+    .await;
+    assert_broken_at(&out, &records[4]);
+    assert!(stderr(&out).contains("record altered"), "{}", stderr(&out));
 }
 
 #[tokio::test]
 async fn audit_verify_detects_a_removed_record() {
-    let (out, _) = verify_after(|_| "DELETE FROM audit WHERE seq = 4".into()).await;
-    assert_broken_at(&out, 4);
+    let (out, records) =
+        verify_after(|r| format!("DELETE FROM audit WHERE seq = {}", seq(&r[3]))).await;
+    assert_broken_at(&out, &records[3]);
+    assert!(stderr(&out).contains("record missing"), "{}", stderr(&out));
 }
 
 #[tokio::test]
 async fn audit_verify_detects_swapped_records() {
-    // Records 3 and 6 trade places, each keeping its own hashes: plain SQL that both SQLite and
-    // PostgreSQL run.
-    let (out, _) = verify_after(|_| {
+    // Records 3 and 6 of the chain trade places, each keeping its own hashes and MAC: plain SQL
+    // that both SQLite and PostgreSQL run.
+    let (out, records) = verify_after(|r| {
+        let (a, b) = (seq(&r[2]), seq(&r[5]));
         let cols = [
             "time_ms",
             "kind",
@@ -596,25 +643,33 @@ async fn audit_verify_detects_swapped_records() {
             "detail",
             "prev_hash",
             "hash",
+            "mac",
         ];
         let set = cols
             .iter()
-            .map(|c| format!("{c} = (SELECT s.{c} FROM swap s WHERE s.seq = 9 - audit.seq)"))
+            .map(|c| {
+                format!(
+                    "{c} = (SELECT s.{c} FROM swap s WHERE s.seq = {} - audit.seq)",
+                    a + b
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "CREATE TEMP TABLE swap AS SELECT * FROM audit WHERE seq IN (3, 6);
-             UPDATE audit SET {set} WHERE seq IN (3, 6);"
+            "CREATE TEMP TABLE swap AS SELECT * FROM audit WHERE seq IN ({a}, {b});
+             UPDATE audit SET {set} WHERE seq IN ({a}, {b});"
         )
     })
     .await;
-    assert_broken_at(&out, 3);
+    assert_broken_at(&out, &records[2]);
 }
 
 #[tokio::test]
 async fn audit_verify_detects_a_removed_last_record() {
-    let (out, last) = verify_after(|last| format!("DELETE FROM audit WHERE seq = {last}")).await;
-    assert_broken_at(&out, last);
+    // The head row still names it: the chain ends early.
+    let (out, records) =
+        verify_after(|r| format!("DELETE FROM audit WHERE seq = {}", seq(r.last().unwrap()))).await;
+    assert_broken_at(&out, records.last().unwrap());
 }
 
 /// Secrets come from standard input when their variable is unset; `SIGNET_DATA` and the

@@ -116,6 +116,8 @@ enum Profile {
     Signer,
     /// RFC 3161 time-stamping unit.
     TimeStamping,
+    /// The audit log's checkpoint signing key.
+    Audit,
 }
 
 /// The parts of the CA certificate every issued object refers to.
@@ -212,6 +214,19 @@ impl EmbeddedCa {
         )
     }
 
+    /// Issues the certificate of the audit log's checkpoint signing key: keyUsage
+    /// digitalSignature only (critical) — it signs log checkpoints, never documents, so it
+    /// lacks the nonRepudiation bit a validator would look for on an AdES signer.
+    pub fn issue_audit_certificate(
+        &self,
+        keys: &dyn KeyModule,
+        subject: &SubjectName,
+        spki_der: &[u8],
+        validity_days: u32,
+    ) -> Result<Vec<u8>, PkiError> {
+        self.issue_end_entity(keys, subject, spki_der, validity_days, Profile::Audit)
+    }
+
     fn issue_end_entity(
         &self,
         keys: &dyn KeyModule,
@@ -249,7 +264,11 @@ impl EmbeddedCa {
             )?,
             // RFC 5280 §4.2.1.3; ETSI EN 319 412-2 §4.3.2 for nonRepudiation on signing keys.
             extension(
-                &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+                &KeyUsage(if profile == Profile::Audit {
+                    KeyUsages::DigitalSignature.into()
+                } else {
+                    KeyUsages::DigitalSignature | KeyUsages::NonRepudiation
+                }),
                 true,
             )?,
         ];

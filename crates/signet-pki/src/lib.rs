@@ -26,6 +26,7 @@ mod validity;
 
 pub use ca::{EmbeddedCa, SubjectName, ValidationUrls};
 pub use revocation::{RevocationList, RevocationStatus, RevokedCertificate, certificate_serial};
+pub use sign::{certificate_public_key, verify_issued_by, verify_message};
 pub use summary::{CertSummary, summarize};
 pub use tsa::{TimeStampAuthority, TimeStampRequestInfo};
 

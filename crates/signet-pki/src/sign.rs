@@ -193,6 +193,57 @@ pub(crate) fn verify_signature(
         .map_err(|_| PkiError::Signature("signature does not verify".into()))
 }
 
+/// Verifies `signature` (as the key module makes it: ECDSA DER, RSA raw) over `message` with
+/// `mechanism` and the key of `spki_der` (DER SubjectPublicKeyInfo).
+pub fn verify_message(
+    spki_der: &[u8],
+    mechanism: SignMechanism,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), PkiError> {
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)
+        .map_err(|e| PkiError::InvalidPublicKey(e.to_string()))?;
+    let oid = mechanism
+        .signature_oid()
+        .parse::<ObjectIdentifier>()
+        .map_err(|e| PkiError::Signature(e.to_string()))?;
+    let algorithm = AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    };
+    match mechanism {
+        SignMechanism::RsaPss { .. } => Err(PkiError::Signature(
+            "RSASSA-PSS is not used for messages here".into(),
+        )),
+        _ => verify_signature(&spki, &algorithm, message, signature),
+    }
+}
+
+/// Verifies that `certificate_der` was signed by the key of `issuer_certificate_der` (the
+/// signature only: names, validity and extensions are the caller's to judge).
+pub fn verify_issued_by(
+    certificate_der: &[u8],
+    issuer_certificate_der: &[u8],
+) -> Result<(), PkiError> {
+    use der::Encode;
+    let cert = x509_cert::Certificate::from_der(certificate_der)?;
+    let issuer = x509_cert::Certificate::from_der(issuer_certificate_der)?;
+    let tbs = cert.tbs_certificate.to_der()?;
+    verify_signature(
+        &issuer.tbs_certificate.subject_public_key_info,
+        &cert.signature_algorithm,
+        &tbs,
+        cert.signature.raw_bytes(),
+    )
+}
+
+/// The DER SubjectPublicKeyInfo of a certificate.
+pub fn certificate_public_key(certificate_der: &[u8]) -> Result<Vec<u8>, PkiError> {
+    use der::Encode;
+    let cert = x509_cert::Certificate::from_der(certificate_der)?;
+    Ok(cert.tbs_certificate.subject_public_key_info.to_der()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

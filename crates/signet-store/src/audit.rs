@@ -1,14 +1,23 @@
-//! The hash-chained audit log (EN 419241-1 / TS 119 431-1 event logging).
+//! The audit log's records: keyed hash chains (EN 419241-1 / TS 119 431-1 event logging).
 //!
-//! Each record carries the hash of its predecessor, and its own hash covers its sequence number,
-//! time, kind, actor, credential, detail and that predecessor hash, so altering, deleting or
-//! reordering any row breaks the chain at that row. [`verify_chain`] finds the first break.
+//! Records go into several independent chains (one per writer slot of each node: see
+//! [`AuditConfig`]), so that a transaction appending to its chain never waits for another
+//! transaction's commit. Each chain is dense (`chain_seq` 1, 2, 3, …) and linked: a record's hash
+//! covers its chain, position, time, kind, actor, credential, detail and its predecessor's hash.
+//! Each record also carries a MAC of that hash under a key derived from the master key, so that
+//! someone with database access alone can neither forge a record nor recompute a chain after
+//! removing one. Sealing the chains into signed Merkle checkpoints, which also catches removal
+//! of the newest records and rewrites by a holder of the master key, is `signet-audit`'s part.
+//!
+//! Records written before the log had chains and MACs (version 1) form the chain `legacy`; they
+//! keep their original hashes and get MACs when the log is upgraded ([`crate::Store::upgrade_audit`]).
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::SecretHash;
 
-/// An event to append; the store assigns sequence, time and hashes.
+/// An event to append; the store assigns chain, position, time, hashes and MAC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewAuditEvent {
     /// Dotted event kind, e.g. `auth.login`, `credential.authorize`, `signature.create`.
@@ -36,10 +45,20 @@ impl NewAuditEvent {
     }
 }
 
+/// The chain of the records written before chains existed (version 1 records).
+pub const LEGACY_CHAIN: &str = "legacy";
+
 /// A stored audit record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
+    /// The record's number in the database: unique and increasing in the order records were
+    /// written, but not dense across chains and not covered by the hash (it is a locator).
     pub seq: i64,
+    pub chain: String,
+    /// Position in its chain, from 1, without gaps.
+    pub chain_seq: i64,
+    /// 1: a record from before the keyed chains ([`record_hash_v1`]); 2: [`record_hash_v2`].
+    pub version: u8,
     /// Unix time in milliseconds.
     pub time_ms: i64,
     pub kind: String,
@@ -49,13 +68,64 @@ pub struct AuditRecord {
     pub detail: String,
     pub prev_hash: SecretHash,
     pub hash: SecretHash,
+    /// HMAC-SHA256 of `hash` under the audit MAC key; `None` only for version 1 records not yet
+    /// upgraded.
+    pub mac: Option<SecretHash>,
 }
 
-/// The chain's starting point: the `prev_hash` of record 1.
+impl AuditRecord {
+    /// The hash the record's fields give, by its version's formula.
+    pub fn computed_hash(&self) -> SecretHash {
+        if self.version == 1 {
+            record_hash_v1(
+                self.chain_seq,
+                self.time_ms,
+                &self.kind,
+                &self.actor,
+                self.credential_id.as_deref(),
+                &self.detail,
+                &self.prev_hash,
+            )
+        } else {
+            record_hash_v2(
+                &self.chain,
+                self.chain_seq,
+                self.time_ms,
+                &self.kind,
+                &self.actor,
+                self.credential_id.as_deref(),
+                &self.detail,
+                &self.prev_hash,
+            )
+        }
+    }
+}
+
+/// A chain's starting point: the `prev_hash` of its first record.
 pub const GENESIS: SecretHash = [0u8; 32];
 
-/// SHA-256 over the record's fields, each length-prefixed so that no two records hash alike.
-pub fn record_hash(
+fn hash_fields(ctx: &mut aws_lc_rs::digest::Context, fields: &[Option<&str>]) {
+    for field in fields {
+        match field {
+            Some(text) => {
+                ctx.update(&[1]);
+                ctx.update(&(text.len() as u64).to_be_bytes());
+                ctx.update(text.as_bytes());
+            }
+            None => ctx.update(&[0]),
+        }
+    }
+}
+
+fn finish(ctx: aws_lc_rs::digest::Context) -> SecretHash {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// The version 1 record hash (the single chain of earlier releases), kept so that those records
+/// verify unchanged: SHA-256 over the fields, each length-prefixed so no two records hash alike.
+pub fn record_hash_v1(
     seq: i64,
     time_ms: i64,
     kind: &str,
@@ -69,114 +139,349 @@ pub fn record_hash(
     ctx.update(prev_hash);
     ctx.update(&seq.to_be_bytes());
     ctx.update(&time_ms.to_be_bytes());
-    for field in [Some(kind), Some(actor), credential_id, Some(detail)] {
-        match field {
-            Some(text) => {
-                ctx.update(&[1]);
-                ctx.update(&(text.len() as u64).to_be_bytes());
-                ctx.update(text.as_bytes());
-            }
-            None => ctx.update(&[0]),
-        }
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
+    hash_fields(
+        &mut ctx,
+        &[Some(kind), Some(actor), credential_id, Some(detail)],
+    );
+    finish(ctx)
 }
 
-/// The first place where the chain does not hold.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("audit chain broken at record {seq}: {reason}")]
-pub struct AuditBreak {
+/// The version 2 record hash: like version 1, with the chain's name in front, so a record cannot
+/// be moved to another chain.
+#[allow(clippy::too_many_arguments)]
+pub fn record_hash_v2(
+    chain: &str,
+    chain_seq: i64,
+    time_ms: i64,
+    kind: &str,
+    actor: &str,
+    credential_id: Option<&str>,
+    detail: &str,
+    prev_hash: &SecretHash,
+) -> SecretHash {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(b"signet-audit-v2");
+    ctx.update(prev_hash);
+    hash_fields(&mut ctx, &[Some(chain)]);
+    ctx.update(&chain_seq.to_be_bytes());
+    ctx.update(&time_ms.to_be_bytes());
+    hash_fields(
+        &mut ctx,
+        &[Some(kind), Some(actor), credential_id, Some(detail)],
+    );
+    finish(ctx)
+}
+
+/// The key that MACs audit records: derived from the master key (HKDF, a label of its own), so
+/// every node that shares a database has it and nobody with the database alone does.
+#[derive(Clone)]
+pub struct AuditKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(Zeroizing::new(key))
+    }
+
+    /// HMAC-SHA256 of a record hash.
+    pub fn mac(&self, hash: &SecretHash) -> SecretHash {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.0[..]);
+        let tag = aws_lc_rs::hmac::sign(&key, hash);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// Whether `mac` is the MAC of `hash`, compared in constant time.
+    pub fn verify(&self, hash: &SecretHash, mac: &SecretHash) -> bool {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.0[..]);
+        aws_lc_rs::hmac::verify(&key, hash, mac).is_ok()
+    }
+}
+
+/// Which chains a store appends to and with which key.
+///
+/// `chains` names one chain per concurrent writer of this process: a transaction takes a chain
+/// no other transaction of this process holds, so it never waits for another's commit. Names
+/// must be unique across the processes sharing a database (they start with the node's ID); two
+/// processes that do share a name stay correct (the chain head row is locked) but wait for each
+/// other.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub key: AuditKey,
+    pub chains: Vec<String>,
+}
+
+impl AuditConfig {
+    /// `count` chains `<node>/0` … `<node>/<count-1>`.
+    pub fn node(key: AuditKey, node: &str, count: usize) -> Self {
+        Self {
+            key,
+            chains: (0..count.max(1)).map(|i| format!("{node}/{i}")).collect(),
+        }
+    }
+
+    /// For tests of the store alone: a fixed key, which real nodes never use (theirs derives
+    /// from the master key, so records written with this one fail their verification).
+    pub fn unkeyed() -> Self {
+        Self::node(AuditKey::new([0u8; 32]), "local", 1)
+    }
+}
+
+/// Whether `name` can be a chain name: it appears in checkpoint text as one word.
+pub fn valid_chain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b))
+}
+
+/// The newest record of a chain as the chain table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub chain: String,
     pub seq: i64,
+    pub hash: SecretHash,
+}
+
+/// A signed checkpoint as stored: the sealer's output (see `signet-audit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// 1, 2, 3, … without gaps; the sealer that inserts `n` first wins.
+    pub n: i64,
+    pub tree_size: i64,
+    /// The signed note (C2SP tlog-checkpoint text with its signature line).
+    pub note: String,
+    /// RFC 3161 TimeStampToken over SHA-256 of `note`, DER.
+    pub timestamp: Option<Vec<u8>>,
+    /// The Merkle tree's right edge after this checkpoint, so the next sealer can extend it.
+    pub frontier: Vec<u8>,
+    pub created_ms: i64,
+}
+
+/// The first place where a chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("audit chain {chain} broken at record {chain_seq}: {reason}")]
+pub struct AuditBreak {
+    pub chain: String,
+    pub chain_seq: i64,
     pub reason: String,
 }
 
-/// Incremental chain checker: feed records in order, then call [`ChainVerifier::finish`] with
-/// the stored head to detect removal of the newest records.
+/// Checks one chain: feed its records in order. With a key, every MAC is checked too.
 #[derive(Debug)]
-pub struct ChainVerifier {
-    expected_seq: i64,
+pub struct ChainVerifier<'k> {
+    chain: String,
+    expected: i64,
     prev: SecretHash,
+    key: Option<&'k AuditKey>,
 }
 
-impl Default for ChainVerifier {
-    fn default() -> Self {
+impl<'k> ChainVerifier<'k> {
+    pub fn new(chain: &str, key: Option<&'k AuditKey>) -> Self {
+        Self::resume(chain, 0, GENESIS, key)
+    }
+
+    /// Continues a chain whose record `seq` had hash `hash` (a checkpoint's head).
+    pub fn resume(chain: &str, seq: i64, hash: SecretHash, key: Option<&'k AuditKey>) -> Self {
         Self {
-            expected_seq: 1,
-            prev: GENESIS,
+            chain: chain.to_owned(),
+            expected: seq + 1,
+            prev: hash,
+            key,
         }
     }
-}
 
-impl ChainVerifier {
     pub fn check(&mut self, r: &AuditRecord) -> Result<(), AuditBreak> {
-        let fail = |reason: &str| AuditBreak {
-            seq: r.seq,
-            reason: reason.to_owned(),
+        let fail = |at: i64, reason: String| AuditBreak {
+            chain: self.chain.clone(),
+            chain_seq: at,
+            reason,
         };
-        if r.seq != self.expected_seq {
-            return Err(AuditBreak {
-                seq: self.expected_seq,
-                reason: format!("record missing (next present record is {})", r.seq),
-            });
+        if r.chain != self.chain {
+            return Err(fail(r.chain_seq, format!("record of chain {}", r.chain)));
+        }
+        if r.chain_seq != self.expected {
+            return Err(fail(
+                self.expected,
+                format!("record missing (next present record is {})", r.chain_seq),
+            ));
+        }
+        let legacy_ok = r.version == 2 || (r.version == 1 && r.chain == LEGACY_CHAIN);
+        if !legacy_ok {
+            return Err(fail(
+                r.chain_seq,
+                format!("unknown record version {}", r.version),
+            ));
         }
         if r.prev_hash != self.prev {
             return Err(fail(
-                "previous-hash link does not match (record removed or reordered)",
+                r.chain_seq,
+                "previous-hash link does not match (record removed or reordered)".into(),
             ));
         }
-        let computed = record_hash(
-            r.seq,
-            r.time_ms,
-            &r.kind,
-            &r.actor,
-            r.credential_id.as_deref(),
-            &r.detail,
-            &r.prev_hash,
-        );
-        if computed != r.hash {
-            return Err(fail("content does not match its hash (record altered)"));
+        if r.computed_hash() != r.hash {
+            return Err(fail(
+                r.chain_seq,
+                "content does not match its hash (record altered)".into(),
+            ));
+        }
+        if let Some(key) = self.key {
+            match &r.mac {
+                Some(mac) if key.verify(&r.hash, mac) => {}
+                Some(_) => {
+                    return Err(fail(
+                        r.chain_seq,
+                        "MAC does not verify (record forged or rewritten without the audit key)"
+                            .into(),
+                    ));
+                }
+                None => return Err(fail(r.chain_seq, "record has no MAC".into())),
+            }
         }
         self.prev = r.hash;
-        self.expected_seq += 1;
+        self.expected += 1;
         Ok(())
     }
 
-    /// Number of records checked so far.
-    pub fn count(&self) -> i64 {
-        self.expected_seq - 1
+    /// The position of the last record checked (0: none).
+    pub fn last(&self) -> i64 {
+        self.expected - 1
     }
 
-    /// Compares the end of the chain with the head the store recorded.
-    pub fn finish(&self, head: Option<(i64, SecretHash)>) -> Result<(), AuditBreak> {
-        match head {
-            None if self.count() == 0 => Ok(()),
-            None => Err(AuditBreak {
-                seq: 0,
-                reason: "chain head record missing".into(),
-            }),
-            Some((seq, hash)) if seq == self.count() && hash == self.prev => Ok(()),
-            Some((seq, _)) => Err(AuditBreak {
-                seq: self.count().min(seq) + 1,
-                reason: format!(
-                    "chain ends at record {} but the head says {seq} (records removed or head altered)",
-                    self.count()
-                ),
-            }),
+    /// The hash of the last record checked (the chain's start before any).
+    pub fn last_hash(&self) -> SecretHash {
+        self.prev
+    }
+
+    /// Compares the end of the chain with the head the chain table keeps.
+    pub fn finish(&self, head: Option<&ChainHead>) -> Result<(), AuditBreak> {
+        let (seq, hash) = head.map_or((0, GENESIS), |h| (h.seq, h.hash));
+        if seq == self.last() && hash == self.prev {
+            return Ok(());
         }
+        Err(AuditBreak {
+            chain: self.chain.clone(),
+            chain_seq: self.last().min(seq) + 1,
+            reason: format!(
+                "chain ends at record {} but its head says {seq} (records removed or head altered)",
+                self.last()
+            ),
+        })
     }
 }
 
-/// Verifies a whole chain held in memory against its head.
-pub fn verify_chain(
+/// Verifies every chain held in memory (records in any order of chains, each chain in order)
+/// against the chain heads; the number of records checked.
+pub fn verify_chains(
     records: &[AuditRecord],
-    head: Option<(i64, SecretHash)>,
+    heads: &[ChainHead],
+    key: Option<&AuditKey>,
 ) -> Result<i64, AuditBreak> {
-    let mut v = ChainVerifier::default();
+    let mut chains: std::collections::BTreeMap<&str, ChainVerifier<'_>> = Default::default();
     for r in records {
-        v.check(r)?;
+        chains
+            .entry(r.chain.as_str())
+            .or_insert_with(|| ChainVerifier::new(&r.chain, key))
+            .check(r)?;
     }
-    v.finish(head)?;
-    Ok(v.count())
+    for head in heads {
+        match chains.get(head.chain.as_str()) {
+            Some(v) => v.finish(Some(head))?,
+            None => ChainVerifier::new(&head.chain, key).finish(Some(head))?,
+        }
+    }
+    for (name, v) in &chains {
+        if !heads.iter().any(|h| h.chain == *name) {
+            v.finish(None)?;
+        }
+    }
+    Ok(records.len() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(chain: &str, chain_seq: i64, prev: SecretHash, key: &AuditKey) -> AuditRecord {
+        let mut r = AuditRecord {
+            seq: chain_seq,
+            chain: chain.into(),
+            chain_seq,
+            version: 2,
+            time_ms: 1_000 + chain_seq,
+            kind: "k".into(),
+            actor: "a".into(),
+            credential_id: None,
+            detail: "{}".into(),
+            prev_hash: prev,
+            hash: GENESIS,
+            mac: None,
+        };
+        r.hash = r.computed_hash();
+        r.mac = Some(key.mac(&r.hash));
+        r
+    }
+
+    #[test]
+    fn chain_checks_links_hashes_and_macs() {
+        let key = AuditKey::new([7; 32]);
+        let a = record("n/0", 1, GENESIS, &key);
+        let b = record("n/0", 2, a.hash, &key);
+        let head = ChainHead {
+            chain: "n/0".into(),
+            seq: 2,
+            hash: b.hash,
+        };
+        assert_eq!(
+            verify_chains(
+                &[a.clone(), b.clone()],
+                std::slice::from_ref(&head),
+                Some(&key)
+            ),
+            Ok(2)
+        );
+        // The same records under another key: forged.
+        let other = AuditKey::new([8; 32]);
+        let err =
+            verify_chains(&[a.clone(), b.clone()], std::slice::from_ref(&head), Some(&other)).unwrap_err();
+        assert_eq!((err.chain_seq, err.reason.starts_with("MAC")), (1, true));
+        // A record moved to another chain no longer matches its hash.
+        let mut moved = a.clone();
+        moved.chain = "n/1".into();
+        let err = verify_chains(&[moved], &[], Some(&key)).unwrap_err();
+        assert!(err.reason.contains("altered"), "{err}");
+        // Newest record removed.
+        let err = verify_chains(&[a], &[head], Some(&key)).unwrap_err();
+        assert_eq!(err.chain_seq, 2);
+    }
+
+    #[test]
+    fn version_one_formula_is_unchanged() {
+        // A record of the single-chain log as issue 1 wrote it must verify byte for byte.
+        // (The pre-issue-12 fixtures in compat_tests.rs hold real ones; this pins the formula.)
+        let h = record_hash_v1(1, 5, "k", "a", None, "{}", &GENESIS);
+        assert_eq!(
+            data_encoding::HEXLOWER.encode(&h),
+            "98eb038fc60ed2cf90f5f2e52921398656e29684ba73092589bce43b9564ec55"
+        );
+        assert_ne!(
+            h,
+            record_hash_v2(LEGACY_CHAIN, 1, 5, "k", "a", None, "{}", &GENESIS)
+        );
+    }
+
+    #[test]
+    fn chain_names() {
+        assert!(valid_chain_name("node-a/3"));
+        assert!(!valid_chain_name("a b"));
+        assert!(!valid_chain_name(""));
+        assert!(!valid_chain_name("a\nb"));
+    }
 }

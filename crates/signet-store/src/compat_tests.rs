@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use signet_core::{HashAlgorithm, KeyType};
 
-use crate::audit::ChainVerifier;
+use crate::audit::{AuditKey, ChainVerifier};
 use crate::authz::{
     AuthCode, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind, IssuedSecret,
     OAuthClient, OobRequest, OobStatus, PushedRequest,
@@ -383,30 +383,71 @@ async fn populate(store: &dyn Store) {
         .unwrap();
 }
 
-/// Verifies the chain through the [`Store`] API, page by page, as `signet admin audit verify`
-/// does (signet-cli `audit.rs`), and returns the number of records.
-async fn verify_like_the_cli(store: &dyn Store) -> i64 {
-    let head = store.audit_head().await.unwrap();
-    let mut verifier = ChainVerifier::default();
-    let mut after = 0;
-    loop {
-        let page = store.audit_records(after, 5).await.unwrap();
-        for record in &page {
-            verifier.check(record).unwrap();
-            after = record.seq;
+/// Verifies every chain through the [`Store`] API, page by page, as `signet audit verify` does
+/// (signet-audit), and returns the number of records. Without a key MACs are not checked: the
+/// records of the previous release have none until [`Store::upgrade_audit`].
+async fn verify_like_the_cli(store: &dyn Store, key: Option<&AuditKey>) -> i64 {
+    let heads = store.audit_heads().await.unwrap();
+    let mut count = 0;
+    for chain in store.audit_chain_names().await.unwrap() {
+        let mut verifier = ChainVerifier::new(&chain, key);
+        loop {
+            let page = store
+                .audit_chain_records(&chain, verifier.last(), 5)
+                .await
+                .unwrap();
+            for record in &page {
+                verifier.check(record).unwrap();
+            }
+            count += page.len() as i64;
+            if page.len() < 5 {
+                break;
+            }
         }
-        if page.len() < 5 {
-            break;
-        }
+        verifier
+            .finish(heads.iter().find(|h| h.chain == chain))
+            .unwrap();
     }
-    verifier.finish(head).unwrap();
-    verifier.count()
+    count
+}
+
+/// The test stores' audit key ([`crate::AuditConfig::unkeyed`]).
+fn key() -> AuditKey {
+    AuditKey::new([0; 32])
 }
 
 /// Everything [`populate`] wrote reads back unchanged; the store keeps working on it.
 async fn check(store: &dyn Store) {
-    assert_eq!(verify_like_the_cli(store).await, AUDIT_RECORDS);
+    assert_eq!(verify_like_the_cli(store, None).await, AUDIT_RECORDS);
     let records = store.audit_records(0, u32::MAX).await.unwrap();
+    assert!(
+        records
+            .iter()
+            .all(|r| r.chain == "legacy" && r.version == 1 && r.mac.is_none())
+    );
+    // The upgrade verifies the old chain, keys it and says so in a record of its own.
+    assert_eq!(store.upgrade_audit().await.unwrap(), Some(AUDIT_RECORDS));
+    assert_eq!(store.upgrade_audit().await.unwrap(), None, "once");
+    assert_eq!(
+        verify_like_the_cli(store, Some(&key())).await,
+        AUDIT_RECORDS + 1
+    );
+    let upgrade = store
+        .audit_records(0, u32::MAX)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (upgrade.kind.as_str(), upgrade.version),
+        ("audit.upgrade", 2)
+    );
+    let detail: serde_json::Value = serde_json::from_str(&upgrade.detail).unwrap();
+    assert_eq!(detail["legacy_records"], AUDIT_RECORDS);
+    assert_eq!(
+        detail["legacy_head_hash"],
+        data_encoding::HEXLOWER.encode(&records.last().unwrap().hash)
+    );
     let last = records.last().unwrap();
     assert_eq!(last.actor, "mal\u{fffd}lory");
     assert_eq!(last.credential_id.as_deref(), Some("c\u{fffd}1"));
@@ -528,7 +569,18 @@ async fn check(store: &dyn Store) {
         None,
         "family revoked"
     );
-    assert_eq!(verify_like_the_cli(store).await, AUDIT_RECORDS + 3);
+    assert_eq!(
+        verify_like_the_cli(store, Some(&key())).await,
+        AUDIT_RECORDS + 4
+    );
+}
+
+/// Before the upgrade, the old records verify by hash but have no MAC: keyed verification
+/// says so at the first record.
+fn assert_unkeyed(verdict: Result<i64, crate::AuditBreak>) {
+    let err = verdict.unwrap_err();
+    assert_eq!((err.chain.as_str(), err.chain_seq), ("legacy", 1));
+    assert_eq!(err.reason, "record has no MAC");
 }
 
 /// A copy of the SQLite fixture in a temporary directory.
@@ -543,14 +595,14 @@ fn sqlite_copy() -> (tempfile::TempDir, PathBuf) {
 async fn sqlite_database_of_the_previous_release_opens_and_verifies() {
     let (_dir, path) = sqlite_copy();
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS));
+    assert_unkeyed(store.verify_audit().await.unwrap());
     check(&store).await;
-    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS + 3));
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS + 4));
     drop(store);
     let reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(
         reopened.verify_audit().await.unwrap(),
-        Ok(AUDIT_RECORDS + 3)
+        Ok(AUDIT_RECORDS + 4)
     );
 }
 
@@ -568,9 +620,9 @@ async fn postgres_database_of_the_previous_release_opens_and_verifies() {
     raw.batch_execute(&dump).await.unwrap();
     drop(raw);
     let store = PgStore::connect(&db.url).await.unwrap();
-    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS));
+    assert_unkeyed(store.verify_audit().await.unwrap());
     check(&store).await;
-    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS + 3));
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(AUDIT_RECORDS + 4));
 }
 
 /// Writes `fixtures/pre-issue12.sqlite` and a database `signet_fixture` to dump (see

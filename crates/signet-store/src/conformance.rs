@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use signet_core::{HashAlgorithm, KeyType};
 
-use crate::audit::{AuditBreak, GENESIS, verify_chain};
+use crate::audit::{AuditBreak, AuditKey, GENESIS, verify_chains};
 use crate::authz::{
     AuthCode, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind, IssuedSecret,
     OAuthClient, OobRequest, OobStatus, PushedRequest,
@@ -58,7 +58,9 @@ macro_rules! conformance_tests {
             audit_tamper_deleted_middle,
             audit_tamper_reordered,
             audit_tamper_truncated_tail,
+            audit_tamper_rehashed_without_the_key,
             audit_append_refuses_to_fork_without_head,
+            audit_checkpoints_and_sealer_lease,
             corrupt_values_are_errors_not_panics,
             delete_credential_removes_it_and_its_sads,
             revocation_disables_once_and_outlives_the_credential,
@@ -633,11 +635,7 @@ pub(crate) async fn decide_sad_keep_delete_unknown_refuse(db: &dyn TestDb) {
     assert_eq!(audit_count(&*store).await, before);
 
     assert_eq!(
-        verify_chain(
-            &store.audit_records(0, 1000).await.unwrap(),
-            store.audit_head().await.unwrap()
-        )
-        .map(|n| n as usize),
+        verdict_through_the_trait(&*store).await.map(|n| n as usize),
         Ok(before)
     );
 }
@@ -769,14 +767,14 @@ pub(crate) async fn two_nodes_concurrent_audited_writes_keep_one_chain(db: &dyn 
     // seed (3) + 100 noise + 100 failures + 100 × (authorize + spend) + 100 users.
     let expected = 3 + 100 + 100 + 200 + 100;
     assert_eq!(db.verify_audit().await, Ok(expected));
+    assert_eq!(verdict_through_the_trait(&*b).await, Ok(expected));
     let records = a.audit_records(0, u32::MAX).await.unwrap();
+    let mut seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+    seqs.dedup();
     assert_eq!(
-        verify_chain(&records, b.audit_head().await.unwrap()),
-        Ok(expected)
-    );
-    assert_eq!(
-        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
-        (1..=expected).collect::<Vec<_>>()
+        seqs.len() as i64,
+        expected,
+        "every record has its own number"
     );
     assert_eq!(
         a.credential("c1").await.unwrap().unwrap().failed_attempts,
@@ -969,12 +967,35 @@ async fn audited(store: &dyn Store) -> i64 {
     last.seq
 }
 
-/// The chain's verdict through the trait, checked against the backend's snapshot verifier.
+/// A second node's audit configuration: the same key as [`crate::AuditConfig::unkeyed`], four
+/// chains of its own.
+pub(crate) fn other_node() -> crate::AuditConfig {
+    crate::AuditConfig::node(test_key(), "other", 4)
+}
+
+/// The key of [`crate::AuditConfig::unkeyed`], which the test stores append with.
+fn test_key() -> AuditKey {
+    AuditKey::new([0; 32])
+}
+
+/// Every chain verified through the trait (heads, then each chain's records), as the CLI does.
+pub(crate) async fn verdict_through_the_trait(store: &dyn Store) -> Result<i64, AuditBreak> {
+    let heads = store.audit_heads().await.unwrap();
+    let mut records = Vec::new();
+    for chain in store.audit_chain_names().await.unwrap() {
+        records.extend(
+            store
+                .audit_chain_records(&chain, 0, u32::MAX)
+                .await
+                .unwrap(),
+        );
+    }
+    verify_chains(&records, &heads, Some(&test_key()))
+}
+
+/// The chains' verdict through the trait, checked against the backend's snapshot verifier.
 async fn chain_result(db: &dyn TestDb) -> Result<i64, AuditBreak> {
-    let store = db.store();
-    let head = store.audit_head().await.unwrap();
-    let records = store.audit_records(0, u32::MAX).await.unwrap();
-    let result = verify_chain(&records, head);
+    let result = verdict_through_the_trait(&*db.store()).await;
     assert_eq!(
         db.verify_audit().await,
         result,
@@ -985,15 +1006,31 @@ async fn chain_result(db: &dyn TestDb) -> Result<i64, AuditBreak> {
 
 pub(crate) async fn audit_chain_verifies(db: &dyn TestDb) {
     let store = db.store();
-    assert_eq!(store.audit_head().await.unwrap(), None);
+    assert_eq!(store.audit_heads().await.unwrap(), vec![]);
     assert_eq!(chain_result(db).await, Ok(0));
     let n = audited(&*store).await;
     assert_eq!(n, 7);
     assert_eq!(chain_result(db).await, Ok(7));
-    let head = store.audit_head().await.unwrap().unwrap();
+    let heads = store.audit_heads().await.unwrap();
     let records = store.audit_records(0, 100).await.unwrap();
-    assert_eq!(head, (7, records[6].hash));
+    assert_eq!(
+        heads,
+        vec![crate::ChainHead {
+            chain: "local/0".into(),
+            seq: 7,
+            hash: records[6].hash
+        }]
+    );
     assert_eq!(records[0].prev_hash, GENESIS);
+    assert!(
+        records.iter().all(|r| r.version == 2
+            && r.mac == Some(test_key().mac(&r.hash))
+            && r.chain == "local/0")
+    );
+    assert_eq!(
+        records.iter().map(|r| r.chain_seq).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
     assert_eq!(
         store
             .audit_records(5, 100)
@@ -1005,6 +1042,14 @@ pub(crate) async fn audit_chain_verifies(db: &dyn TestDb) {
         [6, 7]
     );
     assert_eq!(store.audit_records(0, 2).await.unwrap().len(), 2);
+    assert_eq!(
+        store.audit_chain_records("local/0", 5, 1).await.unwrap(),
+        vec![records[5].clone()]
+    );
+    assert_eq!(
+        store.audit_record(3).await.unwrap(),
+        Some(records[2].clone())
+    );
     assert_eq!(records[6].detail, r#"{"ip":"127.0.0.1"}"#);
     assert_eq!(records[1].kind, "credential.create");
     assert_eq!(records[6].actor, "alice");
@@ -1015,43 +1060,77 @@ pub(crate) async fn audit_chain_verifies(db: &dyn TestDb) {
         vec![appended.clone()]
     );
     assert_eq!(appended.prev_hash, records[6].hash);
+    assert_eq!(
+        store.audit_chain_names().await.unwrap(),
+        vec!["local/0".to_owned()]
+    );
 }
 
 pub(crate) async fn audit_tamper_altered_detail(db: &dyn TestDb) {
     audited(&*db.store()).await;
-    db.exec(r#"UPDATE audit SET detail = '{"note":"nothing happened"}' WHERE seq = 4"#)
+    db.exec(r#"UPDATE audit SET detail = '{"note":"nothing happened"}' WHERE chain_seq = 4"#)
         .await;
-    assert_eq!(chain_result(db).await.map_err(|e| e.seq), Err(4));
+    assert_eq!(chain_result(db).await.map_err(|e| e.chain_seq), Err(4));
+}
+
+/// Someone with the database alone recomputes every hash after altering a record: the MACs,
+/// which need the audit key, give it away.
+pub(crate) async fn audit_tamper_rehashed_without_the_key(db: &dyn TestDb) {
+    let store = db.store();
+    audited(&*store).await;
+    let mut records = store.audit_records(0, 100).await.unwrap();
+    records.remove(2);
+    let mut prev = GENESIS;
+    let mut sql = String::from("DELETE FROM audit WHERE chain_seq = 3;");
+    for (i, r) in records.iter_mut().enumerate() {
+        r.chain_seq = i as i64 + 1;
+        r.prev_hash = prev;
+        r.hash = r.computed_hash();
+        prev = r.hash;
+        sql += &format!(
+            "UPDATE audit SET chain_seq = {}, prev_hash = {}, hash = {} WHERE seq = {};",
+            r.chain_seq,
+            db.blob(&r.prev_hash),
+            db.blob(&r.hash),
+            r.seq
+        );
+    }
+    sql += &format!("UPDATE audit_chain SET seq = 6, hash = {};", db.blob(&prev));
+    db.exec(&sql).await;
+    let err = chain_result(db).await.unwrap_err();
+    assert_eq!(err.chain_seq, 3, "{err}");
+    assert!(err.reason.starts_with("MAC does not verify"), "{err}");
 }
 
 pub(crate) async fn audit_tamper_deleted_middle(db: &dyn TestDb) {
     audited(&*db.store()).await;
-    db.exec("DELETE FROM audit WHERE seq = 3").await;
-    assert_eq!(chain_result(db).await.map_err(|e| e.seq), Err(3));
+    db.exec("DELETE FROM audit WHERE chain_seq = 3").await;
+    assert_eq!(chain_result(db).await.map_err(|e| e.chain_seq), Err(3));
 }
 
 pub(crate) async fn audit_tamper_reordered(db: &dyn TestDb) {
     audited(&*db.store()).await;
     db.exec(
-        "UPDATE audit SET seq = -1 WHERE seq = 2;
-         UPDATE audit SET seq = 2 WHERE seq = 3;
-         UPDATE audit SET seq = 3 WHERE seq = -1;",
+        "UPDATE audit SET chain_seq = -1 WHERE chain_seq = 2;
+         UPDATE audit SET chain_seq = 2 WHERE chain_seq = 3;
+         UPDATE audit SET chain_seq = 3 WHERE chain_seq = -1;",
     )
     .await;
-    assert_eq!(chain_result(db).await.map_err(|e| e.seq), Err(2));
+    assert_eq!(chain_result(db).await.map_err(|e| e.chain_seq), Err(2));
 }
 
 pub(crate) async fn audit_tamper_truncated_tail(db: &dyn TestDb) {
     let n = audited(&*db.store()).await;
-    db.exec(&format!("DELETE FROM audit WHERE seq = {n}")).await;
-    assert_eq!(chain_result(db).await.map_err(|e| e.seq), Err(n));
+    db.exec(&format!("DELETE FROM audit WHERE chain_seq = {n}"))
+        .await;
+    assert_eq!(chain_result(db).await.map_err(|e| e.chain_seq), Err(n));
 }
 
 /// With the head removed, appending would fork the chain at record 1: it fails instead.
 pub(crate) async fn audit_append_refuses_to_fork_without_head(db: &dyn TestDb) {
     let store = db.store();
     audited(&*store).await;
-    db.exec("DELETE FROM audit_head").await;
+    db.exec("DELETE FROM audit_chain").await;
     assert!(chain_result(db).await.is_err());
     assert!(matches!(
         store.append_audit(ev("x")).await,
@@ -1065,7 +1144,100 @@ pub(crate) async fn audit_append_refuses_to_fork_without_head(db: &dyn TestDb) {
         Err(StoreError::Corrupt(_))
     ));
     assert!(store.credential("c1").await.unwrap().unwrap().disabled);
-    assert_eq!(store.audit_head().await.unwrap(), None);
+    assert_eq!(store.audit_heads().await.unwrap(), vec![]);
+}
+
+/// Checkpoints are stored once per number (the first sealer wins) and read back in order; the
+/// sealer lease has one holder at a time.
+pub(crate) async fn audit_checkpoints_and_sealer_lease(db: &dyn TestDb) {
+    let store = db.store();
+    let other = db.another().await.unwrap_or_else(|| db.store());
+    assert_eq!(store.latest_audit_checkpoint().await.unwrap(), None);
+    let cp = |n: i64, note: &str| crate::StoredCheckpoint {
+        n,
+        tree_size: n * 10,
+        note: note.into(),
+        timestamp: (n == 2).then(|| vec![1, 2, 3]),
+        frontier: vec![n as u8; 40],
+        created_ms: 1_000 + n,
+    };
+    assert!(
+        store
+            .insert_audit_checkpoint(&cp(1, "one\n"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !other
+            .insert_audit_checkpoint(&cp(1, "fork\n"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        other
+            .insert_audit_checkpoint(&cp(2, "two\n"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.latest_audit_checkpoint().await.unwrap(),
+        Some(cp(2, "two\n"))
+    );
+    assert_eq!(
+        store.audit_checkpoints(0, 10).await.unwrap(),
+        vec![cp(1, "one\n"), cp(2, "two\n")]
+    );
+    assert_eq!(
+        store.audit_checkpoints(1, 10).await.unwrap(),
+        vec![cp(2, "two\n")]
+    );
+
+    assert!(
+        store
+            .take_audit_sealer_lease("a", 1_000, 3_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !other
+            .take_audit_sealer_lease("b", 2_000, 3_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_audit_sealer_lease("a", 3_000, 3_000)
+            .await
+            .unwrap(),
+        "renewed"
+    );
+    assert!(
+        !other
+            .take_audit_sealer_lease("b", 5_999, 3_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        other
+            .take_audit_sealer_lease("b", 6_001, 3_000)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        !store
+            .take_audit_sealer_lease("a", 6_002, 3_000)
+            .await
+            .unwrap()
+    );
+    other.release_audit_sealer_lease("b").await.unwrap();
+    assert!(
+        store
+            .take_audit_sealer_lease("a", 6_003, 3_000)
+            .await
+            .unwrap(),
+        "released"
+    );
 }
 
 pub(crate) async fn corrupt_values_are_errors_not_panics(db: &dyn TestDb) {

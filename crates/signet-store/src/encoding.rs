@@ -4,7 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::audit::{AuditRecord, NewAuditEvent, record_hash};
+use crate::audit::{AuditKey, AuditRecord, NewAuditEvent};
 use crate::{SecretHash, StoreError};
 
 /// Unix time in seconds; 0 if the clock is before 1970 (never fails: only used for bookkeeping).
@@ -70,44 +70,41 @@ pub(crate) fn audit_text(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The record that follows `(prev_seq, prev_hash)` for `event`, stamped now: what both backends
-/// insert while they hold the chain head.
+/// The record that follows `(prev_seq, prev_hash)` on `chain` for `event`, stamped now and
+/// MACed with `key`: what both backends insert while they hold the chain head. Its `seq` is 0:
+/// the database numbers it on insert.
 pub(crate) fn next_audit_record(
+    chain: &str,
     prev_seq: i64,
     prev_hash: &SecretHash,
+    key: &AuditKey,
     event: &NewAuditEvent,
 ) -> Result<AuditRecord, StoreError> {
-    let seq = prev_seq
+    let chain_seq = prev_seq
         .checked_add(1)
         .ok_or_else(|| StoreError::Corrupt("audit sequence exhausted".into()))?;
-    let time_ms = now_millis();
     let detail = serde_json::to_string(&event.detail)
         .map_err(|e| StoreError::Database(format!("cannot serialize audit detail: {e}")))?;
-    let kind = audit_text(&event.kind).into_owned();
-    let actor = audit_text(&event.actor).into_owned();
-    let credential_id = event
-        .credential_id
-        .as_deref()
-        .map(|c| audit_text(c).into_owned());
-    let hash = record_hash(
-        seq,
-        time_ms,
-        &kind,
-        &actor,
-        credential_id.as_deref(),
-        &detail,
-        prev_hash,
-    );
-    Ok(AuditRecord {
-        seq,
-        time_ms,
-        kind,
-        actor,
-        credential_id,
+    let mut record = AuditRecord {
+        seq: 0,
+        chain: chain.to_owned(),
+        chain_seq,
+        version: 2,
+        time_ms: now_millis(),
+        kind: audit_text(&event.kind).into_owned(),
+        actor: audit_text(&event.actor).into_owned(),
+        credential_id: event
+            .credential_id
+            .as_deref()
+            .map(|c| audit_text(c).into_owned()),
         detail,
         prev_hash: *prev_hash,
-        hash,
-    })
+        hash: [0; 32],
+        mac: None,
+    };
+    record.hash = record.computed_hash();
+    record.mac = Some(key.mac(&record.hash));
+    Ok(record)
 }
 
 #[cfg(test)]

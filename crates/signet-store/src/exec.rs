@@ -338,6 +338,9 @@ pub(crate) trait Backend: Send + Sync {
 
     /// A connection for writes (on SQLite the one writer: waiting for it yields the task).
     fn write(&self) -> impl Future<Output = Result<Self::Conn<'_>, StoreError>> + Send;
+
+    /// The audit chains this process appends to, and their key.
+    fn chains(&self) -> &crate::chains::ChainSlots;
 }
 
 impl Dialect {

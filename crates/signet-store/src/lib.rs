@@ -16,6 +16,7 @@ pub mod audit;
 pub mod authz;
 #[cfg(test)]
 mod bench_tests;
+mod chains;
 #[cfg(test)]
 mod compat_tests;
 #[cfg(test)]
@@ -28,13 +29,16 @@ pub mod postgres;
 mod records;
 pub mod sqlite;
 
-pub use audit::{AuditBreak, AuditRecord, NewAuditEvent, verify_chain};
+pub use audit::{
+    AuditBreak, AuditConfig, AuditKey, AuditRecord, ChainHead, NewAuditEvent, StoredCheckpoint,
+    verify_chains,
+};
 pub use authz::{
     AuthCode, AuthzStore, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind,
     IssuedSecret, OAuthClient, OobRequest, OobStatus, PushedRequest,
 };
 pub use postgres::{PgOptions, PgStore};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// Unix time in seconds.
 pub type Timestamp = i64;
@@ -351,9 +355,51 @@ pub trait Store: AuthzStore + Send + Sync {
     async fn revocation(&self, serial: &[u8]) -> Result<Option<Revocation>, StoreError>;
 
     // ---- audit
+    /// Appends one event on its own (the operations above append theirs in their own
+    /// transaction).
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError>;
-    /// Records with `seq > after`, in order, at most `limit`.
+    /// Records with `seq > after`, in order of `seq`, at most `limit`.
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
-    /// The (seq, hash) of the newest record as kept in the chain head, if any.
-    async fn audit_head(&self) -> Result<Option<(i64, SecretHash)>, StoreError>;
+    /// The record numbered `seq`.
+    async fn audit_record(&self, seq: i64) -> Result<Option<AuditRecord>, StoreError>;
+    /// Records of `chain` with `chain_seq > after`, in chain order, at most `limit`.
+    async fn audit_chain_records(
+        &self,
+        chain: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Every chain's head as the chain table keeps it, by name. A head is updated in the
+    /// transaction that appends, so every record up to it is visible once the head is.
+    async fn audit_heads(&self) -> Result<Vec<ChainHead>, StoreError>;
+    /// The names of the chains that have records, by name (a chain whose head row was deleted
+    /// still shows up here).
+    async fn audit_chain_names(&self) -> Result<Vec<String>, StoreError>;
+    /// Checkpoints with `n > after`, in order, at most `limit`.
+    async fn audit_checkpoints(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+    /// Stores a checkpoint unless one with its `n` exists (another sealer was first): then
+    /// nothing changes and the answer is false. The log never forks.
+    async fn insert_audit_checkpoint(
+        &self,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<bool, StoreError>;
+    /// Takes or renews the sealer lease for `ttl_ms` when it is free, expired or already
+    /// `holder`'s: at most one sealer works at a time across all nodes.
+    async fn take_audit_sealer_lease(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease up (clean shutdown), so another node takes over at once.
+    async fn release_audit_sealer_lease(&self, holder: &str) -> Result<(), StoreError>;
+    /// Upgrades a log written before keyed chains: verifies the single chain and gives its
+    /// records MACs under this store's audit key. `Some(n)`: `n` records taken over; `None`:
+    /// nothing to do. Fails with `Corrupt` (changing nothing) when that chain is broken.
+    async fn upgrade_audit(&self) -> Result<Option<i64>, StoreError>;
 }

@@ -21,14 +21,18 @@
 
 use async_trait::async_trait;
 
-use crate::audit::{AuditBreak, AuditRecord, ChainVerifier, GENESIS, NewAuditEvent};
+use crate::audit::{
+    AuditBreak, AuditRecord, ChainHead, GENESIS, NewAuditEvent, StoredCheckpoint, verify_chains,
+};
+use crate::chains::ChainGuard;
 use crate::encoding::{encode_list, next_audit_record, now_secs};
 use crate::exec::{
-    Backend, Conn, DbError, Exec, Tx, bytes, conflict, creation_order, for_update, opt_bytes,
+    Backend, Conn, DbError, Exec, Tx, byte_order, bytes, conflict, creation_order, for_update,
+    opt_bytes,
 };
 use crate::records::{
-    self, audit_select, credential_select, revocation_select, sad_select, token_kind_str,
-    token_select, user_select,
+    self, audit_select, checkpoint_select, credential_select, revocation_select, sad_select,
+    token_kind_str, token_select, user_select,
 };
 use crate::{
     Credential, FailureCount, NewUser, Purged, Revocation, SadDecision, SadOutcome, SadRecord,
@@ -37,48 +41,56 @@ use crate::{
 
 mod authz;
 
-// ---- the audit chain: the one place that appends to it
+// ---- the audit chains: the one place that appends to them
 
-/// Reads the chain head inside the caller's transaction, locking it on PostgreSQL so that
-/// appends from all nodes are serialized and the chain stays linear; creates it at
-/// `(0, GENESIS)` on the very first append. Concurrent first appends race on the insert: the
+/// Reads `chain`'s head inside the caller's transaction, locking it on PostgreSQL (a process
+/// that shares the chain's name waits; normally none does, see [`crate::chains::ChainSlots`]); creates it at
+/// `(0, GENESIS)` on the chain's first append. Concurrent first appends race on the insert: the
 /// loser's `ON CONFLICT DO NOTHING` waits for the winner to commit and then reads its head.
-async fn lock_audit_head<E: Exec>(tx: &mut E) -> Result<(i64, SecretHash), StoreError> {
+async fn lock_chain_head<E: Exec>(
+    tx: &mut E,
+    chain: &str,
+) -> Result<(i64, SecretHash), StoreError> {
     macro_rules! head {
         () => {
-            "SELECT seq, hash FROM audit_head WHERE id = 1"
+            "SELECT seq, hash FROM audit_chain WHERE chain = $1"
         };
     }
     let lock = for_update!(E::DIALECT, head!());
-    if let Some(head) = tx.query_opt(lock, &[], records::audit_head).await? {
+    let pair = |r: &dyn crate::exec::Row| Ok((r.i64(0)?, r.hash(1)?));
+    if let Some(head) = tx.query_opt(lock, &[&chain], pair).await? {
         return Ok(head);
     }
     tx.execute(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
-        &[&bytes(&GENESIS)],
+        "INSERT INTO audit_chain (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING",
+        &[&chain, &bytes(&GENESIS)],
     )
     .await?;
-    tx.query_opt(lock, &[], records::audit_head)
+    tx.query_opt(lock, &[&chain], pair)
         .await?
-        .ok_or_else(|| StoreError::Database("audit head vanished".into()))
+        .ok_or_else(|| StoreError::Database("audit chain head vanished".into()))
 }
 
-/// Appends `event` to the chain inside the caller's transaction, which must commit soon after:
-/// on PostgreSQL it holds the cluster-wide head lock until then. The head is the last lock a
-/// transaction takes (after the rows it changes), which keeps the critical section short and
-/// rules out lock-order deadlocks through it.
+/// Appends `event` to `chain` inside the caller's transaction. The caller takes the chain
+/// ([`crate::chains::ChainSlots::acquire`]) after it has its connection (taken before, a chain could be held by
+/// a task waiting for a connection held by a task waiting for a chain) and holds it until the
+/// transaction has committed or rolled back, so that no other transaction of this process
+/// appends to the same chain meanwhile (it would wait for the head row). Several appends in one
+/// transaction use the same chain. The record's `seq` is 0: the database numbers it on insert.
 pub(crate) async fn append_audit<E: Exec>(
     tx: &mut E,
+    chain: &ChainGuard<'_>,
     event: &NewAuditEvent,
 ) -> Result<AuditRecord, StoreError> {
-    let (prev_seq, prev_hash) = lock_audit_head(tx).await?;
-    let r = next_audit_record(prev_seq, &prev_hash, event)?;
+    let (prev_seq, prev_hash) = lock_chain_head(tx, chain.name).await?;
+    let r = next_audit_record(chain.name, prev_seq, &prev_hash, chain.key, event)?;
     tx.execute_pipelined(&[
         (
-            "INSERT INTO audit (seq, time_ms, kind, actor, credential_id, detail, prev_hash, \
-             hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, credential_id, \
+             detail, prev_hash, hash, mac) VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
-                &r.seq,
+                &r.chain,
+                &r.chain_seq,
                 &r.time_ms,
                 &r.kind,
                 &r.actor,
@@ -86,33 +98,30 @@ pub(crate) async fn append_audit<E: Exec>(
                 &r.detail,
                 &bytes(&r.prev_hash),
                 &bytes(&r.hash),
+                &opt_bytes(&r.mac),
             ],
         ),
         (
-            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-            &[&r.seq, &bytes(&r.hash)],
+            "UPDATE audit_chain SET seq = $1, hash = $2 WHERE chain = $3",
+            &[&r.chain_seq, &bytes(&r.hash), &r.chain],
         ),
     ])
     .await
     .map_err(|e| match e {
-        // The head lags the log: someone deleted or rewound it. Refuse to fork the chain.
-        DbError::Unique { .. } => {
-            StoreError::Corrupt(format!("audit head at {prev_seq} is behind the log"))
-        }
+        // The head lags the chain: someone deleted or rewound it. Refuse to fork the chain.
+        DbError::Unique { .. } => StoreError::Corrupt(format!(
+            "audit chain {} head at {prev_seq} is behind its records",
+            r.chain
+        )),
         other => other.into(),
     })?;
     Ok(r)
 }
 
-async fn read_audit_head<E: Exec>(c: &mut E) -> Result<Option<(i64, SecretHash)>, StoreError> {
-    let sql = "SELECT seq, hash FROM audit_head WHERE id = 1";
-    Ok(c.query_opt(sql, &[], records::audit_head).await?)
-}
-
-/// Verifies the whole audit chain against its head, reading both in one snapshot so that
-/// concurrent appends (from any process or node) cannot cause a false alarm. The outer error is
-/// a database failure, the inner one the first break in the chain; `Ok(Ok(n))` means `n`
-/// records verified.
+/// Verifies every chain (hashes, links, MACs under the store's key) against the chain heads, in
+/// one snapshot so that concurrent appends cannot cause a false alarm. The outer error is a
+/// database failure, the inner one the first break; `Ok(Ok(n))` means `n` records verified.
+/// Checkpoints are `signet-audit`'s to verify.
 ///
 /// Boxed, like the `Store` methods, so that it is `Send` for every backend: the compiler proves
 /// that here, generically, where on a concrete backend it stumbles over the connection's
@@ -121,29 +130,21 @@ pub(crate) fn verify_audit<B: Backend>(
     backend: &B,
 ) -> BoxFuture<'_, Result<Result<i64, AuditBreak>, StoreError>> {
     Box::pin(async move {
-        const PAGE: i64 = 1000;
         let mut conn = backend.read().await?;
         let mut tx = conn.snapshot().await?;
-        let head = read_audit_head(&mut tx).await?;
-        let mut verifier = ChainVerifier::default();
-        let mut after = i64::MIN;
-        let outcome = 'pages: loop {
-            let sql = concat!(audit_select!(), " WHERE seq > $1 ORDER BY seq LIMIT $2");
-            let page = tx.query(sql, &[&after, &PAGE], records::audit).await?;
-            for record in &page {
-                if let Err(e) = verifier.check(record) {
-                    break 'pages Err(e);
-                }
-                after = record.seq;
-            }
-            if page.len() < PAGE as usize {
-                break Ok(());
-            }
-        };
+        let heads = tx
+            .query(
+                "SELECT chain, seq, hash FROM audit_chain",
+                &[],
+                records::chain_head,
+            )
+            .await?;
+        let sql = concat!(audit_select!(), " ORDER BY seq");
+        let all = tx.query(sql, &[], records::audit).await?;
         tx.commit().await?;
-        Ok(outcome
-            .and_then(|()| verifier.finish(head))
-            .map(|()| verifier.count()))
+        let mut all = all;
+        all.sort_by(|a, b| (&a.chain, a.chain_seq).cmp(&(&b.chain, b.chain_seq)));
+        Ok(verify_chains(&all, &heads, Some(backend.chains().key())))
     })
 }
 
@@ -169,10 +170,11 @@ async fn change_one_audited<B: Backend>(
     }
     let mut conn = backend.write().await?;
     let mut tx = conn.begin().await?;
+    let chain = backend.chains().acquire().await;
     if tx.execute(sql, params).await? == 0 {
         return Err(StoreError::NotFound(what()));
     }
-    append_audit(&mut tx, audit).await?;
+    append_audit(&mut tx, &chain, audit).await?;
     tx.commit().await
 }
 
@@ -187,9 +189,10 @@ async fn move_one_audited<B: Backend>(
 ) -> Result<bool, StoreError> {
     let mut conn = backend.write().await?;
     let mut tx = conn.begin().await?;
+    let chain = backend.chains().acquire().await;
     let moved = tx.execute(sql, params).await? == 1;
     if moved && let Some(audit) = audit {
-        append_audit(&mut tx, audit).await?;
+        append_audit(&mut tx, &chain, audit).await?;
     }
     tx.commit().await?;
     Ok(moved)
@@ -225,6 +228,7 @@ impl<B: Backend> Store for B {
     async fn create_user(&self, user: NewUser, audit: NewAuditEvent) -> Result<User, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         let created_at = now_secs();
         let id = tx
             .query_opt(
@@ -241,7 +245,7 @@ impl<B: Backend> Store for B {
             .await
             .map_err(conflict(|| format!("user {}", user.username)))?
             .ok_or_else(|| StoreError::Database("INSERT … RETURNING returned no row".into()))?;
-        append_audit(&mut tx, &audit).await?;
+        append_audit(&mut tx, &chain, &audit).await?;
         tx.commit().await?;
         Ok(User {
             id,
@@ -309,6 +313,7 @@ impl<B: Backend> Store for B {
         let c = credential;
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         tx.execute(
             "INSERT INTO credentials (id, user_id, key_type, backend, key_ref, public_key, \
              certificate, chain, scal, multisign, auth_mode, pin_hash, description, disabled, \
@@ -340,7 +345,7 @@ impl<B: Backend> Store for B {
             DbError::ForeignKey(_) => StoreError::NotFound(format!("user {}", c.user_id)),
             other => other.into(),
         })?;
-        append_audit(&mut tx, &audit).await?;
+        append_audit(&mut tx, &chain, &audit).await?;
         tx.commit().await
     }
 
@@ -391,13 +396,14 @@ impl<B: Backend> Store for B {
         }
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         let sql = "DELETE FROM sads WHERE credential_id = $1";
         tx.execute(sql, &[&id]).await?;
         let sql = "DELETE FROM credentials WHERE id = $1";
         if tx.execute(sql, &[&id]).await? == 0 {
             return Err(StoreError::NotFound(format!("credential {id}")));
         }
-        append_audit(&mut tx, &audit).await?;
+        append_audit(&mut tx, &chain, &audit).await?;
         tx.commit().await
     }
 
@@ -424,6 +430,7 @@ impl<B: Backend> Store for B {
         }
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         // Locked read-modify-write: failures on two nodes at once both count, and exactly one of
         // them emits credential.locked.
         let sql = for_update!(
@@ -441,7 +448,7 @@ impl<B: Backend> Store for B {
             &[&i64::from(attempts), &locked, &credential_id],
         )
         .await?;
-        append_audit(&mut tx, &audit).await?;
+        append_audit(&mut tx, &chain, &audit).await?;
         if locked && !was_locked {
             let event = NewAuditEvent {
                 kind: "credential.locked".into(),
@@ -449,7 +456,7 @@ impl<B: Backend> Store for B {
                 credential_id: Some(credential_id.to_owned()),
                 detail: serde_json::json!({ "failed_attempts": attempts }),
             };
-            append_audit(&mut tx, &event).await?;
+            append_audit(&mut tx, &chain, &event).await?;
         }
         tx.commit().await?;
         Ok(FailureCount { attempts, locked })
@@ -462,6 +469,7 @@ impl<B: Backend> Store for B {
     ) -> Result<(), StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         reset_failures(&mut tx, &sad.credential_id).await?;
         tx.execute(
             "INSERT INTO sads (sad_hash, user_id, credential_id, hash_algo, hashes, remaining, \
@@ -478,7 +486,7 @@ impl<B: Backend> Store for B {
         )
         .await
         .map_err(conflict(|| "SAD".into()))?;
-        append_audit(&mut tx, &audit).await?;
+        append_audit(&mut tx, &chain, &audit).await?;
         tx.commit().await
     }
 
@@ -491,6 +499,7 @@ impl<B: Backend> Store for B {
     ) -> Result<SadOutcome, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         // What makes a SAD spendable once, across processes and nodes: the read excludes every
         // other spender until this transaction commits, who then reads the SAD as it left it.
         let sql = for_update!(B::DIALECT, concat!(sad_select!(), " WHERE sad_hash = $1"));
@@ -519,12 +528,12 @@ impl<B: Backend> Store for B {
                         tx.execute(sql, &[&bytes(&sad_hash)]).await?
                     }
                 };
-                append_audit(&mut tx, &audit).await?;
+                append_audit(&mut tx, &chain, &audit).await?;
                 SadOutcome::Spent(original)
             }
             SadDecision::Refuse { reason, audit } => {
                 if let Some(audit) = audit {
-                    append_audit(&mut tx, &audit).await?;
+                    append_audit(&mut tx, &chain, &audit).await?;
                 }
                 SadOutcome::Refused(reason)
             }
@@ -633,6 +642,7 @@ impl<B: Backend> Store for B {
     ) -> Result<bool, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         for (key, value) in entries {
             // A concurrent inserter of the same key (PostgreSQL) makes this wait for its commit;
             // then the conflict inserts nothing and this transaction gives up: rolled back on
@@ -644,7 +654,7 @@ impl<B: Backend> Store for B {
             }
         }
         if let Some(audit) = &audit {
-            append_audit(&mut tx, audit).await?;
+            append_audit(&mut tx, &chain, audit).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -663,6 +673,7 @@ impl<B: Backend> Store for B {
         }
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
+        let chain = self.chains().acquire().await;
         let sql = "UPDATE credentials SET disabled = true WHERE id = $1";
         if tx.execute(sql, &[&id]).await? == 0 {
             return Err(StoreError::NotFound(format!("credential {id}")));
@@ -681,7 +692,7 @@ impl<B: Backend> Store for B {
         .map_err(conflict(|| {
             format!("a revocation of the certificate of credential {id}")
         }))?;
-        append_audit(&mut tx, &audit).await?;
+        append_audit(&mut tx, &chain, &audit).await?;
         tx.commit().await
     }
 
@@ -702,7 +713,14 @@ impl<B: Backend> Store for B {
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let record = append_audit(&mut tx, &event).await?;
+        let chain = self.chains().acquire().await;
+        let mut record = append_audit(&mut tx, &chain, &event).await?;
+        let sql = "SELECT seq FROM audit WHERE chain = $1 AND chain_seq = $2";
+        let params: [&dyn crate::exec::Param; 2] = [&record.chain, &record.chain_seq];
+        record.seq = tx
+            .query_opt(sql, &params, |r| r.i64(0))
+            .await?
+            .ok_or_else(|| StoreError::Database("appended audit record vanished".into()))?;
         tx.commit().await?;
         Ok(record)
     }
@@ -714,7 +732,190 @@ impl<B: Backend> Store for B {
         Ok(conn.query(sql, &[&after, &limit], records::audit).await?)
     }
 
-    async fn audit_head(&self) -> Result<Option<(i64, SecretHash)>, StoreError> {
-        read_audit_head(&mut self.read().await?).await
+    async fn audit_record(&self, seq: i64) -> Result<Option<AuditRecord>, StoreError> {
+        let sql = concat!(audit_select!(), " WHERE seq = $1");
+        let mut conn = self.read().await?;
+        Ok(conn.query_opt(sql, &[&seq], records::audit).await?)
     }
+
+    async fn audit_chain_records(
+        &self,
+        chain: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        if !B::DIALECT.stores(chain) {
+            return Ok(Vec::new());
+        }
+        let sql = concat!(
+            audit_select!(),
+            " WHERE chain = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT $3"
+        );
+        let mut conn = self.read().await?;
+        let limit = i64::from(limit);
+        Ok(conn
+            .query(sql, &[&chain, &after, &limit], records::audit)
+            .await?)
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        let sql = byte_order!(
+            B::DIALECT,
+            "SELECT chain, seq, hash FROM audit_chain ORDER BY chain"
+        );
+        Ok(self
+            .read()
+            .await?
+            .query(sql, &[], records::chain_head)
+            .await?)
+    }
+
+    async fn audit_chain_names(&self) -> Result<Vec<String>, StoreError> {
+        let sql = byte_order!(
+            B::DIALECT,
+            "SELECT chain FROM audit GROUP BY chain ORDER BY chain"
+        );
+        Ok(self.read().await?.query(sql, &[], |r| r.string(0)).await?)
+    }
+
+    async fn audit_checkpoints(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let sql = concat!(checkpoint_select!(), " WHERE n > $1 ORDER BY n LIMIT $2");
+        let limit = i64::from(limit);
+        let mut conn = self.read().await?;
+        Ok(conn
+            .query(sql, &[&after, &limit], records::checkpoint)
+            .await?)
+    }
+
+    async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let sql = concat!(checkpoint_select!(), " ORDER BY n DESC LIMIT 1");
+        let mut conn = self.read().await?;
+        Ok(conn.query_opt(sql, &[], records::checkpoint).await?)
+    }
+
+    async fn insert_audit_checkpoint(
+        &self,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<bool, StoreError> {
+        let c = checkpoint;
+        let sql = "INSERT INTO audit_checkpoint (n, tree_size, note, timestamp, frontier, \
+                   created_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (n) DO NOTHING";
+        let mut conn = self.write().await?;
+        let inserted = conn
+            .execute(
+                sql,
+                &[
+                    &c.n,
+                    &c.tree_size,
+                    &c.note,
+                    &c.timestamp,
+                    &c.frontier,
+                    &c.created_ms,
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn take_audit_sealer_lease(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let until = now_ms.saturating_add(ttl_ms);
+        // One statement, a compare-and-set: the row is taken when it is free (expired) or
+        // already ours; PostgreSQL re-checks the condition against a concurrent taker's commit.
+        let sql = "INSERT INTO audit_sealer (id, holder, until_ms) VALUES (1, $1, $2) \
+                   ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+                   WHERE audit_sealer.holder = excluded.holder OR audit_sealer.until_ms < $3";
+        let mut conn = self.write().await?;
+        Ok(conn.execute(sql, &[&holder, &until, &now_ms]).await? == 1)
+    }
+
+    async fn release_audit_sealer_lease(&self, holder: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE audit_sealer SET until_ms = 0 WHERE id = 1 AND holder = $1";
+        self.write().await?.execute(sql, &[&holder]).await?;
+        Ok(())
+    }
+
+    async fn upgrade_audit(&self) -> Result<Option<i64>, StoreError> {
+        upgrade_legacy(self).await
+    }
+}
+
+/// Gives the records of the single-chain log (version 1, chain `legacy`) their MACs, after
+/// checking that chain end to end against its head: a chain already broken is refused (with the
+/// break), never sealed. Appends an `audit.upgrade` record, in the same transaction, naming how
+/// many records and which head were taken over. One transaction; a second node doing the same
+/// waits for the legacy head lock and then finds nothing left to do.
+async fn upgrade_legacy<B: Backend>(backend: &B) -> Result<Option<i64>, StoreError> {
+    use crate::audit::{ChainVerifier, LEGACY_CHAIN};
+    let mut conn = backend.write().await?;
+    let mut tx = conn.begin().await?;
+    let head_sql = for_update!(
+        B::DIALECT,
+        "SELECT chain, seq, hash FROM audit_chain WHERE chain = 'legacy'"
+    );
+    let head = tx.query_opt(head_sql, &[], records::chain_head).await?;
+    let sql = "SELECT COUNT(*) FROM audit WHERE mac IS NULL";
+    let unkeyed = tx.query_opt(sql, &[], |r| r.i64(0)).await?.unwrap_or(0);
+    if unkeyed == 0 {
+        return Ok(None);
+    }
+    let sql = concat!(
+        audit_select!(),
+        " WHERE chain = 'legacy' ORDER BY chain_seq"
+    );
+    let legacy = tx.query(sql, &[], records::audit).await?;
+    if legacy.len() as i64 != unkeyed {
+        return Err(StoreError::Corrupt(format!(
+            "{unkeyed} audit records have no MAC but the legacy chain has {}: records were \
+             inserted without the audit key",
+            legacy.len()
+        )));
+    }
+    let mut verifier = ChainVerifier::new(LEGACY_CHAIN, None);
+    for r in &legacy {
+        verifier
+            .check(r)
+            .map_err(|e| StoreError::Corrupt(format!("legacy audit chain not upgraded: {e}")))?;
+    }
+    verifier
+        .finish(head.as_ref())
+        .map_err(|e| StoreError::Corrupt(format!("legacy audit chain not upgraded: {e}")))?;
+    let key = backend.chains().key();
+    for batch in legacy.chunks(256) {
+        let macs: Vec<Vec<u8>> = batch.iter().map(|r| key.mac(&r.hash).to_vec()).collect();
+        let stmts: Vec<(&str, [&dyn crate::exec::Param; 2])> = batch
+            .iter()
+            .zip(&macs)
+            .map(|(r, mac)| {
+                let params: [&dyn crate::exec::Param; 2] = [mac, &r.seq];
+                ("UPDATE audit SET mac = $1 WHERE seq = $2", params)
+            })
+            .collect();
+        let batch: Vec<crate::exec::Stmt<'_>> =
+            stmts.iter().map(|(sql, p)| (*sql, &p[..])).collect();
+        tx.execute_pipelined(&batch).await?;
+    }
+    let chain = backend.chains().acquire().await;
+    let last = legacy.last().map(|r| (r.chain_seq, r.hash));
+    let event = NewAuditEvent::new(
+        "audit.upgrade",
+        "system",
+        None,
+        serde_json::json!({
+            "legacy_records": legacy.len(),
+            "legacy_head_seq": last.map(|l| l.0),
+            "legacy_head_hash": last.map(|l| data_encoding::HEXLOWER.encode(&l.1)),
+        }),
+    );
+    append_audit(&mut tx, &chain, &event).await?;
+    tx.commit().await?;
+    Ok(Some(legacy.len() as i64))
 }

@@ -72,6 +72,7 @@ pub struct PgStore {
     pool: Pool,
     /// `user@host:port/dbname`, for logs and errors (never the password).
     target: String,
+    audit: crate::chains::ChainSlots,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -142,7 +143,11 @@ impl PgStore {
             .recycle_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|e| StoreError::Database(format!("PostgreSQL connection pool: {e}")))?;
-        let store = Self { pool, target };
+        let store = Self {
+            pool,
+            target,
+            audit: crate::chains::ChainSlots::new(crate::AuditConfig::unkeyed())?,
+        };
         let mut client = store.pool.get().await.map_err(|e| {
             StoreError::Database(format!(
                 "cannot connect to PostgreSQL at {}: {}",
@@ -160,10 +165,18 @@ impl PgStore {
         &self.target
     }
 
-    /// Verifies the whole audit chain against its head in one REPEATABLE READ snapshot, so that
-    /// concurrent appends from any node cannot cause a false alarm. The outer error is a
-    /// database failure, the inner one the first break in the chain; `Ok(Ok(n))` means `n`
-    /// records verified.
+    /// Appends audit records to `config`'s chains with its key from now on (a node's own chains,
+    /// as many as its connections, and the key derived from its master key; without this call,
+    /// [`AuditConfig::unkeyed`](crate::AuditConfig::unkeyed)).
+    pub fn with_audit(mut self, config: crate::AuditConfig) -> Result<Self, StoreError> {
+        self.audit = crate::chains::ChainSlots::new(config)?;
+        Ok(self)
+    }
+
+    /// Verifies every audit chain (hashes, links, MACs) against the chain heads in one
+    /// REPEATABLE READ snapshot, so that concurrent appends from any node cannot cause a false
+    /// alarm. The outer error is a database failure, the inner one the first break;
+    /// `Ok(Ok(n))` means `n` records verified.
     pub async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, StoreError> {
         crate::ops::verify_audit(self).await
     }
@@ -179,6 +192,10 @@ impl Backend for PgStore {
 
     async fn write(&self) -> Result<PgConn, StoreError> {
         self.read().await
+    }
+
+    fn chains(&self) -> &crate::chains::ChainSlots {
+        &self.audit
     }
 }
 

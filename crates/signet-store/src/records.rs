@@ -7,7 +7,7 @@
 
 use signet_core::KeyType;
 
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, ChainHead, StoredCheckpoint};
 use crate::authz::{
     AuthCode, BrowserSession, CodeState, CredentialBinding, GrantScope, IssuedKind, IssuedSecret,
     OAuthClient, OobRequest, OobStatus, PushedRequest,
@@ -131,7 +131,8 @@ pub(crate) fn token(row: &dyn Row) -> Result<TokenRecord, StoreError> {
 /// `SELECT` of an [`AuditRecord`] in the order [`audit`] reads.
 macro_rules! audit_select {
     () => {
-        "SELECT seq, time_ms, kind, actor, credential_id, detail, prev_hash, hash FROM audit"
+        "SELECT seq, chain, chain_seq, version, time_ms, kind, actor, credential_id, detail, \
+         prev_hash, hash, mac FROM audit"
     };
 }
 pub(crate) use audit_select;
@@ -139,19 +140,45 @@ pub(crate) use audit_select;
 pub(crate) fn audit(row: &dyn Row) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {
         seq: row.i64(0)?,
-        time_ms: row.i64(1)?,
-        kind: row.string(2)?,
-        actor: row.string(3)?,
-        credential_id: row.opt_string(4)?,
-        detail: row.string(5)?,
-        prev_hash: row.hash(6)?,
-        hash: row.hash(7)?,
+        chain: row.string(1)?,
+        chain_seq: row.i64(2)?,
+        version: row.opt_u8(3)?.unwrap_or(0),
+        time_ms: row.i64(4)?,
+        kind: row.string(5)?,
+        actor: row.string(6)?,
+        credential_id: row.opt_string(7)?,
+        detail: row.string(8)?,
+        prev_hash: row.hash(9)?,
+        hash: row.hash(10)?,
+        mac: row.opt_hash(11)?,
     })
 }
 
-/// `(seq, hash)` of the chain head, from `SELECT seq, hash`.
-pub(crate) fn audit_head(row: &dyn Row) -> Result<(i64, SecretHash), StoreError> {
-    Ok((row.i64(0)?, row.hash(1)?))
+/// A [`ChainHead`], from `SELECT chain, seq, hash`.
+pub(crate) fn chain_head(row: &dyn Row) -> Result<ChainHead, StoreError> {
+    Ok(ChainHead {
+        chain: row.string(0)?,
+        seq: row.i64(1)?,
+        hash: row.hash(2)?,
+    })
+}
+
+macro_rules! checkpoint_select {
+    () => {
+        "SELECT n, tree_size, note, timestamp, frontier, created_ms FROM audit_checkpoint"
+    };
+}
+pub(crate) use checkpoint_select;
+
+pub(crate) fn checkpoint(row: &dyn Row) -> Result<StoredCheckpoint, StoreError> {
+    Ok(StoredCheckpoint {
+        n: row.i64(0)?,
+        tree_size: row.i64(1)?,
+        note: row.string(2)?,
+        timestamp: row.bytes(3)?.map(<[u8]>::to_vec),
+        frontier: row.blob(4)?,
+        created_ms: row.i64(5)?,
+    })
 }
 
 macro_rules! revocation_select {

@@ -67,6 +67,7 @@ pub struct SqliteStore {
     /// connection, so reads go to the writer.
     readers: Box<[Mutex<Connection>]>,
     next_reader: AtomicUsize,
+    audit: crate::chains::ChainSlots,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -112,6 +113,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: readers.into_boxed_slice(),
             next_reader: AtomicUsize::new(0),
+            audit: unkeyed_chains()?,
         })
     }
 
@@ -124,12 +126,20 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Box::new([]),
             next_reader: AtomicUsize::new(0),
+            audit: unkeyed_chains()?,
         })
     }
 
-    /// Verifies the whole audit chain against its head, reading both in one snapshot so that
-    /// concurrent appends cannot cause a false alarm. The outer error is a database failure,
-    /// the inner one the first break in the chain; `Ok(Ok(n))` means `n` records verified.
+    /// Appends audit records to `config`'s chains with its key from now on (a node's own chains
+    /// and the key derived from its master key; without this call, [`AuditConfig::unkeyed`]).
+    pub fn with_audit(mut self, config: crate::AuditConfig) -> Result<Self, StoreError> {
+        self.audit = crate::chains::ChainSlots::new(config)?;
+        Ok(self)
+    }
+
+    /// Verifies every audit chain (hashes, links, MACs) against the chain heads, in one
+    /// snapshot so that concurrent appends cannot cause a false alarm. The outer error is a
+    /// database failure, the inner one the first break; `Ok(Ok(n))` means `n` records verified.
     pub async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, StoreError> {
         crate::ops::verify_audit(self).await
     }
@@ -165,6 +175,14 @@ impl Backend for SqliteStore {
         }
         Ok(SqliteConn { conn, writer: true })
     }
+
+    fn chains(&self) -> &crate::chains::ChainSlots {
+        &self.audit
+    }
+}
+
+fn unkeyed_chains() -> Result<crate::chains::ChainSlots, StoreError> {
+    crate::chains::ChainSlots::new(crate::AuditConfig::unkeyed())
 }
 
 /// A connection of the store, held until dropped.

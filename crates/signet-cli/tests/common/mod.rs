@@ -38,6 +38,47 @@ pub struct Server {
     database: Option<pg::PgDatabase>,
 }
 
+/// Starts `signet serve` on `data` with `env`; returns the process, its URL (from its
+/// "listening" line) and its captured log.
+fn spawn_serve(data: &Path, env: &[(String, String)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = Command::new(SIGNET);
+    cmd.arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.env_remove("SIGNET_MASTER_KEY")
+        .env("SIGNET_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn signet serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&logs);
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line.clone());
+            if let Some(url) = listening_url(&line)
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(url);
+            }
+            if std::env::var_os("SIGNET_TEST_SHOW_LOGS").is_some() {
+                eprintln!("[signet] {line}");
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("signet serve did not report its address");
+    (child, url, logs)
+}
+
 /// An enrolled user.
 #[derive(Debug, Clone)]
 pub struct TestUser {
@@ -75,41 +116,7 @@ impl Server {
         if let Some(db) = &database {
             env.push(("SIGNET_DATABASE_URL".into(), db.url.clone()));
         }
-        let mut cmd = Command::new(SIGNET);
-        cmd.arg("--data")
-            .arg(data.path())
-            .args(["serve", "--listen", "127.0.0.1:0"]);
-        cmd.env_remove("SIGNET_MASTER_KEY")
-            .env("SIGNET_LOG", "info");
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn signet serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line.clone());
-                if let Some(url) = listening_url(&line)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(url);
-                }
-                if std::env::var_os("SIGNET_TEST_SHOW_LOGS").is_some() {
-                    eprintln!("[signet] {line}");
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("signet serve did not report its address");
+        let (child, url, logs) = spawn_serve(data.path(), &env);
         Server {
             url,
             data,
@@ -132,6 +139,17 @@ impl Server {
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Kills the server with SIGKILL (no clean shutdown) and starts it again on the same data
+    /// directory and environment, as a supervisor restarting a crashed node would.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, url, logs) = spawn_serve(self.data.path(), &self.env);
+        self.child = child;
+        self.url = url;
+        self.logs = logs;
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -23,7 +23,7 @@ use crate::migrations::{self, Migrations};
 const MIGRATION_LOCK: i64 = 0x5349_474e_4554_4442;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: Migrations = &[(1, V1), (2, V2)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3)];
 
 /// Everything of SQLite's versions 1 to 3 (store; OAuth2 and decoupled approval; mutual TLS).
 const V1: &str = "
@@ -188,6 +188,41 @@ CREATE TABLE revocations (
     reason        bigint
 );
 CREATE INDEX revocations_time ON revocations(revoked_at, serial);
+";
+
+/// SQLite's version 5: the audit log in several keyed chains with sealed checkpoints (issue 13).
+/// The single chain becomes the chain `legacy`, its records unchanged; new records number
+/// themselves from a sequence, so that concurrent appends to different chains do not contend.
+const V3: &str = "
+ALTER TABLE audit ADD COLUMN chain text NOT NULL DEFAULT 'legacy';
+ALTER TABLE audit ADD COLUMN chain_seq bigint NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN version bigint NOT NULL DEFAULT 1;
+ALTER TABLE audit ADD COLUMN mac bytea;
+UPDATE audit SET chain_seq = seq;
+CREATE UNIQUE INDEX audit_chain_position ON audit(chain, chain_seq);
+CREATE SEQUENCE audit_seq_id OWNED BY audit.seq;
+SELECT setval('audit_seq_id', (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit), false);
+ALTER TABLE audit ALTER COLUMN seq SET DEFAULT nextval('audit_seq_id');
+CREATE TABLE audit_chain (
+    chain text   PRIMARY KEY,
+    seq   bigint NOT NULL,
+    hash  bytea  NOT NULL
+);
+INSERT INTO audit_chain (chain, seq, hash) SELECT 'legacy', seq, hash FROM audit_head WHERE seq > 0;
+DROP TABLE audit_head;
+CREATE TABLE audit_checkpoint (
+    n          bigint PRIMARY KEY,
+    tree_size  bigint NOT NULL,
+    note       text   NOT NULL,
+    timestamp  bytea,
+    frontier   bytea  NOT NULL,
+    created_ms bigint NOT NULL
+);
+CREATE TABLE audit_sealer (
+    id       integer PRIMARY KEY CHECK (id = 1),
+    holder   text    NOT NULL,
+    until_ms bigint  NOT NULL
+);
 ";
 
 /// The newest schema version this build knows.

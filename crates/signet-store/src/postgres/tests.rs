@@ -15,7 +15,7 @@ use tokio_postgres::NoTls;
 use super::*;
 use crate::Store;
 use crate::audit::AuditBreak;
-use crate::conformance::{TestDb, ev, seeded};
+use crate::conformance::{TestDb, ev, other_node, seeded};
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -125,7 +125,13 @@ impl TestDb for PgTestDb {
         self.store.clone()
     }
     async fn another(&self) -> Option<Arc<dyn Store>> {
-        Some(Arc::new(PgStore::connect(&self.db.url).await.unwrap()))
+        Some(Arc::new(
+            PgStore::connect(&self.db.url)
+                .await
+                .unwrap()
+                .with_audit(other_node())
+                .unwrap(),
+        ))
     }
     async fn exec(&self, sql: &str) {
         self.raw.batch_execute(sql).await.unwrap();

@@ -20,7 +20,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 128;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 const V1: &str = "
 CREATE TABLE users (
@@ -188,6 +188,39 @@ CREATE TABLE revocations (
     reason        INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX revocations_time ON revocations(revoked_at, serial);
+";
+
+/// The audit log in several keyed chains with sealed checkpoints (issue 13). The single chain
+/// of earlier versions becomes the chain `legacy`, its records unchanged (version 1, no MAC
+/// until [`crate::Store::upgrade_audit`]); `seq` stays the record's number (new records get
+/// the next rowid).
+const V5: &str = "
+ALTER TABLE audit ADD COLUMN chain TEXT NOT NULL DEFAULT 'legacy';
+ALTER TABLE audit ADD COLUMN chain_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE audit ADD COLUMN mac BLOB;
+UPDATE audit SET chain_seq = seq;
+CREATE UNIQUE INDEX audit_chain_position ON audit(chain, chain_seq);
+CREATE TABLE audit_chain (
+    chain TEXT    PRIMARY KEY,
+    seq   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL
+) WITHOUT ROWID;
+INSERT INTO audit_chain (chain, seq, hash) SELECT 'legacy', seq, hash FROM audit_head WHERE seq > 0;
+DROP TABLE audit_head;
+CREATE TABLE audit_checkpoint (
+    n          INTEGER PRIMARY KEY,
+    tree_size  INTEGER NOT NULL,
+    note       TEXT    NOT NULL,
+    timestamp  BLOB,
+    frontier   BLOB    NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE audit_sealer (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    holder   TEXT    NOT NULL,
+    until_ms INTEGER NOT NULL
+);
 ";
 
 /// How durable a commit is.

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::audit::AuditBreak;
-use crate::conformance::{TestDb, ev, seeded};
+use crate::conformance::{TestDb, ev, other_node, seeded};
 use crate::{Store, TokenKind, TokenRecord};
 
 /// A private in-memory database; tampering goes through the store's own connection.
@@ -60,7 +60,12 @@ impl TestDb for FileDb {
         self.store.clone()
     }
     async fn another(&self) -> Option<Arc<dyn Store>> {
-        Some(Arc::new(SqliteStore::open(&self.path).unwrap()))
+        Some(Arc::new(
+            SqliteStore::open(&self.path)
+                .unwrap()
+                .with_audit(other_node())
+                .unwrap(),
+        ))
     }
     async fn exec(&self, sql: &str) {
         rusqlite::Connection::open(&self.path)

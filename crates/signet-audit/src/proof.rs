@@ -1,0 +1,184 @@
+//! `signet audit prove` / `verify-proof`: one record's inclusion in a signed checkpoint, as a
+//! self-contained JSON document an auditor checks offline with only the audit certificate.
+
+use data_encoding::{BASE64, HEXLOWER};
+use serde::{Deserialize, Serialize};
+use signet_store::AuditRecord;
+
+use crate::checkpoint::{self, AuditCertificate, Checkpoint};
+use crate::log::{Snapshot, leaf, new_leaves, parse_stored};
+use crate::merkle::{self, Hash};
+
+/// The record as the proof carries it: every field its hash covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenRecord {
+    pub seq: i64,
+    pub chain: String,
+    pub chain_seq: i64,
+    pub version: u8,
+    pub time_ms: i64,
+    pub kind: String,
+    pub actor: String,
+    pub credential_id: Option<String>,
+    /// The detail JSON text exactly as hashed.
+    pub detail: String,
+    /// Hex.
+    pub prev_hash: String,
+    /// Hex.
+    pub hash: String,
+}
+
+/// An inclusion proof (format `signet-audit-inclusion-proof/1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    pub format: String,
+    pub record: ProvenRecord,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// The audit path, base64 hashes, leaf to root (RFC 9162 §2.1.3).
+    pub path: Vec<String>,
+    /// The signed checkpoint (note text) whose root the path leads to.
+    pub checkpoint: String,
+    /// Its RFC 3161 time-stamp token, base64 DER.
+    pub timestamp: Option<String>,
+}
+
+const FORMAT: &str = "signet-audit-inclusion-proof/1";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProofFailure(pub String);
+
+fn pf(m: impl Into<String>) -> ProofFailure {
+    ProofFailure(m.into())
+}
+
+fn hash_from_hex(text: &str, what: &str) -> Result<Hash, ProofFailure> {
+    HEXLOWER
+        .decode(text.as_bytes())
+        .ok()
+        .and_then(|v| Hash::try_from(v.as_slice()).ok())
+        .ok_or_else(|| pf(format!("{what} is not a hex SHA-256 hash")))
+}
+
+/// Proves record `seq` in the newest checkpoint of `log`.
+pub fn prove(log: &Snapshot, seq: i64) -> Result<InclusionProof, ProofFailure> {
+    let record = log
+        .record(seq)
+        .ok_or_else(|| pf(format!("no audit record {seq}")))?;
+    let latest = log
+        .checkpoints
+        .last()
+        .ok_or_else(|| pf("the log has no checkpoint yet: nothing is sealed"))?;
+    let mut leaves = Vec::new();
+    let mut index = None;
+    let mut previous: Option<Checkpoint> = None;
+    for stored in &log.checkpoints {
+        let cp = parse_stored(stored).map_err(|e| pf(e.to_string()))?;
+        for r in new_leaves(&log.chains, previous.as_ref(), &cp).map_err(pf)? {
+            if r.seq == seq {
+                index = Some(leaves.len() as u64);
+            }
+            leaves.push(leaf(r));
+        }
+        previous = Some(cp);
+    }
+    let index = index.ok_or_else(|| {
+        pf(format!(
+            "record {seq} is not sealed yet (the next checkpoint will include it)"
+        ))
+    })?;
+    let path = merkle::inclusion_proof(&leaves, index).map_err(|e| pf(e.to_string()))?;
+    Ok(InclusionProof {
+        format: FORMAT.into(),
+        record: proven(record),
+        leaf_index: index,
+        tree_size: leaves.len() as u64,
+        path: path.iter().map(|h| BASE64.encode(h)).collect(),
+        checkpoint: latest.note.clone(),
+        timestamp: latest.timestamp.as_ref().map(|t| BASE64.encode(t)),
+    })
+}
+
+fn proven(r: &AuditRecord) -> ProvenRecord {
+    ProvenRecord {
+        seq: r.seq,
+        chain: r.chain.clone(),
+        chain_seq: r.chain_seq,
+        version: r.version,
+        time_ms: r.time_ms,
+        kind: r.kind.clone(),
+        actor: r.actor.clone(),
+        credential_id: r.credential_id.clone(),
+        detail: r.detail.clone(),
+        prev_hash: HEXLOWER.encode(&r.prev_hash),
+        hash: HEXLOWER.encode(&r.hash),
+    }
+}
+
+/// Checks a proof with the audit certificate alone: the record's fields give its hash, the path
+/// leads from its leaf to the checkpoint's root, the checkpoint is signed by the certificate's
+/// key and its time-stamp (if any) covers it. The verified checkpoint is returned.
+pub fn verify_proof(
+    proof: &InclusionProof,
+    certificate: &AuditCertificate,
+) -> Result<Checkpoint, ProofFailure> {
+    if proof.format != FORMAT {
+        return Err(pf(format!("not a {FORMAT} document")));
+    }
+    let r = &proof.record;
+    let record = AuditRecord {
+        seq: r.seq,
+        chain: r.chain.clone(),
+        chain_seq: r.chain_seq,
+        version: r.version,
+        time_ms: r.time_ms,
+        kind: r.kind.clone(),
+        actor: r.actor.clone(),
+        credential_id: r.credential_id.clone(),
+        detail: r.detail.clone(),
+        prev_hash: hash_from_hex(&r.prev_hash, "prev_hash")?,
+        hash: hash_from_hex(&r.hash, "hash")?,
+        mac: None,
+    };
+    if record.computed_hash() != record.hash {
+        return Err(pf(
+            "the record's fields do not give its hash (record altered)",
+        ));
+    }
+    let (cp, _) = checkpoint::verify_note(&proof.checkpoint, std::slice::from_ref(certificate))
+        .map_err(|e| pf(format!("checkpoint: {e}")))?;
+    if cp.tree_size != proof.tree_size {
+        return Err(pf("the proof's tree size is not the checkpoint's"));
+    }
+    let path = proof
+        .path
+        .iter()
+        .map(|h| {
+            BASE64
+                .decode(h.as_bytes())
+                .ok()
+                .and_then(|v| Hash::try_from(v.as_slice()).ok())
+                .ok_or_else(|| pf("a path entry is not a base64 SHA-256 hash"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    merkle::verify_inclusion(
+        &leaf(&record),
+        proof.leaf_index,
+        cp.tree_size,
+        &path,
+        &cp.root,
+    )
+    .map_err(|e| pf(format!("the record is not in the checkpoint's tree: {e}")))?;
+    if let Some(token) = &proof.timestamp {
+        let der = BASE64
+            .decode(token.as_bytes())
+            .map_err(|_| pf("the time-stamp is not base64"))?;
+        let info = signet_pki::tsa::verify_token(&der, None)
+            .map_err(|e| pf(format!("time-stamp: {e}")))?;
+        if info.message_imprint != checkpoint::note_hash(&proof.checkpoint) {
+            return Err(pf("the time-stamp does not cover the checkpoint"));
+        }
+    }
+    Ok(cp)
+}
