@@ -9,9 +9,12 @@
 //! after restart or on another once the lease expired, carries on from the last stored
 //! checkpoint.
 //!
-//! Before it seals, the sealer checks every new record's hash, link and MAC and that the last
-//! checkpoint verifies: it never signs over a forged record, and a database altered under it
-//! stops the sealing (and is reported every round) rather than being certified.
+//! Before it seals, the sealer checks every new record's place in its chain (position, link) and
+//! MAC, and that the last checkpoint verifies: it never certifies a hash that a holder of the
+//! audit key did not write, and a database altered under it stops the sealing (and is reported
+//! every round) rather than being certified. It does not recompute each record's hash from its
+//! text (the cost of sealing stays small): a record whose text is altered after it was written
+//! keeps a certified hash that no longer matches, which `audit verify` reports.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -176,11 +179,11 @@ impl Sealer {
                 let limit = u32::try_from(take).unwrap_or(u32::MAX);
                 let records = self
                     .store
-                    .audit_chain_records(&head.chain, from_seq, limit)
+                    .audit_chain_links(&head.chain, from_seq, limit)
                     .await?;
-                for r in &records {
-                    verifier.check(r)?;
-                    frontier.push(crate::log::leaf(r));
+                for link in &records {
+                    verifier.check_link(link)?;
+                    frontier.push(crate::merkle::leaf_hash(&link.hash));
                 }
                 if records.len() < take {
                     return Err(SealError::Tampered(format!(

@@ -222,7 +222,10 @@ async fn reattributed_and_inserted_records_are_detected() {
     assert!(verify(&server, &[]).status.success());
 
     // A forged record at the end of a chain, hash and link right, head moved: no valid MAC.
-    let last = records.iter().rfind(|r| r["chain"] == sig["chain"]).unwrap();
+    let last = records
+        .iter()
+        .rfind(|r| r["chain"] == sig["chain"])
+        .unwrap();
     let mut forged = last.clone();
     forged["kind"] = json!("credential.unlock");
     forged["actor"] = json!("admin");

@@ -28,7 +28,7 @@ fn bench(args: &[&str]) -> (String, String) {
 fn all_scenarios_print_the_table() {
     let (stdout, stderr) = bench(&["--duration", "1", "--clients", "2", "--batch", "4"]);
     for header in [
-        "SCENARIO", "RATE", "P50", "P99", "CPU", "VS RAW", "TARGET", "RESULT",
+        "SCENARIO", "RATE", "P50", "P99", "CPU", "RATIO", "TARGET", "RESULT",
     ] {
         assert!(stdout.contains(header), "no {header} column in:\n{stdout}");
     }

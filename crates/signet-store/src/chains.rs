@@ -10,13 +10,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::StoreError;
+use crate::{SecretHash, StoreError};
 use crate::audit::{AuditConfig, AuditKey, valid_chain_name};
 
 pub(crate) struct ChainSlots {
     key: AuditKey,
     names: Box<[String]>,
-    slots: Box<[Mutex<()>]>,
+    /// Each chain's head as this process last wrote it: a hint that saves reading (and
+    /// locking) the head row first; the append checks it against the row and falls back to
+    /// reading it when it is stale (a rolled-back transaction, another process on the chain).
+    slots: Box<[Mutex<Option<(i64, SecretHash)>>]>,
     next: AtomicUsize,
 }
 
@@ -24,7 +27,7 @@ pub(crate) struct ChainSlots {
 pub(crate) struct ChainGuard<'a> {
     pub(crate) name: &'a str,
     pub(crate) key: &'a AuditKey,
-    _held: MutexGuard<'a, ()>,
+    pub(crate) head: MutexGuard<'a, Option<(i64, SecretHash)>>,
 }
 
 impl ChainSlots {
@@ -38,7 +41,7 @@ impl ChainSlots {
             )));
         }
         Ok(Self {
-            slots: config.chains.iter().map(|_| Mutex::new(())).collect(),
+            slots: config.chains.iter().map(|_| Mutex::new(None)).collect(),
             names: config.chains.into_boxed_slice(),
             key: config.key,
             next: AtomicUsize::new(0),
@@ -65,7 +68,7 @@ impl ChainSlots {
         ChainGuard {
             name: &self.names[i],
             key: &self.key,
-            _held: held,
+            head: held,
         }
     }
 }

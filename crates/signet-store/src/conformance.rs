@@ -35,6 +35,11 @@ pub(crate) trait TestDb: Send + Sync {
     fn blob(&self, bytes: &[u8]) -> String;
     /// The backend's own one-snapshot verification of the audit chain.
     async fn verify_audit(&self) -> Result<i64, AuditBreak>;
+    /// Another store on the same database appending to the same chains as [`TestDb::store`]
+    /// (a misconfiguration, or a command beside a server), if the backend can have one.
+    async fn same_chains(&self) -> Option<Arc<dyn Store>> {
+        None
+    }
 }
 
 /// Declares one test per conformance case, each opening its database with `$open` (an
@@ -61,6 +66,7 @@ macro_rules! conformance_tests {
             audit_tamper_rehashed_without_the_key,
             audit_append_refuses_to_fork_without_head,
             audit_checkpoints_and_sealer_lease,
+            audit_two_processes_on_one_chain,
             corrupt_values_are_errors_not_panics,
             delete_credential_removes_it_and_its_sads,
             revocation_disables_once_and_outlives_the_credential,
@@ -1145,6 +1151,22 @@ pub(crate) async fn audit_append_refuses_to_fork_without_head(db: &dyn TestDb) {
     ));
     assert!(store.credential("c1").await.unwrap().unwrap().disabled);
     assert_eq!(store.audit_heads().await.unwrap(), vec![]);
+}
+
+/// Two processes appending to the same chain name (each with its own idea of the head):
+/// every append lands after the real head, so the chain stays dense and linked.
+pub(crate) async fn audit_two_processes_on_one_chain(db: &dyn TestDb) {
+    let Some(b) = db.same_chains().await else {
+        return;
+    };
+    let a = db.store();
+    for i in 0..6 {
+        let store = if i % 3 == 0 { &b } else { &a };
+        store.append_audit(ev("ping")).await.unwrap();
+    }
+    assert_eq!(chain_result(db).await, Ok(6));
+    let chains = a.audit_chain_names().await.unwrap();
+    assert_eq!(chains, vec!["local/0".to_owned()]);
 }
 
 /// Checkpoints are stored once per number (the first sealer wins) and read back in order; the

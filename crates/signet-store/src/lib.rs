@@ -369,6 +369,14 @@ pub trait Store: AuthzStore + Send + Sync {
         after: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// [`audit::ChainLink`]s of `chain` with `chain_seq > after`, in chain order, at most
+    /// `limit`: what the sealer checks, without the records' text.
+    async fn audit_chain_links(
+        &self,
+        chain: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<audit::ChainLink>, StoreError>;
     /// Every chain's head as the chain table keeps it, by name. A head is updated in the
     /// transaction that appends, so every record up to it is visible once the head is.
     async fn audit_heads(&self) -> Result<Vec<ChainHead>, StoreError>;

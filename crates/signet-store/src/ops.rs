@@ -79,9 +79,17 @@ async fn lock_chain_head<E: Exec>(
 /// transaction use the same chain. The record's `seq` is 0: the database numbers it on insert.
 pub(crate) async fn append_audit<E: Exec>(
     tx: &mut E,
-    chain: &ChainGuard<'_>,
+    chain: &mut ChainGuard<'_>,
     event: &NewAuditEvent,
 ) -> Result<AuditRecord, StoreError> {
+    // Fast path: the head this process last wrote, checked by the write itself.
+    if let Some((prev_seq, prev_hash)) = *chain.head {
+        let r = next_audit_record(chain.name, prev_seq, &prev_hash, chain.key, event)?;
+        if append_after_cached_head(tx, &r, prev_seq).await? {
+            *chain.head = Some((r.chain_seq, r.hash));
+            return Ok(r);
+        }
+    }
     let (prev_seq, prev_hash) = lock_chain_head(tx, chain.name).await?;
     let r = next_audit_record(chain.name, prev_seq, &prev_hash, chain.key, event)?;
     tx.execute_pipelined(&[
@@ -115,7 +123,95 @@ pub(crate) async fn append_audit<E: Exec>(
         )),
         other => other.into(),
     })?;
+    // Committed or not, this is the best guess for the next append (which checks it).
+    *chain.head = Some((r.chain_seq, r.hash));
     Ok(r)
+}
+
+/// A record already at the position the head row says is next: the head was rewound. Refuse to
+/// fork the chain.
+fn forked(chain: &str) -> impl FnOnce(DbError) -> StoreError + '_ {
+    move |e| match e {
+        DbError::Unique { .. } => {
+            StoreError::Corrupt(format!("audit chain {chain} head is behind its records"))
+        }
+        other => other.into(),
+    }
+}
+
+/// Appends `r` if its chain's head row is still `(prev_seq, r.prev_hash)`, moving the head in
+/// the same step; false (and nothing written, the transaction intact) when the row says
+/// otherwise. PostgreSQL does both in one statement (a data-modifying CTE: one round trip, and
+/// the row lock is taken by the update itself); SQLite, whose writer is in-process, in two.
+async fn append_after_cached_head<E: Exec>(
+    tx: &mut E,
+    r: &AuditRecord,
+    prev_seq: i64,
+) -> Result<bool, StoreError> {
+    let appended = match E::DIALECT {
+        crate::exec::Dialect::Postgres => {
+            tx.execute(
+                "WITH head AS (UPDATE audit_chain SET seq = $1, hash = $2 \
+                 WHERE chain = $3 AND seq = $4 AND hash = $5 RETURNING chain) \
+                 INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
+                 credential_id, detail, prev_hash, hash, mac) \
+                 SELECT chain, $1, 2, $6, $7, $8, $9, $10, $5, $2, $11 FROM head",
+                &[
+                    &r.chain_seq,
+                    &bytes(&r.hash),
+                    &r.chain,
+                    &prev_seq,
+                    &bytes(&r.prev_hash),
+                    &r.time_ms,
+                    &r.kind,
+                    &r.actor,
+                    &r.credential_id,
+                    &r.detail,
+                    &opt_bytes(&r.mac),
+                ],
+            )
+            .await
+            .map_err(forked(&r.chain))?
+        }
+        crate::exec::Dialect::Sqlite => {
+            let moved = tx
+                .execute(
+                    "UPDATE audit_chain SET seq = $1, hash = $2 \
+                     WHERE chain = $3 AND seq = $4 AND hash = $5",
+                    &[
+                        &r.chain_seq,
+                        &bytes(&r.hash),
+                        &r.chain,
+                        &prev_seq,
+                        &bytes(&r.prev_hash),
+                    ],
+                )
+                .await?;
+            if moved == 1 {
+                tx.execute(
+                    "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
+                     credential_id, detail, prev_hash, hash, mac) \
+                     VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[
+                        &r.chain,
+                        &r.chain_seq,
+                        &r.time_ms,
+                        &r.kind,
+                        &r.actor,
+                        &r.credential_id,
+                        &r.detail,
+                        &bytes(&r.prev_hash),
+                        &bytes(&r.hash),
+                        &opt_bytes(&r.mac),
+                    ],
+                )
+                .await
+                .map_err(forked(&r.chain))?;
+            }
+            moved
+        }
+    };
+    Ok(appended == 1)
 }
 
 /// Verifies every chain (hashes, links, MACs under the store's key) against the chain heads, in
@@ -170,11 +266,11 @@ async fn change_one_audited<B: Backend>(
     }
     let mut conn = backend.write().await?;
     let mut tx = conn.begin().await?;
-    let chain = backend.chains().acquire().await;
+    let mut chain = backend.chains().acquire().await;
     if tx.execute(sql, params).await? == 0 {
         return Err(StoreError::NotFound(what()));
     }
-    append_audit(&mut tx, &chain, audit).await?;
+    append_audit(&mut tx, &mut chain, audit).await?;
     tx.commit().await
 }
 
@@ -189,10 +285,10 @@ async fn move_one_audited<B: Backend>(
 ) -> Result<bool, StoreError> {
     let mut conn = backend.write().await?;
     let mut tx = conn.begin().await?;
-    let chain = backend.chains().acquire().await;
+    let mut chain = backend.chains().acquire().await;
     let moved = tx.execute(sql, params).await? == 1;
     if moved && let Some(audit) = audit {
-        append_audit(&mut tx, &chain, audit).await?;
+        append_audit(&mut tx, &mut chain, audit).await?;
     }
     tx.commit().await?;
     Ok(moved)
@@ -228,7 +324,7 @@ impl<B: Backend> Store for B {
     async fn create_user(&self, user: NewUser, audit: NewAuditEvent) -> Result<User, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         let created_at = now_secs();
         let id = tx
             .query_opt(
@@ -245,7 +341,7 @@ impl<B: Backend> Store for B {
             .await
             .map_err(conflict(|| format!("user {}", user.username)))?
             .ok_or_else(|| StoreError::Database("INSERT … RETURNING returned no row".into()))?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await?;
         Ok(User {
             id,
@@ -313,7 +409,7 @@ impl<B: Backend> Store for B {
         let c = credential;
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         tx.execute(
             "INSERT INTO credentials (id, user_id, key_type, backend, key_ref, public_key, \
              certificate, chain, scal, multisign, auth_mode, pin_hash, description, disabled, \
@@ -345,7 +441,7 @@ impl<B: Backend> Store for B {
             DbError::ForeignKey(_) => StoreError::NotFound(format!("user {}", c.user_id)),
             other => other.into(),
         })?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -396,14 +492,14 @@ impl<B: Backend> Store for B {
         }
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         let sql = "DELETE FROM sads WHERE credential_id = $1";
         tx.execute(sql, &[&id]).await?;
         let sql = "DELETE FROM credentials WHERE id = $1";
         if tx.execute(sql, &[&id]).await? == 0 {
             return Err(StoreError::NotFound(format!("credential {id}")));
         }
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -430,7 +526,7 @@ impl<B: Backend> Store for B {
         }
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         // Locked read-modify-write: failures on two nodes at once both count, and exactly one of
         // them emits credential.locked.
         let sql = for_update!(
@@ -448,7 +544,7 @@ impl<B: Backend> Store for B {
             &[&i64::from(attempts), &locked, &credential_id],
         )
         .await?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         if locked && !was_locked {
             let event = NewAuditEvent {
                 kind: "credential.locked".into(),
@@ -456,7 +552,7 @@ impl<B: Backend> Store for B {
                 credential_id: Some(credential_id.to_owned()),
                 detail: serde_json::json!({ "failed_attempts": attempts }),
             };
-            append_audit(&mut tx, &chain, &event).await?;
+            append_audit(&mut tx, &mut chain, &event).await?;
         }
         tx.commit().await?;
         Ok(FailureCount { attempts, locked })
@@ -469,7 +565,7 @@ impl<B: Backend> Store for B {
     ) -> Result<(), StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         reset_failures(&mut tx, &sad.credential_id).await?;
         tx.execute(
             "INSERT INTO sads (sad_hash, user_id, credential_id, hash_algo, hashes, remaining, \
@@ -486,7 +582,7 @@ impl<B: Backend> Store for B {
         )
         .await
         .map_err(conflict(|| "SAD".into()))?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -499,7 +595,7 @@ impl<B: Backend> Store for B {
     ) -> Result<SadOutcome, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         // What makes a SAD spendable once, across processes and nodes: the read excludes every
         // other spender until this transaction commits, who then reads the SAD as it left it.
         let sql = for_update!(B::DIALECT, concat!(sad_select!(), " WHERE sad_hash = $1"));
@@ -528,12 +624,12 @@ impl<B: Backend> Store for B {
                         tx.execute(sql, &[&bytes(&sad_hash)]).await?
                     }
                 };
-                append_audit(&mut tx, &chain, &audit).await?;
+                append_audit(&mut tx, &mut chain, &audit).await?;
                 SadOutcome::Spent(original)
             }
             SadDecision::Refuse { reason, audit } => {
                 if let Some(audit) = audit {
-                    append_audit(&mut tx, &chain, &audit).await?;
+                    append_audit(&mut tx, &mut chain, &audit).await?;
                 }
                 SadOutcome::Refused(reason)
             }
@@ -642,7 +738,7 @@ impl<B: Backend> Store for B {
     ) -> Result<bool, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         for (key, value) in entries {
             // A concurrent inserter of the same key (PostgreSQL) makes this wait for its commit;
             // then the conflict inserts nothing and this transaction gives up: rolled back on
@@ -654,7 +750,7 @@ impl<B: Backend> Store for B {
             }
         }
         if let Some(audit) = &audit {
-            append_audit(&mut tx, &chain, audit).await?;
+            append_audit(&mut tx, &mut chain, audit).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -673,7 +769,7 @@ impl<B: Backend> Store for B {
         }
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         let sql = "UPDATE credentials SET disabled = true WHERE id = $1";
         if tx.execute(sql, &[&id]).await? == 0 {
             return Err(StoreError::NotFound(format!("credential {id}")));
@@ -692,7 +788,7 @@ impl<B: Backend> Store for B {
         .map_err(conflict(|| {
             format!("a revocation of the certificate of credential {id}")
         }))?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -713,8 +809,8 @@ impl<B: Backend> Store for B {
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
-        let mut record = append_audit(&mut tx, &chain, &event).await?;
+        let mut chain = self.chains().acquire().await;
+        let mut record = append_audit(&mut tx, &mut chain, &event).await?;
         let sql = "SELECT seq FROM audit WHERE chain = $1 AND chain_seq = $2";
         let params: [&dyn crate::exec::Param; 2] = [&record.chain, &record.chain_seq];
         record.seq = tx
@@ -756,6 +852,30 @@ impl<B: Backend> Store for B {
         Ok(conn
             .query(sql, &[&chain, &after, &limit], records::audit)
             .await?)
+    }
+
+    async fn audit_chain_links(
+        &self,
+        chain: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::ChainLink>, StoreError> {
+        if !B::DIALECT.stores(chain) {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT chain_seq, prev_hash, hash, mac FROM audit \
+                   WHERE chain = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT $3";
+        let mut conn = self.read().await?;
+        let limit = i64::from(limit);
+        let link = |r: &dyn crate::exec::Row| {
+            Ok(crate::audit::ChainLink {
+                chain_seq: r.i64(0)?,
+                prev_hash: r.hash(1)?,
+                hash: r.hash(2)?,
+                mac: r.opt_hash(3)?,
+            })
+        };
+        Ok(conn.query(sql, &[&chain, &after, &limit], link).await?)
     }
 
     async fn audit_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
@@ -903,7 +1023,7 @@ async fn upgrade_legacy<B: Backend>(backend: &B) -> Result<Option<i64>, StoreErr
             stmts.iter().map(|(sql, p)| (*sql, &p[..])).collect();
         tx.execute_pipelined(&batch).await?;
     }
-    let chain = backend.chains().acquire().await;
+    let mut chain = backend.chains().acquire().await;
     let last = legacy.last().map(|r| (r.chain_seq, r.hash));
     let event = NewAuditEvent::new(
         "audit.upgrade",
@@ -915,7 +1035,7 @@ async fn upgrade_legacy<B: Backend>(backend: &B) -> Result<Option<i64>, StoreErr
             "legacy_head_hash": last.map(|l| data_encoding::HEXLOWER.encode(&l.1)),
         }),
     );
-    append_audit(&mut tx, &chain, &event).await?;
+    append_audit(&mut tx, &mut chain, &event).await?;
     tx.commit().await?;
     Ok(Some(legacy.len() as i64))
 }

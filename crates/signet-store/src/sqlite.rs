@@ -32,9 +32,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::StoreError;
 use crate::audit::AuditBreak;
-use crate::exec::{
-    self, Backend, Conn, DbError, Dialect, Exec, FreeText, Param, Row, RowSink, Stmt, Tx,
-};
+use crate::exec::{Backend, Conn, DbError, Dialect, Exec, FreeText, Param, Row, RowSink, Stmt, Tx};
 
 mod schema;
 #[cfg(test)]
@@ -301,7 +299,7 @@ impl<H: Handle> Exec for H {
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<rusqlite::CachedStatement<'c>, DbError> {
     let stmt = conn.prepare_cached(sql)?;
     #[cfg(debug_assertions)]
-    exec::check_parameter_order(
+    crate::exec::check_parameter_order(
         sql,
         (1..=stmt.parameter_count()).map(|i| stmt.parameter_name(i)),
     );

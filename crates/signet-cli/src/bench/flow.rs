@@ -17,28 +17,53 @@ use super::http::{self, Client, SadReply, SignCount, body};
 use super::load::{self, StopFlag, Tally};
 use super::progress::Progress;
 use super::report::{Kind, Measurement};
-use super::setup::{Fixture, PIN, random_digests};
+use super::setup::{BenchCredential, Fixture, PIN, Signer, random_digests};
 
 /// Untimed pairs per client before the timed run (connections, statement caches, key cache).
 const WARM_UP_PAIRS: usize = 2;
+
+/// What the flow loop cycles through: credentials and their owners' access tokens.
+pub struct Workload {
+    pub creds: Vec<BenchCredential>,
+    /// Indexed by [`BenchCredential::owner`].
+    pub signers: Vec<Signer>,
+}
 
 pub async fn run(fixture: &Arc<Fixture>, args: &BenchArgs) -> anyhow::Result<Measurement> {
     let Some(first) = fixture.flow.first() else {
         bail!("no flow credentials were set up");
     };
-    let key_type = first.key_type;
     fixture.check_signature(first).await?;
     let clients = load::connect(fixture.addr, args.clients as usize).await?;
-    let (clients, _, _) = pairs(fixture, clients, Limit::Pairs(WARM_UP_PAIRS)).await?;
+    let workload = Arc::new(Workload {
+        creds: fixture.flow.clone(),
+        signers: fixture.signers.clone(),
+    });
+    measure(Kind::Flow, &workload, clients, args.duration()).await
+}
 
-    let duration = args.duration();
-    let progress = Progress::start("flow ecdsa-p256", duration);
+/// Warms `clients` up, then runs the closed loop on all of them for `duration`, whichever
+/// servers they are connected to.
+pub async fn measure(
+    kind: Kind,
+    workload: &Arc<Workload>,
+    clients: Vec<Client>,
+    duration: Duration,
+) -> anyhow::Result<Measurement> {
+    let Some(first) = workload.creds.first() else {
+        bail!("no flow credentials were set up");
+    };
+    let key_type = first.key_type;
+    let (clients, _, _) = pairs(workload, clients, Limit::Pairs(WARM_UP_PAIRS)).await?;
+
+    let label = Measurement::label(kind, key_type);
+    let progress = Progress::start(&label, duration);
     let meter = CpuMeter::start();
-    let (clients, mut tally, elapsed) = pairs(fixture, clients, Limit::Time(duration)).await?;
+    let (clients, mut tally, elapsed) = pairs(workload, clients, Limit::Time(duration)).await?;
     let cpu = meter.stop();
     drop(clients);
     let mut m = Measurement::new(
-        Kind::Flow,
+        kind,
         key_type,
         tally.ops,
         tally.requests,
@@ -60,7 +85,7 @@ enum Limit {
 
 /// Runs authorize + signHash pairs on every client until the limit.
 async fn pairs(
-    fixture: &Arc<Fixture>,
+    workload: &Arc<Workload>,
     clients: Vec<Client>,
     limit: Limit,
 ) -> anyhow::Result<(Vec<Client>, Tally, Duration)> {
@@ -68,11 +93,11 @@ async fn pairs(
     let stop = StopFlag::default();
     let start = Instant::now();
     let (clients, tallies) = load::each_client(clients, &stop, |i, mut client| {
-        let (fixture, stop) = (Arc::clone(fixture), stop.clone());
+        let (workload, stop) = (Arc::clone(workload), stop.clone());
         async move {
             let mut tally = Tally::default();
             let result = async {
-                let creds = &fixture.flow;
+                let creds = &workload.creds;
                 let mut k = 0usize;
                 loop {
                     let more = match limit {
@@ -83,7 +108,7 @@ async fn pairs(
                         break;
                     }
                     let cred = &creds[(i + k * n_clients) % creds.len()];
-                    let bearer = &fixture.signers[cred.owner].bearer;
+                    let bearer = &workload.signers[cred.owner].bearer;
                     let hashes = random_digests(1)?;
                     let t0 = Instant::now();
                     let sad: SadReply = client

@@ -10,6 +10,8 @@
 //!   a SAD pre-authorized (before the timer starts) for exactly those hashes.
 //! - **flow**: `credentials/authorize` (SCAL1, PIN) then `signatures/signHash` of one hash, in a
 //!   closed loop per client, across many credentials and users.
+//! - **cluster** (issue 13, not part of `all`): the flow against 1, 2, 4 … `signet serve`
+//!   processes sharing one PostgreSQL database reached through a delay proxy: see [`cluster`].
 //!
 //! The server is the real one ([`Node`] and [`signet_server::serve`], as `signet serve` builds
 //! them: HTTP, JSON, SQLite store in WAL mode, SAM, audit chain) on an ephemeral loopback port
@@ -27,11 +29,13 @@ use std::time::Duration;
 use anyhow::Context;
 
 mod batch;
+mod cluster;
 mod cpu;
 mod flow;
 mod http;
 mod load;
 mod progress;
+mod proxy;
 mod raw;
 mod report;
 mod setup;
@@ -50,6 +54,9 @@ pub enum Scenario {
     Batch,
     /// authorize + signHash pairs with many clients and credentials.
     Flow,
+    /// The flow against `--nodes` `signet serve` processes on one PostgreSQL database behind a
+    /// delay proxy (needs --database-url; not part of `all`).
+    Cluster,
 }
 
 /// Options of `signet bench`.
@@ -71,9 +78,38 @@ pub struct BenchArgs {
     pub json: bool,
     /// Run the bench server on this store instead of a SQLite file in the temporary data
     /// directory, e.g. `postgres://postgres@127.0.0.1:5432/signet_bench`. Give it an empty
-    /// database: the bench enrols its own signers (and leaves them there).
+    /// database: the bench enrols its own signers (and leaves them there). For the cluster
+    /// scenario: a PostgreSQL URL allowed to create databases (e.g.
+    /// `postgres://postgres@127.0.0.1:5432/postgres`); each node count runs on a fresh database
+    /// created there and dropped afterwards.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Cluster: the node counts to measure, in order (the ratios are to the 1-node figure).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,4",
+        value_parser = clap::value_parser!(u32).range(1..=16)
+    )]
+    pub nodes: Vec<u32>,
+    /// Cluster: delay the proxy adds to each direction between the nodes and PostgreSQL, in
+    /// milliseconds (a round trip costs twice that).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_delay_ms)]
+    pub db_delay_ms: f64,
+    /// Cluster: passed to the nodes as SIGNET_AUDIT__SEAL_INTERVAL_MS (audit seal interval,
+    /// 0 = sealing disabled); by default the nodes use their own default.
+    #[arg(long, value_name = "MS")]
+    pub seal_interval_ms: Option<u64>,
+}
+
+fn parse_delay_ms(text: &str) -> Result<f64, String> {
+    let ms: f64 = text
+        .parse()
+        .map_err(|_| format!("{text} is not a number of milliseconds"))?;
+    if !(0.0..=1000.0).contains(&ms) {
+        return Err("the delay must be between 0 and 1000 ms".into());
+    }
+    Ok(ms)
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -110,6 +146,14 @@ impl BenchArgs {
 pub async fn run(args: BenchArgs, config: &crate::config::Config) -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut report = Report::new(&args, threads);
+    if args.scenario == Scenario::Cluster {
+        progress::note(&format!(
+            "signet bench: {} core(s), {}, load average {} — cluster of signet serve processes",
+            threads, report.machine.cpu_model, report.machine.load_average
+        ));
+        cluster::run(&args, config, &mut report).await?;
+        return print(&args, report);
+    }
     progress::note(&format!(
         "signet bench: {} core(s), {}, load average {} — setting up a server in a temporary data directory",
         threads, report.machine.cpu_model, report.machine.load_average
@@ -142,6 +186,10 @@ pub async fn run(args: BenchArgs, config: &crate::config::Config) -> anyhow::Res
     };
     outcome?;
     stopped?;
+    print(&args, report)
+}
+
+fn print(args: &BenchArgs, mut report: Report) -> anyhow::Result<()> {
     report.finish();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);

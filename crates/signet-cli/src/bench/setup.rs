@@ -48,6 +48,7 @@ pub struct Needs {
 }
 
 /// An enrolled user and their access token.
+#[derive(Clone)]
 pub struct Signer {
     /// `Bearer <access token>`.
     pub bearer: HeaderValue,
@@ -80,6 +81,8 @@ pub struct Fixture {
     pub flow: Vec<BenchCredential>,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
+    seal_shutdown: oneshot::Sender<()>,
+    sealer: Option<JoinHandle<()>>,
     /// Declared last: removed after the node has closed its database.
     _dir: tempfile::TempDir,
 }
@@ -105,20 +108,27 @@ impl Fixture {
         if let Some(url) = &args.database_url {
             config.store.database_url.clone_from(url);
         }
-        let node = Node::open(dir.path(), &config).await?;
+        let node = Node::open_server(dir.path(), &config).await?;
 
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the bench server")?;
         let addr = listener.local_addr()?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(signet_server::serve(
-            listener,
-            node.app_state(),
-            async move {
-                let _ = stop.await;
-            },
-        ));
+        let state = node.app_state();
+        // The audit sealer runs as in `signet serve` (audit.seal_interval_ms; 0 = none), so
+        // its cost is part of what is measured.
+        let (seal_shutdown, seal_stop) = oneshot::channel::<()>();
+        let sealer = node
+            .sealer(std::sync::Arc::clone(&state.pki))
+            .map(|sealer| {
+                tokio::spawn(sealer.run(async move {
+                    let _ = seal_stop.await;
+                }))
+            });
+        let server = tokio::spawn(signet_server::serve(listener, state, async move {
+            let _ = stop.await;
+        }));
 
         let mut users: Vec<(String, Zeroizing<String>)> = Vec::new();
         let mut signing = Vec::new();
@@ -135,31 +145,9 @@ impl Fixture {
             }
         }
         if needs.flow {
-            progress::note(&format!(
-                "setup: enrolling {FLOW_USERS} flow signers with {FLOW_CREDENTIALS} ECDSA P-256 credentials"
-            ));
-            let first = users.len();
-            for u in 0..FLOW_USERS {
-                users.push(enrol(&node, &format!("bench-flow-{u}")).await?);
-            }
-            for c in 0..FLOW_CREDENTIALS {
-                let owner = first + c % FLOW_USERS;
-                flow.push(credential(&node, &users[owner].0, owner, KeyType::EcP256, 1).await?);
-            }
+            flow = enrol_flow(&node, &mut users).await?;
         }
-
-        // One login per user over HTTP (argon2, tens of milliseconds each): untimed.
-        let mut client = Client::connect(addr).await?;
-        let mut signers = Vec::with_capacity(users.len());
-        for (username, password) in &users {
-            let basic = http::basic(username, password)?;
-            let reply: LoginReply = client
-                .post_ok(http::LOGIN, Some(&basic), Bytes::from_static(b"{}"))
-                .await?;
-            signers.push(Signer {
-                bearer: http::bearer(&reply.access_token)?,
-            });
-        }
+        let signers = log_in(addr, &users).await?;
         Ok(Self {
             node,
             addr,
@@ -168,6 +156,8 @@ impl Fixture {
             flow,
             shutdown,
             server,
+            seal_shutdown,
+            sealer,
             _dir: dir,
         })
     }
@@ -175,6 +165,10 @@ impl Fixture {
     /// Stops the server, waiting for it to drain, then removes the data directory.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
+        let _ = self.seal_shutdown.send(());
+        if let Some(sealer) = self.sealer {
+            let _ = tokio::time::timeout(Duration::from_secs(10), sealer).await;
+        }
         match tokio::time::timeout(Duration::from_secs(10), self.server).await {
             Ok(Ok(result)) => result.context("bench server")?,
             Ok(Err(e)) => bail!("bench server task failed: {e}"),
@@ -186,46 +180,95 @@ impl Fixture {
     /// One authorize + signHash of a known message outside any timed loop, verified with the
     /// credential's public key: proof that what the bench counts are real signatures.
     pub async fn check_signature(self: &Arc<Self>, cred: &BenchCredential) -> anyhow::Result<()> {
-        let message = random_bytes(32)?;
-        let digest = signet_core::HashAlgorithm::Sha256.digest(&message);
-        let hashes = vec![digest];
-        let bearer = &self.signers[cred.owner].bearer;
-        let mut client = Client::connect(self.addr).await?;
-        let sad: SadReply = client
-            .post_ok(
-                http::AUTHORIZE,
-                Some(bearer),
-                http::body::authorize(&cred.id, PIN, &hashes),
-            )
-            .await?;
-        let signed: SignValues = client
-            .post_ok(
-                http::SIGN_HASH,
-                Some(bearer),
-                http::body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo),
-            )
-            .await?;
-        let [value] = signed.signatures.as_slice() else {
-            bail!(
-                "signHash of one hash returned {} signatures",
-                signed.signatures.len()
-            );
-        };
-        let value = signet_core::b64::decode(value).context("signature is not Base64")?;
-        let algorithm: &'static dyn VerificationAlgorithm = match cred.key_type {
-            KeyType::EcP256 => &signature::ECDSA_P256_SHA256_ASN1,
-            KeyType::Rsa2048 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            other => bail!("no verifier for {other} in the bench"),
-        };
-        UnparsedPublicKey::new(algorithm, &cred.public_key)
-            .verify(&message, &value)
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "a {} signature from signHash does not verify",
-                    cred.key_type
-                )
-            })
+        check_signature(self.addr, &self.signers[cred.owner].bearer, cred).await
     }
+}
+
+/// Enrols [`FLOW_USERS`] users (appended to `users`) with [`FLOW_CREDENTIALS`] ECDSA P-256
+/// SCAL1 credentials over them, and returns the credentials.
+pub async fn enrol_flow(
+    node: &Node,
+    users: &mut Vec<(String, Zeroizing<String>)>,
+) -> anyhow::Result<Vec<BenchCredential>> {
+    progress::note(&format!(
+        "setup: enrolling {FLOW_USERS} flow signers with {FLOW_CREDENTIALS} ECDSA P-256 credentials"
+    ));
+    let first = users.len();
+    for u in 0..FLOW_USERS {
+        users.push(enrol(node, &format!("bench-flow-{u}")).await?);
+    }
+    let mut flow = Vec::with_capacity(FLOW_CREDENTIALS);
+    for c in 0..FLOW_CREDENTIALS {
+        let owner = first + c % FLOW_USERS;
+        flow.push(credential(node, &users[owner].0, owner, KeyType::EcP256, 1).await?);
+    }
+    Ok(flow)
+}
+
+/// One login per user over HTTP at `addr` (argon2, tens of milliseconds each): untimed. The
+/// signers come back in the order of `users`.
+pub async fn log_in(
+    addr: SocketAddr,
+    users: &[(String, Zeroizing<String>)],
+) -> anyhow::Result<Vec<Signer>> {
+    let mut client = Client::connect(addr).await?;
+    let mut signers = Vec::with_capacity(users.len());
+    for (username, password) in users {
+        let basic = http::basic(username, password)?;
+        let reply: LoginReply = client
+            .post_ok(http::LOGIN, Some(&basic), Bytes::from_static(b"{}"))
+            .await?;
+        signers.push(Signer {
+            bearer: http::bearer(&reply.access_token)?,
+        });
+    }
+    Ok(signers)
+}
+
+/// [`Fixture::check_signature`] against the server at `addr`, as the holder of `bearer`.
+pub async fn check_signature(
+    addr: SocketAddr,
+    bearer: &HeaderValue,
+    cred: &BenchCredential,
+) -> anyhow::Result<()> {
+    let message = random_bytes(32)?;
+    let digest = signet_core::HashAlgorithm::Sha256.digest(&message);
+    let hashes = vec![digest];
+    let mut client = Client::connect(addr).await?;
+    let sad: SadReply = client
+        .post_ok(
+            http::AUTHORIZE,
+            Some(bearer),
+            http::body::authorize(&cred.id, PIN, &hashes),
+        )
+        .await?;
+    let signed: SignValues = client
+        .post_ok(
+            http::SIGN_HASH,
+            Some(bearer),
+            http::body::sign_hash(&cred.id, &sad.sad, &hashes, cred.sign_algo),
+        )
+        .await?;
+    let [value] = signed.signatures.as_slice() else {
+        bail!(
+            "signHash of one hash returned {} signatures",
+            signed.signatures.len()
+        );
+    };
+    let value = signet_core::b64::decode(value).context("signature is not Base64")?;
+    let algorithm: &'static dyn VerificationAlgorithm = match cred.key_type {
+        KeyType::EcP256 => &signature::ECDSA_P256_SHA256_ASN1,
+        KeyType::Rsa2048 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        other => bail!("no verifier for {other} in the bench"),
+    };
+    UnparsedPublicKey::new(algorithm, &cred.public_key)
+        .verify(&message, &value)
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "a {} signature from signHash does not verify",
+                cred.key_type
+            )
+        })
 }
 
 /// Enrols `username` with a random password.

@@ -42,7 +42,7 @@ impl<B: Backend> AuthzStore for B {
     ) -> Result<bool, StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         let token = delete_token(&mut tx, secret_hash).await?;
         let sql = "DELETE FROM sads WHERE sad_hash = $1";
         let sads = tx.execute(sql, &[&bytes(secret_hash)]).await?;
@@ -50,7 +50,7 @@ impl<B: Backend> AuthzStore for B {
         tx.execute(sql, &[&bytes(secret_hash)]).await?;
         let revoked = token || sads > 0;
         if revoked {
-            append_audit(&mut tx, &chain, &audit).await?;
+            append_audit(&mut tx, &mut chain, &audit).await?;
         }
         tx.commit().await?;
         Ok(revoked)
@@ -63,11 +63,11 @@ impl<B: Backend> AuthzStore for B {
     ) -> Result<(), StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         if B::DIALECT.stores(credential_id) {
             reset_failures(&mut tx, credential_id).await?;
         }
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -78,7 +78,7 @@ impl<B: Backend> AuthzStore for B {
     ) -> Result<(), StoreError> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         tx.execute(
             "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, user_id, \
              created_at, tls_certificate_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -102,7 +102,7 @@ impl<B: Backend> AuthzStore for B {
             DbError::ForeignKey(_) => StoreError::NotFound("user".into()),
             other => other.into(),
         })?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -143,7 +143,7 @@ impl<B: Backend> AuthzStore for B {
         let (state, issued) = code_state_parts(code.state);
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         tx.execute(
             "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, \
              user_id, scope, credential_id, num_signatures, hash_algo, hashes, \
@@ -168,7 +168,7 @@ impl<B: Backend> AuthzStore for B {
         )
         .await
         .map_err(conflict(|| "code".into()))?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 
@@ -307,7 +307,7 @@ impl<B: Backend> AuthzStore for B {
         let b = &request.binding;
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let chain = self.chains().acquire().await;
+        let mut chain = self.chains().acquire().await;
         tx.execute(
             "INSERT INTO oob_requests (id, handle_hash, user_id, credential_id, \
              num_signatures, hash_algo, hashes, description, status, sad_hash, created_at, \
@@ -329,7 +329,7 @@ impl<B: Backend> AuthzStore for B {
         )
         .await
         .map_err(conflict(|| "approval request".into()))?;
-        append_audit(&mut tx, &chain, &audit).await?;
+        append_audit(&mut tx, &mut chain, &audit).await?;
         tx.commit().await
     }
 

@@ -121,6 +121,9 @@ impl PgTestDb {
 
 #[async_trait]
 impl TestDb for PgTestDb {
+    async fn same_chains(&self) -> Option<Arc<dyn Store>> {
+        Some(Arc::new(PgStore::connect(&self.db.url).await.unwrap()))
+    }
     fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
     }

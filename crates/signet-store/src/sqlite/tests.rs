@@ -56,6 +56,9 @@ impl FileDb {
 
 #[async_trait]
 impl TestDb for FileDb {
+    async fn same_chains(&self) -> Option<Arc<dyn Store>> {
+        Some(Arc::new(SqliteStore::open(&self.path).unwrap()))
+    }
     fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
     }
