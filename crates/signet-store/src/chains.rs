@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::{SecretHash, StoreError};
 use crate::audit::{AuditConfig, AuditKey, valid_chain_name};
+use crate::{SecretHash, StoreError};
 
 pub(crate) struct ChainSlots {
     key: AuditKey,

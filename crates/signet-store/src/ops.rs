@@ -149,8 +149,8 @@ async fn append_after_cached_head<E: Exec>(
     prev_seq: i64,
 ) -> Result<bool, StoreError> {
     let appended = match E::DIALECT {
-        crate::exec::Dialect::Postgres => {
-            tx.execute(
+        crate::exec::Dialect::Postgres => tx
+            .execute(
                 "WITH head AS (UPDATE audit_chain SET seq = $1, hash = $2 \
                  WHERE chain = $3 AND seq = $4 AND hash = $5 RETURNING chain) \
                  INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
@@ -171,8 +171,7 @@ async fn append_after_cached_head<E: Exec>(
                 ],
             )
             .await
-            .map_err(forked(&r.chain))?
-        }
+            .map_err(forked(&r.chain))?,
         crate::exec::Dialect::Sqlite => {
             let moved = tx
                 .execute(
