@@ -13,13 +13,16 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::audit::{AuditConfig, AuditKey, valid_chain_name};
 use crate::{SecretHash, StoreError};
 
+/// A chain's head as this process last wrote it: (position, hash).
+type CachedHead = Option<(i64, SecretHash)>;
+
 pub(crate) struct ChainSlots {
     key: AuditKey,
     names: Box<[String]>,
     /// Each chain's head as this process last wrote it: a hint that saves reading (and
     /// locking) the head row first; the append checks it against the row and falls back to
     /// reading it when it is stale (a rolled-back transaction, another process on the chain).
-    slots: Box<[Mutex<Option<(i64, SecretHash)>>]>,
+    slots: Box<[Mutex<CachedHead>]>,
     next: AtomicUsize,
 }
 
@@ -27,7 +30,7 @@ pub(crate) struct ChainSlots {
 pub(crate) struct ChainGuard<'a> {
     pub(crate) name: &'a str,
     pub(crate) key: &'a AuditKey,
-    pub(crate) head: MutexGuard<'a, Option<(i64, SecretHash)>>,
+    pub(crate) head: MutexGuard<'a, CachedHead>,
 }
 
 impl ChainSlots {
