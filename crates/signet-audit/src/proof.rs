@@ -1,7 +1,7 @@
 //! `signet audit prove` / `verify-proof`: one record's inclusion in a signed checkpoint, as a
 //! self-contained JSON document an auditor checks offline with only the audit certificate.
 
-use data_encoding::{BASE64, HEXLOWER};
+use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use signet_store::AuditRecord;
 
@@ -9,30 +9,12 @@ use crate::checkpoint::{self, AuditCertificate, Checkpoint};
 use crate::log::{Snapshot, leaf, new_leaves, parse_stored};
 use crate::merkle::{self, Hash};
 
-/// The record as the proof carries it: every field its hash covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProvenRecord {
-    pub seq: i64,
-    pub chain: String,
-    pub chain_seq: i64,
-    pub version: u8,
-    pub time_ms: i64,
-    pub kind: String,
-    pub actor: String,
-    pub credential_id: Option<String>,
-    /// The detail JSON text exactly as hashed.
-    pub detail: String,
-    /// Hex.
-    pub prev_hash: String,
-    /// Hex.
-    pub hash: String,
-}
-
 /// An inclusion proof (format `signet-audit-inclusion-proof/1`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InclusionProof {
     pub format: String,
-    pub record: ProvenRecord,
+    /// Every field the record's hash covers (hashes in hex), without its MAC.
+    pub record: AuditRecord,
     pub leaf_index: u64,
     pub tree_size: u64,
     /// The audit path, base64 hashes, leaf to root (RFC 9162 §2.1.3).
@@ -51,14 +33,6 @@ pub struct ProofFailure(pub String);
 
 fn pf(m: impl Into<String>) -> ProofFailure {
     ProofFailure(m.into())
-}
-
-fn hash_from_hex(text: &str, what: &str) -> Result<Hash, ProofFailure> {
-    HEXLOWER
-        .decode(text.as_bytes())
-        .ok()
-        .and_then(|v| Hash::try_from(v.as_slice()).ok())
-        .ok_or_else(|| pf(format!("{what} is not a hex SHA-256 hash")))
 }
 
 /// Proves record `seq` in the newest checkpoint of `log`.
@@ -91,29 +65,16 @@ pub fn prove(log: &Snapshot, seq: i64) -> Result<InclusionProof, ProofFailure> {
     let path = merkle::inclusion_proof(&leaves, index).map_err(|e| pf(e.to_string()))?;
     Ok(InclusionProof {
         format: FORMAT.into(),
-        record: proven(record),
+        record: AuditRecord {
+            mac: None,
+            ..record.clone()
+        },
         leaf_index: index,
         tree_size: leaves.len() as u64,
         path: path.iter().map(|h| BASE64.encode(h)).collect(),
         checkpoint: latest.note.clone(),
         timestamp: latest.timestamp.as_ref().map(|t| BASE64.encode(t)),
     })
-}
-
-fn proven(r: &AuditRecord) -> ProvenRecord {
-    ProvenRecord {
-        seq: r.seq,
-        chain: r.chain.clone(),
-        chain_seq: r.chain_seq,
-        version: r.version,
-        time_ms: r.time_ms,
-        kind: r.kind.clone(),
-        actor: r.actor.clone(),
-        credential_id: r.credential_id.clone(),
-        detail: r.detail.clone(),
-        prev_hash: HEXLOWER.encode(&r.prev_hash),
-        hash: HEXLOWER.encode(&r.hash),
-    }
 }
 
 /// Checks a proof with the audit certificate alone: the record's fields give its hash, the path
@@ -126,21 +87,7 @@ pub fn verify_proof(
     if proof.format != FORMAT {
         return Err(pf(format!("not a {FORMAT} document")));
     }
-    let r = &proof.record;
-    let record = AuditRecord {
-        seq: r.seq,
-        chain: r.chain.clone(),
-        chain_seq: r.chain_seq,
-        version: r.version,
-        time_ms: r.time_ms,
-        kind: r.kind.clone(),
-        actor: r.actor.clone(),
-        credential_id: r.credential_id.clone(),
-        detail: r.detail.clone(),
-        prev_hash: hash_from_hex(&r.prev_hash, "prev_hash")?,
-        hash: hash_from_hex(&r.hash, "hash")?,
-        mac: None,
-    };
+    let record = &proof.record;
     if record.computed_hash() != record.hash {
         return Err(pf(
             "the record's fields do not give its hash (record altered)",
@@ -163,7 +110,7 @@ pub fn verify_proof(
         })
         .collect::<Result<Vec<_>, _>>()?;
     merkle::verify_inclusion(
-        &leaf(&record),
+        &leaf(record),
         proof.leaf_index,
         cp.tree_size,
         &path,

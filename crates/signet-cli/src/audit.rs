@@ -418,13 +418,8 @@ async fn export(node: &Node) -> anyhow::Result<ExitCode> {
     loop {
         let page = node.store.audit_records(after, PAGE).await?;
         for r in &page {
-            let line = json!({
-                "seq": r.seq, "chain": r.chain, "chain_seq": r.chain_seq, "version": r.version,
-                "time_ms": r.time_ms, "kind": r.kind, "actor": r.actor,
-                "credential_id": r.credential_id, "detail": r.detail,
-                "prev_hash": HEXLOWER.encode(&r.prev_hash), "hash": HEXLOWER.encode(&r.hash),
-                "mac": r.mac.map(|m| HEXLOWER.encode(&m)),
-            });
+            // The record as stored: hashes and MAC in hex, `detail` the exact JSON text hashed.
+            let line = serde_json::to_string(r)?;
             writeln!(out, "{line}")?;
         }
         match page.last() {

@@ -93,22 +93,7 @@ pub(crate) async fn append_audit<E: Exec>(
     let (prev_seq, prev_hash) = lock_chain_head(tx, chain.name).await?;
     let r = next_audit_record(chain.name, prev_seq, &prev_hash, chain.key, event)?;
     tx.execute_pipelined(&[
-        (
-            "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, credential_id, \
-             detail, prev_hash, hash, mac) VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &r.chain,
-                &r.chain_seq,
-                &r.time_ms,
-                &r.kind,
-                &r.actor,
-                &r.credential_id,
-                &r.detail,
-                &bytes(&r.prev_hash),
-                &bytes(&r.hash),
-                &opt_bytes(&r.mac),
-            ],
-        ),
+        (INSERT_AUDIT, &insert_audit_params!(r)),
         (
             "UPDATE audit_chain SET seq = $1, hash = $2 WHERE chain = $3",
             &[&r.chain_seq, &bytes(&r.hash), &r.chain],
@@ -127,6 +112,28 @@ pub(crate) async fn append_audit<E: Exec>(
     *chain.head = Some((r.chain_seq, r.hash));
     Ok(r)
 }
+
+/// Inserts a version 2 record; its parameters are `insert_audit_params!(record)`.
+const INSERT_AUDIT: &str = "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
+     credential_id, detail, prev_hash, hash, mac) VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+macro_rules! insert_audit_params {
+    ($r:expr) => {
+        [
+            &$r.chain,
+            &$r.chain_seq,
+            &$r.time_ms,
+            &$r.kind,
+            &$r.actor,
+            &$r.credential_id,
+            &$r.detail,
+            &bytes(&$r.prev_hash),
+            &bytes(&$r.hash),
+            &opt_bytes(&$r.mac),
+        ]
+    };
+}
+use insert_audit_params;
 
 /// A record already at the position the head row says is next: the head was rewound. Refuse to
 /// fork the chain.
@@ -187,25 +194,9 @@ async fn append_after_cached_head<E: Exec>(
                 )
                 .await?;
             if moved == 1 {
-                tx.execute(
-                    "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
-                     credential_id, detail, prev_hash, hash, mac) \
-                     VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    &[
-                        &r.chain,
-                        &r.chain_seq,
-                        &r.time_ms,
-                        &r.kind,
-                        &r.actor,
-                        &r.credential_id,
-                        &r.detail,
-                        &bytes(&r.prev_hash),
-                        &bytes(&r.hash),
-                        &opt_bytes(&r.mac),
-                    ],
-                )
-                .await
-                .map_err(forked(&r.chain))?;
+                tx.execute(INSERT_AUDIT, &insert_audit_params!(r))
+                    .await
+                    .map_err(forked(&r.chain))?;
             }
             moved
         }
