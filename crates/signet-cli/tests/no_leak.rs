@@ -273,6 +273,17 @@ async fn no_secret_leaks(env: &[(&str, &str)]) {
         "the audit has the flows: {export}"
     );
     secrets.check("the audit export", &export);
+    // The sealed checkpoints (what is handed to witnesses) and an inclusion proof.
+    let sealed = wait_until(std::time::Duration::from_secs(10), || {
+        server
+            .cli_ok(&["audit", "verify"], &[])
+            .contains("every record is sealed")
+    });
+    assert!(sealed, "the log gets sealed");
+    let checkpoint = server.cli_ok(&["audit", "checkpoint", "--json"], &[]);
+    secrets.check("the audit checkpoint", &checkpoint);
+    let proof = server.cli_ok(&["audit", "prove", "1"], &[]);
+    secrets.check("an inclusion proof", &proof);
     for file in ["signet.db", "signet.db-wal"] {
         if let Ok(bytes) = std::fs::read(server.data_dir().join(file)) {
             secrets.check_bytes(file, &bytes);
