@@ -112,6 +112,13 @@ async fn keys_are_generated_in_the_token_sensitive_and_never_extractable() {
         objects.contains("signet-ca"),
         "CA key not in the token:\n{objects}"
     );
+    // So does the audit key that signs checkpoints: generated there, never extractable.
+    let audit = private_key_record(&objects, "signet-audit")
+        .unwrap_or_else(|| panic!("no audit key in the token:\n{objects}"));
+    assert!(
+        audit.contains("sensitive") && audit.contains("never extractable"),
+        "{audit}"
+    );
 
     // And it signs through the server.
     let token = server.login(&user).await;
