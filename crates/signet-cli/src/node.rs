@@ -104,7 +104,7 @@ fn audit_config(
     role: Role,
     connections: usize,
 ) -> signet_store::AuditConfig {
-    let key = AuditKey::new(*master.derive(AUDIT_MAC_LABEL));
+    let key = audit_mac_key(master);
     match role {
         Role::Server => signet_store::AuditConfig::node(key, node, connections),
         Role::Command => signet_store::AuditConfig {
