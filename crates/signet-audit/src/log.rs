@@ -10,8 +10,8 @@ use crate::merkle::{Hash, leaf_hash};
 /// Records read per query.
 const PAGE: u32 = 5_000;
 
-/// The log as one reader saw it: checkpoints first, then chain heads, then each chain's records
-/// up to its head. Read in that order, every record a checkpoint names is there (a head only
+/// The log as one reader saw it: checkpoints first, then the chains' names and heads, then each
+/// chain's records up to its head. Read in that order, every record a checkpoint names is there (a head only
 /// grows, and a record is committed with its head) and records appended meanwhile are left out.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -41,8 +41,11 @@ impl Snapshot {
                 break;
             }
         }
-        let heads = store.audit_heads().await?;
+        // Names before heads: a chain whose first record commits in between has a head then
+        // (it commits with the record), and is read up to it; read the other way round, it
+        // would show records but no head, a false alarm.
         let mut names: Vec<String> = store.audit_chain_names().await?;
+        let heads = store.audit_heads().await?;
         names.extend(heads.iter().map(|h| h.chain.clone()));
         names.sort();
         names.dedup();
