@@ -21,4 +21,5 @@ pub mod log;
 pub mod merkle;
 pub mod proof;
 pub mod seal;
+pub mod telemetry;
 pub mod verify;

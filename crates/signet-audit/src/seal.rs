@@ -306,10 +306,12 @@ impl Sealer {
                         tree_size = stored.tree_size,
                         "audit checkpoint"
                     );
+                    crate::telemetry::sealed(stored.tree_size, stored.created_ms);
                     last_error = None;
                 }
                 Ok(_) => last_error = None,
                 Err(e) => {
+                    crate::telemetry::failed();
                     let text = e.to_string();
                     if last_error.as_deref() != Some(text.as_str()) {
                         tracing::error!(error = %text, "audit sealing failed");

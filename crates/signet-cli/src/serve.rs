@@ -172,6 +172,12 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %node.data_dir.display(), "signet listening on {scheme}://{addr}");
     // The sealer stops with the server, after one last seal, so nothing the server audited is
     // left unsealed by a clean shutdown.
+    if state.config.ops.metrics {
+        // Installed here already (serve_on would), so the sealer's metrics are described
+        // before its first round.
+        signet_server::ops::install_metrics();
+        signet_audit::telemetry::describe();
+    }
     let sealer = node
         .sealer(Arc::clone(&state.pki))
         .map(|sealer| tokio::spawn(sealer.run(until_stopped(stopped.clone()))));

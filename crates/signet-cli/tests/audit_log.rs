@@ -423,6 +423,21 @@ async fn inclusion_proofs_and_checkpoint_files() {
     let json: Value =
         serde_json::from_str(&server.cli_ok(&["audit", "checkpoint", "--json"], &[])).unwrap();
     let n = json["n"].as_i64().unwrap();
+    // The sealer's metrics: this (only) node sealed every checkpoint, and none failed.
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metric(&metrics, "signet_audit_checkpoints_total", &[]),
+        Some(n as f64),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "signet_audit_seal_failures_total", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&metrics, "signet_audit_sealed_records", &[]),
+        json["tree_size"].as_f64()
+    );
     let file = dir.join(format!("checkpoint-{n:010}.txt"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), latest);
     let tst = std::fs::read(dir.join(format!("checkpoint-{n:010}.tst"))).unwrap();
