@@ -12,7 +12,7 @@ use signet_keys::{KeyModule, KeyRef};
 use signet_pki::{EmbeddedCa, SubjectName};
 use signet_store::{NewAuditEvent, Store, StoreError};
 
-use crate::checkpoint::{AuditCertificate, key_id};
+use crate::checkpoint::AuditCertificate;
 
 /// Settings keys of the current audit key and of the log's identity.
 const KEY_REF: &str = "audit.key_ref";
@@ -283,11 +283,6 @@ pub async fn trusted_certificates(
         }
     }
     Ok((trusted, problems))
-}
-
-/// [`key_id`] of a certificate's key, for messages.
-pub fn key_id_hex(cert: &AuditCertificate) -> String {
-    data_encoding::HEXLOWER.encode(&key_id(&cert.spki))
 }
 
 #[cfg(test)]

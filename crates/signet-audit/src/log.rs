@@ -22,11 +22,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub async fn read(store: &dyn Store) -> Result<Self, StoreError> {
-        Self::read_with_progress(store, &mut |_| {}).await
-    }
-
-    /// [`Snapshot::read`], calling `progress` with the number of records read so far.
+    /// Reads the log, calling `progress` with the number of records read so far.
     pub async fn read_with_progress(
         store: &dyn Store,
         progress: &mut (dyn FnMut(usize) + Send),
@@ -87,6 +83,19 @@ impl Snapshot {
     /// The record numbered `seq`, if read.
     pub fn record(&self, seq: i64) -> Option<&AuditRecord> {
         self.chains.values().flatten().find(|r| r.seq == seq)
+    }
+
+    /// Every sealed record in leaf order, checkpoint by checkpoint (signatures unchecked: the
+    /// verifier checks them).
+    pub fn sealed_records(&self) -> Result<Vec<&AuditRecord>, String> {
+        let mut out = Vec::new();
+        let mut previous: Option<Checkpoint> = None;
+        for stored in &self.checkpoints {
+            let cp = parse_stored(stored).map_err(|e| e.to_string())?;
+            out.extend(new_leaves(&self.chains, previous.as_ref(), &cp)?);
+            previous = Some(cp);
+        }
+        Ok(out)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use signet_store::AuditRecord;
 
 use crate::checkpoint::{self, AuditCertificate, Checkpoint};
-use crate::log::{Snapshot, leaf, new_leaves, parse_stored};
+use crate::log::{Snapshot, leaf};
 use crate::merkle::{self, Hash};
 
 /// An inclusion proof (format `signet-audit-inclusion-proof/1`).
@@ -44,19 +44,9 @@ pub fn prove(log: &Snapshot, seq: i64) -> Result<InclusionProof, ProofFailure> {
         .checkpoints
         .last()
         .ok_or_else(|| pf("the log has no checkpoint yet: nothing is sealed"))?;
-    let mut leaves = Vec::new();
-    let mut index = None;
-    let mut previous: Option<Checkpoint> = None;
-    for stored in &log.checkpoints {
-        let cp = parse_stored(stored).map_err(|e| pf(e.to_string()))?;
-        for r in new_leaves(&log.chains, previous.as_ref(), &cp).map_err(pf)? {
-            if r.seq == seq {
-                index = Some(leaves.len() as u64);
-            }
-            leaves.push(leaf(r));
-        }
-        previous = Some(cp);
-    }
+    let sealed = log.sealed_records().map_err(pf)?;
+    let index = sealed.iter().position(|r| r.seq == seq).map(|i| i as u64);
+    let leaves: Vec<Hash> = sealed.into_iter().map(leaf).collect();
     let index = index.ok_or_else(|| {
         pf(format!(
             "record {seq} is not sealed yet (the next checkpoint will include it)"

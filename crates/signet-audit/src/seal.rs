@@ -129,12 +129,6 @@ impl Sealer {
         {
             return Ok(Sealed::NotSealer);
         }
-        let Some(key) = crate::key::load(self.store.as_ref())
-            .await
-            .map_err(|e| SealError::Sign(e.to_string()))?
-        else {
-            return Err(SealError::Sign("the log has no audit key yet".into()));
-        };
         let latest = self.store.latest_audit_checkpoint().await?;
         let (previous, mut frontier, n) = match &latest {
             None => (None, Frontier::new(), 1),
@@ -219,6 +213,13 @@ impl Sealer {
         if added == 0 {
             return Ok(Sealed::UpToDate);
         }
+        // Loaded per checkpoint, not per round: a rotated key is used from the next checkpoint.
+        let Some(key) = crate::key::load(self.store.as_ref())
+            .await
+            .map_err(|e| SealError::Sign(e.to_string()))?
+        else {
+            return Err(SealError::Sign("the log has no audit key yet".into()));
+        };
         let checkpoint = Checkpoint {
             origin: key.origin.clone(),
             tree_size: frontier.size(),

@@ -51,8 +51,6 @@ pub struct Options {
     pub tsa_issuer: Option<Vec<u8>>,
     /// A signed checkpoint kept outside the database, which the log must extend.
     pub trusted_checkpoint: Option<String>,
-    /// Now, Unix milliseconds (for the age of unsealed records).
-    pub now_ms: i64,
 }
 
 /// Records after the newest checkpoint, per chain.
@@ -255,18 +253,7 @@ pub fn verify(log: &Snapshot, options: &Options) -> Result<Report, Failure> {
 
 /// Every sealed leaf, in tree order.
 pub fn all_leaves(log: &Snapshot) -> Result<Vec<Hash>, String> {
-    let mut out = Vec::new();
-    let mut previous: Option<Checkpoint> = None;
-    for stored in &log.checkpoints {
-        let cp = crate::log::parse_stored(stored).map_err(|e| e.to_string())?;
-        out.extend(
-            new_leaves(&log.chains, previous.as_ref(), &cp)?
-                .into_iter()
-                .map(leaf),
-        );
-        previous = Some(cp);
-    }
-    Ok(out)
+    Ok(log.sealed_records()?.into_iter().map(leaf).collect())
 }
 
 /// The token is a valid RFC 3161 token over SHA-256 of the note, by a TSA the CA issued when

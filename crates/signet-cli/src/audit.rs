@@ -244,12 +244,11 @@ async fn verify(
         certificates,
         tsa_issuer: builtin_tsa.then(|| node.admin.ca.certificate.clone()),
         trusted_checkpoint,
-        now_ms: now_ms(),
     };
     match verify_log(&log, &options) {
         Ok(mut report) => {
             report.warnings.append(&mut problems);
-            let now = options.now_ms;
+            let now = now_ms();
             if json {
                 let unsealed: Vec<_> = report
                     .unsealed

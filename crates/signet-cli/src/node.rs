@@ -311,9 +311,9 @@ impl Node {
             .context("embedded CA")?;
         let audit_key_settings = AuditKeySettings {
             origin: config.audit.origin.clone(),
-            common_name: "Signet Audit Log".into(),
             organization: organization.clone(),
             validity_days: config.ca.validity_days,
+            ..AuditKeySettings::default()
         };
         signet_audit::key::load_or_create(store.as_ref(), &keys, &ca, &audit_key_settings)
             .await

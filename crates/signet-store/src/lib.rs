@@ -360,8 +360,6 @@ pub trait Store: AuthzStore + Send + Sync {
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError>;
     /// Records with `seq > after`, in order of `seq`, at most `limit`.
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
-    /// The record numbered `seq`.
-    async fn audit_record(&self, seq: i64) -> Result<Option<AuditRecord>, StoreError>;
     /// Records of `chain` with `chain_seq > after`, in chain order, at most `limit`.
     async fn audit_chain_records(
         &self,

@@ -82,58 +82,28 @@ pub(crate) async fn append_audit<E: Exec>(
     chain: &mut ChainGuard<'_>,
     event: &NewAuditEvent,
 ) -> Result<AuditRecord, StoreError> {
-    // Fast path: the head this process last wrote, checked by the write itself.
-    if let Some((prev_seq, prev_hash)) = *chain.head {
+    // The head this process last wrote, if any: the write checks it against the row. When it
+    // is stale (a rolled-back transaction of ours, another process on the same chain), the row
+    // is read, locked, and the record appended after it.
+    let mut known = *chain.head;
+    for _ in 0..2 {
+        let (prev_seq, prev_hash) = match known {
+            Some(head) => head,
+            None => lock_chain_head(tx, chain.name).await?,
+        };
         let r = next_audit_record(chain.name, prev_seq, &prev_hash, chain.key, event)?;
-        if append_after_cached_head(tx, &r, prev_seq).await? {
+        if append_after_head(tx, &r, prev_seq).await? {
+            // Committed or not, this is the best guess for the next append (which checks it).
             *chain.head = Some((r.chain_seq, r.hash));
             return Ok(r);
         }
+        known = None;
     }
-    let (prev_seq, prev_hash) = lock_chain_head(tx, chain.name).await?;
-    let r = next_audit_record(chain.name, prev_seq, &prev_hash, chain.key, event)?;
-    tx.execute_pipelined(&[
-        (INSERT_AUDIT, &insert_audit_params!(r)),
-        (
-            "UPDATE audit_chain SET seq = $1, hash = $2 WHERE chain = $3",
-            &[&r.chain_seq, &bytes(&r.hash), &r.chain],
-        ),
-    ])
-    .await
-    .map_err(|e| match e {
-        // The head lags the chain: someone deleted or rewound it. Refuse to fork the chain.
-        DbError::Unique { .. } => StoreError::Corrupt(format!(
-            "audit chain {} head at {prev_seq} is behind its records",
-            r.chain
-        )),
-        other => other.into(),
-    })?;
-    // Committed or not, this is the best guess for the next append (which checks it).
-    *chain.head = Some((r.chain_seq, r.hash));
-    Ok(r)
+    Err(StoreError::Database(format!(
+        "audit chain {} head moved while locked",
+        chain.name
+    )))
 }
-
-/// Inserts a version 2 record; its parameters are `insert_audit_params!(record)`.
-const INSERT_AUDIT: &str = "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
-     credential_id, detail, prev_hash, hash, mac) VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)";
-
-macro_rules! insert_audit_params {
-    ($r:expr) => {
-        [
-            &$r.chain,
-            &$r.chain_seq,
-            &$r.time_ms,
-            &$r.kind,
-            &$r.actor,
-            &$r.credential_id,
-            &$r.detail,
-            &bytes(&$r.prev_hash),
-            &bytes(&$r.hash),
-            &opt_bytes(&$r.mac),
-        ]
-    };
-}
-use insert_audit_params;
 
 /// A record already at the position the head row says is next: the head was rewound. Refuse to
 /// fork the chain.
@@ -148,9 +118,9 @@ fn forked(chain: &str) -> impl FnOnce(DbError) -> StoreError + '_ {
 
 /// Appends `r` if its chain's head row is still `(prev_seq, r.prev_hash)`, moving the head in
 /// the same step; false (and nothing written, the transaction intact) when the row says
-/// otherwise. PostgreSQL does both in one statement (a data-modifying CTE: one round trip, and
+/// otherwise. A record already at the new position (the head was rewound) is `Corrupt`. PostgreSQL does both in one statement (a data-modifying CTE: one round trip, and
 /// the row lock is taken by the update itself); SQLite, whose writer is in-process, in two.
-async fn append_after_cached_head<E: Exec>(
+async fn append_after_head<E: Exec>(
     tx: &mut E,
     r: &AuditRecord,
     prev_seq: i64,
@@ -194,9 +164,25 @@ async fn append_after_cached_head<E: Exec>(
                 )
                 .await?;
             if moved == 1 {
-                tx.execute(INSERT_AUDIT, &insert_audit_params!(r))
-                    .await
-                    .map_err(forked(&r.chain))?;
+                tx.execute(
+                    "INSERT INTO audit (chain, chain_seq, version, time_ms, kind, actor, \
+                     credential_id, detail, prev_hash, hash, mac) \
+                     VALUES ($1, $2, 2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[
+                        &r.chain,
+                        &r.chain_seq,
+                        &r.time_ms,
+                        &r.kind,
+                        &r.actor,
+                        &r.credential_id,
+                        &r.detail,
+                        &bytes(&r.prev_hash),
+                        &bytes(&r.hash),
+                        &opt_bytes(&r.mac),
+                    ],
+                )
+                .await
+                .map_err(forked(&r.chain))?;
             }
             moved
         }
@@ -226,9 +212,8 @@ pub(crate) fn verify_audit<B: Backend>(
             )
             .await?;
         let sql = concat!(audit_select!(), " ORDER BY seq");
-        let all = tx.query(sql, &[], records::audit).await?;
+        let mut all = tx.query(sql, &[], records::audit).await?;
         tx.commit().await?;
-        let mut all = all;
         all.sort_by(|a, b| (&a.chain, a.chain_seq).cmp(&(&b.chain, b.chain_seq)));
         Ok(verify_chains(&all, &heads, Some(backend.chains().key())))
     })
@@ -818,12 +803,6 @@ impl<B: Backend> Store for B {
         Ok(conn.query(sql, &[&after, &limit], records::audit).await?)
     }
 
-    async fn audit_record(&self, seq: i64) -> Result<Option<AuditRecord>, StoreError> {
-        let sql = concat!(audit_select!(), " WHERE seq = $1");
-        let mut conn = self.read().await?;
-        Ok(conn.query_opt(sql, &[&seq], records::audit).await?)
-    }
-
     async fn audit_chain_records(
         &self,
         chain: &str,
@@ -965,6 +944,16 @@ impl<B: Backend> Store for B {
 /// waits for the legacy head lock and then finds nothing left to do.
 async fn upgrade_legacy<B: Backend>(backend: &B) -> Result<Option<i64>, StoreError> {
     use crate::audit::{ChainVerifier, LEGACY_CHAIN};
+    // Whether the legacy chain's first record still lacks its MAC: one index lookup, so that
+    // every start and command after the upgrade (or of a log that never had one) costs nothing.
+    // The upgrade keys the whole chain in one transaction, so the first record tells.
+    let first_unkeyed = "SELECT mac FROM audit WHERE chain = 'legacy' AND chain_seq = 1";
+    let pending = |r: &dyn crate::exec::Row| Ok(r.bytes(0)?.is_none());
+    let mut conn = backend.read().await?;
+    if conn.query_opt(first_unkeyed, &[], pending).await? != Some(true) {
+        return Ok(None);
+    }
+    drop(conn);
     let mut conn = backend.write().await?;
     let mut tx = conn.begin().await?;
     let head_sql = for_update!(
@@ -972,11 +961,12 @@ async fn upgrade_legacy<B: Backend>(backend: &B) -> Result<Option<i64>, StoreErr
         "SELECT chain, seq, hash FROM audit_chain WHERE chain = 'legacy'"
     );
     let head = tx.query_opt(head_sql, &[], records::chain_head).await?;
-    let sql = "SELECT COUNT(*) FROM audit WHERE mac IS NULL";
-    let unkeyed = tx.query_opt(sql, &[], |r| r.i64(0)).await?.unwrap_or(0);
-    if unkeyed == 0 {
+    // Again under the lock: another node may have upgraded meanwhile.
+    if tx.query_opt(first_unkeyed, &[], pending).await? != Some(true) {
         return Ok(None);
     }
+    let sql = "SELECT COUNT(*) FROM audit WHERE mac IS NULL";
+    let unkeyed = tx.query_opt(sql, &[], |r| r.i64(0)).await?.unwrap_or(0);
     let sql = concat!(
         audit_select!(),
         " WHERE chain = 'legacy' ORDER BY chain_seq"
