@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use signet_core::{HashAlgorithm, KeyType, SignMechanism};
-use signet_keys::{KeyModule, KeyRef, MasterKey, SoftKeyModule};
+use signet_keys::{KeyAccess, KeyModule, KeyRef, MasterKey, ServiceKeys, SoftKeyModule};
 use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
 
 use crate::{AdesError, Revocation, Signer, TimeStamper, ValidationData};
 
 pub struct TestPki {
     pub keys: Arc<dyn KeyModule>,
+    pub service: ServiceKeys,
     pub ca: EmbeddedCa,
     pub tsa: TimeStampAuthority,
 }
@@ -26,9 +27,10 @@ pub fn name(cn: &str) -> SubjectName {
 impl TestPki {
     pub fn new() -> Self {
         let keys: Arc<dyn KeyModule> = Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-        let ca = EmbeddedCa::create(keys.as_ref(), KeyType::EcP256, "Test CA", None, 30).unwrap();
+        let service = KeyAccess::new(Arc::clone(&keys)).service_keys();
+        let ca = EmbeddedCa::create(&service, KeyType::EcP256, "Test CA", None, 30).unwrap();
         let tsa = TimeStampAuthority::create(
-            keys.as_ref(),
+            &service,
             &ca,
             KeyType::EcP256,
             &name("Test TSA"),
@@ -36,7 +38,12 @@ impl TestPki {
             signet_pki::tsa::DEFAULT_POLICY_OID,
         )
         .unwrap();
-        Self { keys, ca, tsa }
+        Self {
+            keys,
+            service,
+            ca,
+            tsa,
+        }
     }
 
     /// A key of `key_type` with a certificate from the CA, as a signer using `mechanism`.
@@ -44,12 +51,7 @@ impl TestPki {
         let generated = self.keys.generate(key_type, "signer").unwrap();
         let cert = self
             .ca
-            .issue_signer_certificate(
-                self.keys.as_ref(),
-                &name("Alice"),
-                &generated.public_key_der,
-                30,
-            )
+            .issue_signer_certificate(&self.service, &name("Alice"), &generated.public_key_der, 30)
             .unwrap();
         (
             generated.key_ref,
@@ -74,14 +76,14 @@ impl TestPki {
 impl TimeStamper for TestPki {
     fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
         self.tsa
-            .timestamp(self.keys.as_ref(), hash, digest, None)
+            .timestamp(&self.service, hash, digest, None)
             .map_err(|e| AdesError::TimeStamp(e.to_string()))
     }
 }
 
 impl ValidationData for TestPki {
     fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
-        let keys = self.keys.as_ref();
+        let keys = &self.service;
         let ocsp = self
             .ca
             .ocsp_response_for(keys, certificate, RevocationStatus::Good)

@@ -13,12 +13,13 @@ use signet_ades::{
     SignedProps, Signer, TimeStamper, ValidationData, finish, prepare,
 };
 use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
-use signet_keys::{KeyModule, KeyRef, MasterKey, SoftKeyModule};
+use signet_keys::{KeyAccess, KeyModule, KeyRef, MasterKey, ServiceKeys, SoftKeyModule};
 use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
 
 struct Pki {
     tag: &'static str,
     keys: Arc<dyn KeyModule>,
+    service: ServiceKeys,
     ca: EmbeddedCa,
     tsa: TimeStampAuthority,
 }
@@ -29,7 +30,7 @@ impl TimeStamper for Tsa<'_> {
     fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
         self.0
             .tsa
-            .timestamp(self.0.keys.as_ref(), hash, digest, None)
+            .timestamp(&self.0.service, hash, digest, None)
             .map_err(|e| AdesError::TimeStamp(e.to_string()))
     }
 }
@@ -39,7 +40,7 @@ struct Vd<'a>(&'a Pki);
 impl ValidationData for Vd<'_> {
     fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
         let pki = self.0;
-        let keys = pki.keys.as_ref();
+        let keys = &pki.service;
         let ocsp = pki
             .ca
             .ocsp_response_for(keys, certificate, RevocationStatus::Good)
@@ -58,9 +59,10 @@ impl ValidationData for Vd<'_> {
 
 fn pki(tag: &'static str) -> Pki {
     let keys: Arc<dyn KeyModule> = Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-    let ca = EmbeddedCa::create(keys.as_ref(), KeyType::EcP256, "Test CA", None, 30).unwrap();
+    let service = KeyAccess::new(Arc::clone(&keys)).service_keys();
+    let ca = EmbeddedCa::create(&service, KeyType::EcP256, "Test CA", None, 30).unwrap();
     let tsa = TimeStampAuthority::create(
-        keys.as_ref(),
+        &service,
         &ca,
         KeyType::EcP256,
         &SubjectName {
@@ -72,7 +74,13 @@ fn pki(tag: &'static str) -> Pki {
         signet_pki::tsa::DEFAULT_POLICY_OID,
     )
     .unwrap();
-    Pki { tag, keys, ca, tsa }
+    Pki {
+        tag,
+        keys,
+        service,
+        ca,
+        tsa,
+    }
 }
 
 struct TestSigner {
@@ -85,7 +93,7 @@ fn signer(pki: &Pki, key_type: KeyType, mechanism: SignMechanism) -> TestSigner 
     let cert = pki
         .ca
         .issue_signer_certificate(
-            pki.keys.as_ref(),
+            &pki.service,
             &SubjectName {
                 common_name: "Alice".into(),
                 organization: None,

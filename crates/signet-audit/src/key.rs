@@ -4,11 +4,9 @@
 //! the CA and the TSA); rotated by `signet audit rotate-key`, after which older checkpoints
 //! still verify with the certificates kept under [`CERTIFICATES`].
 
-use std::sync::Arc;
-
 use serde_json::json;
 use signet_core::KeyType;
-use signet_keys::{KeyModule, KeyRef};
+use signet_keys::{KeyRef, ServiceKey, ServiceKeys};
 use signet_pki::{EmbeddedCa, SubjectName};
 use signet_store::{NewAuditEvent, Store, StoreError};
 
@@ -23,7 +21,6 @@ const ORIGIN: &str = "audit.origin";
 
 /// The key type of audit keys: checkpoints are C2SP ECDSA notes, which name P-256.
 pub const KEY_TYPE: KeyType = KeyType::EcP256;
-const LABEL: &str = "signet-audit";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -125,27 +122,27 @@ pub async fn load(store: &dyn Store) -> Result<Option<AuditSigningKey>, KeyError
 
 /// A new key and its certificate (not yet recorded anywhere).
 async fn generate(
-    keys: &Arc<dyn KeyModule>,
+    keys: &ServiceKeys,
     ca: &EmbeddedCa,
     settings: &AuditKeySettings,
 ) -> Result<(KeyRef, Vec<u8>), KeyError> {
-    let (keys, ca, s) = (Arc::clone(keys), ca.clone(), settings.clone());
+    let (keys, ca, s) = (keys.clone(), ca.clone(), settings.clone());
     tokio::task::spawn_blocking(move || {
-        let generated = keys.generate(KEY_TYPE, LABEL)?;
+        let generated = keys.generate(ServiceKey::Audit, KEY_TYPE)?;
         let subject = SubjectName {
             common_name: s.common_name.clone(),
             organization: s.organization.clone(),
             country: None,
         };
         match ca.issue_audit_certificate(
-            keys.as_ref(),
+            &keys,
             &subject,
             &generated.public_key_der,
             s.validity_days,
         ) {
             Ok(cert) => Ok((generated.key_ref, cert)),
             Err(e) => {
-                let _ = keys.destroy(&generated.key_ref);
+                let _ = keys.destroy(ServiceKey::Audit, &generated.key_ref);
                 Err(KeyError::Pki(e))
             }
         }
@@ -168,7 +165,7 @@ fn random_origin() -> Result<String, KeyError> {
 /// their key and use the winner's.
 pub async fn load_or_create(
     store: &dyn Store,
-    keys: &Arc<dyn KeyModule>,
+    keys: &ServiceKeys,
     ca: &EmbeddedCa,
     settings: &AuditKeySettings,
 ) -> Result<AuditSigningKey, KeyError> {
@@ -217,8 +214,8 @@ pub async fn load_or_create(
             certificate: audit_cert,
         });
     }
-    let keys2 = Arc::clone(keys);
-    let _ = tokio::task::spawn_blocking(move || keys2.destroy(&key_ref)).await;
+    let keys2 = keys.clone();
+    let _ = tokio::task::spawn_blocking(move || keys2.destroy(ServiceKey::Audit, &key_ref)).await;
     load(store)
         .await?
         .ok_or_else(|| KeyError::Internal("the audit key vanished from the store".into()))
@@ -229,7 +226,7 @@ pub async fn load_or_create(
 /// node runs with it any more: sealers pick the new key up at their next checkpoint).
 pub async fn rotate(
     store: &dyn Store,
-    keys: &Arc<dyn KeyModule>,
+    keys: &ServiceKeys,
     ca: &EmbeddedCa,
     settings: &AuditKeySettings,
 ) -> Result<AuditSigningKey, KeyError> {

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use signet_keys::KeyModule;
+use signet_keys::{ServiceKey, ServiceKeys};
 use signet_store::audit::{AuditBreak, ChainVerifier};
 use signet_store::{AuditKey, ChainHead, Store, StoreError, StoredCheckpoint};
 
@@ -105,7 +105,7 @@ impl SealerConfig {
 /// A sealer for one node.
 pub struct Sealer {
     pub store: Arc<dyn Store>,
-    pub keys: Arc<dyn KeyModule>,
+    pub keys: ServiceKeys,
     pub mac_key: AuditKey,
     pub time_stamps: Option<Arc<dyn TimeStamper>>,
     pub config: SealerConfig,
@@ -265,10 +265,16 @@ impl Sealer {
     ) -> Result<String, SealError> {
         let body = checkpoint.body();
         let digest = MECHANISM.hash().digest(body.as_bytes());
-        let keys = Arc::clone(&self.keys);
+        let keys = self.keys.clone();
         let key_ref = key.key_ref.clone();
         let signature = tokio::task::spawn_blocking(move || {
-            keys.sign_digests(&key_ref, crate::key::KEY_TYPE, MECHANISM, &[digest])
+            keys.sign_digests(
+                ServiceKey::Audit,
+                &key_ref,
+                crate::key::KEY_TYPE,
+                MECHANISM,
+                &[digest],
+            )
         })
         .await
         .map_err(|e| SealError::Sign(format!("signing task failed: {e}")))?

@@ -139,7 +139,7 @@ pub async fn run(node: &Node, command: AuditCommand) -> anyhow::Result<ExitCode>
         AuditCommand::RotateKey => {
             let key = signet_audit::key::rotate(
                 node.store.as_ref(),
-                &node.keys,
+                &node.service_keys(),
                 &node.admin.ca,
                 &node.audit_key_settings,
             )
@@ -237,7 +237,7 @@ async fn verify(
     let log = snapshot(node).await?;
     let builtin_tsa = matches!(
         node.time_stamps,
-        signet_server::pki::TimeStampSource::Builtin(_)
+        signet_service::TimeStampSource::Builtin(_)
     );
     let options = Options {
         mac_key: Some(node.audit_mac_key.clone()),
@@ -375,10 +375,7 @@ async fn prove_command(node: &Node, seq: i64, output: Option<&Path>) -> anyhow::
 async fn seal(node: &Node) -> anyhow::Result<ExitCode> {
     let pki = node.serving_pki();
     // As `serve` does: the built-in TSA first, so its creation record is sealed too.
-    if matches!(
-        pki.source(),
-        signet_server::pki::TimeStampSource::Builtin(_)
-    ) {
+    if matches!(pki.source(), signet_service::TimeStampSource::Builtin(_)) {
         pki.builtin_tsa().await.context("the built-in TSA")?;
     }
     let sealer = node.sealer_with(Some(pki), 1_000);

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use signet_server::admin::{Admin, ClientSpec};
+use signet_service::admin::{Admin, ClientSpec};
 
 #[derive(Subcommand)]
 pub enum ClientCommand {

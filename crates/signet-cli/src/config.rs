@@ -162,7 +162,7 @@ pub struct Tsa {
 
 impl Default for Tsa {
     fn default() -> Self {
-        let d = signet_server::pki::TsaSettings::default();
+        let d = signet_service::TsaSettings::default();
         Self {
             url: String::new(),
             common_name: d.common_name,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use signet_core::KeyType;
 use signet_keys::Pkcs11KeyModule;
 use signet_sam::{now_unix, secrets, totp};
-use signet_server::admin::CredentialSpec;
+use signet_service::admin::CredentialSpec;
 use zeroize::Zeroizing;
 
 use crate::config::Config;

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use signet_core::KeyType;
 use signet_sam::totp;
-use signet_server::admin::CredentialSpec;
+use signet_service::admin::CredentialSpec;
 use zeroize::Zeroizing;
 
 mod audit;
@@ -443,8 +443,8 @@ async fn admin(data: &std::path::Path, config: &Config, cmd: AdminCommand) -> an
             println!("credential {id} unlocked");
         }
         AdminCommand::Credential(CredentialCommand::Revoke(RevokeArgs { id, reason })) => {
-            let code = signet_server::admin::parse_reason(&reason).with_context(|| {
-                let names: Vec<&str> = signet_server::admin::REVOCATION_REASONS
+            let code = signet_service::admin::parse_reason(&reason).with_context(|| {
+                let names: Vec<&str> = signet_service::admin::REVOCATION_REASONS
                     .iter()
                     .map(|(n, _)| *n)
                     .collect();

@@ -14,12 +14,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use signet_audit::key::AuditKeySettings;
-use signet_keys::{KeyModule, MasterKey, Pkcs11Config, Pkcs11KeyModule, SoftKeyModule};
+use signet_keys::{
+    KeyAccess, KeyModule, MasterKey, Pkcs11Config, Pkcs11KeyModule, ServiceKeys, SoftKeyModule,
+};
 use signet_pki::ValidationUrls;
 use signet_sam::{Sam, SamConfig};
-use signet_server::admin::{Admin, CaSettings, load_or_create_ca};
-use signet_server::pki::{PkiService, TimeStampSource, TsaSettings};
 use signet_server::{AppState, ServerConfig, ServiceInfo};
+use signet_service::admin::Admin;
+use signet_service::bootstrap::{CaSettings, load_or_create_ca};
+use signet_service::{PkiService, Service, TimeStampSource, TsaSettings};
 use signet_store::{AuditKey, PgOptions, PgStore, SqliteStore, Store};
 use zeroize::Zeroizing;
 
@@ -36,7 +39,8 @@ pub struct Node {
     /// `[audit]`: sealing interval, checkpoint directory.
     pub audit: crate::config::Audit,
     pub store: Arc<dyn Store>,
-    pub keys: Arc<dyn KeyModule>,
+    /// The key module, as capabilities: each component gets only its own.
+    pub keys: KeyAccess,
     pub sam: Arc<Sam>,
     pub admin: Admin,
     pub server: Arc<ServerConfig>,
@@ -287,10 +291,11 @@ impl Node {
             Err(e) => tracing::error!(error = %e, "audit log NOT upgraded"),
         }
         let audit_mac_key = audit_mac_key(&master);
-        let keys = key_module(config, &master, pkcs11_pin)?;
+        let keys = KeyAccess::new(key_module(config, &master, pkcs11_pin)?);
+        let service_keys = keys.service_keys();
         let sam = Arc::new(Sam::new(
             Arc::clone(&store),
-            Arc::clone(&keys),
+            keys.signer_keys(),
             master,
             SamConfig {
                 sad_lifetime: Duration::from_secs(config.sam.sad_lifetime_seconds),
@@ -306,7 +311,7 @@ impl Node {
             key_type: config.ca.key.parse()?,
             validity_days: config.ca.validity_days,
         };
-        let mut ca = load_or_create_ca(store.as_ref(), &keys, &ca_settings)
+        let mut ca = load_or_create_ca(store.as_ref(), &service_keys, &ca_settings)
             .await
             .context("embedded CA")?;
         let audit_key_settings = AuditKeySettings {
@@ -315,7 +320,7 @@ impl Node {
             validity_days: config.ca.validity_days,
             ..AuditKeySettings::default()
         };
-        signet_audit::key::load_or_create(store.as_ref(), &keys, &ca, &audit_key_settings)
+        signet_audit::key::load_or_create(store.as_ref(), &service_keys, &ca, &audit_key_settings)
             .await
             .context("audit key")?;
         let configured_public_url = [&config.ca.public_url, &config.oauth2.public_url]
@@ -378,7 +383,7 @@ impl Node {
                 metrics_on_main_listener: config.metrics.listen.is_empty(),
                 client_certificates: config.tls.mutual(),
             },
-            ades: signet_server::ades::AdesSettings {
+            ades: signet_service::AdesSettings {
                 max_request_bytes: config.limits.max_sign_doc_bytes,
                 max_documents: config.limits.max_documents,
                 limits: signet_ades::Limits {
@@ -390,7 +395,8 @@ impl Node {
         });
         let admin = Admin {
             store: Arc::clone(&store),
-            keys: Arc::clone(&keys),
+            keys: keys.provisioning(),
+            service_keys,
             sam: Arc::clone(&sam),
             ca,
             signer_validity_days: config.ca.signer_validity_days,
@@ -414,12 +420,22 @@ impl Node {
     }
 
     pub fn app_state(&self) -> AppState {
+        self.app_state_with(Arc::new(self.pki_service(self.admin.ca.clone())))
+    }
+
+    /// The request handlers' state, with the PKI services `pki` (see [`Node::serving_at`]).
+    pub fn app_state_with(&self, pki: Arc<PkiService>) -> AppState {
         AppState {
             store: Arc::clone(&self.store),
-            keys: Arc::clone(&self.keys),
             sam: Arc::clone(&self.sam),
+            service: Arc::new(Service::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.sam),
+                pki,
+                self.keys.provisioning(),
+                self.server.ades.clone(),
+            )),
             config: Arc::clone(&self.server),
-            pki: Arc::new(self.pki_service(self.admin.ca.clone())),
         }
     }
 
@@ -429,10 +445,15 @@ impl Node {
         Arc::new(self.pki_service(self.admin.ca.clone()))
     }
 
+    /// The CA, TSA and audit keys (the PKI's and the sealer's capability).
+    pub fn service_keys(&self) -> ServiceKeys {
+        self.admin.service_keys.clone()
+    }
+
     fn pki_service(&self, ca: signet_pki::EmbeddedCa) -> PkiService {
         PkiService::new(
             Arc::clone(&self.store),
-            Arc::clone(&self.keys),
+            self.service_keys(),
             ca,
             self.time_stamps.clone(),
         )
@@ -487,7 +508,7 @@ impl Node {
         use signet_audit::seal::{Sealer, SealerConfig, TimeStamper};
         Sealer {
             store: Arc::clone(&self.store),
-            keys: Arc::clone(&self.keys),
+            keys: self.service_keys(),
             mac_key: self.audit_mac_key.clone(),
             time_stamps: pki.map(|p| Arc::new(PkiTimeStamper(p)) as Arc<dyn TimeStamper>),
             config: SealerConfig {

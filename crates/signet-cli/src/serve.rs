@@ -110,8 +110,7 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
     {
         tracing::info!(addr = %a, "metrics listening on http://{a}/metrics");
     }
-    let mut state = node.app_state();
-    let mut server_config = (*state.config).clone();
+    let mut server_config = (*node.server).clone();
     if server_config.oauth2.public_url.is_empty() {
         // No public URL configured: the issuer is the address actually bound.
         server_config.oauth2.public_url = format!("{scheme}://{addr}");
@@ -122,10 +121,11 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
             server_config.oauth2.public_url.trim_end_matches('/')
         );
     }
-    state.config = Arc::new(server_config);
     // CRL, OCSP and CA URLs in certificates issued from now on name this server.
-    state.pki = node.serving_at(&state.config.oauth2.public_url).await?;
-    let keys = Arc::clone(&node.keys);
+    let pki = node.serving_at(&server_config.oauth2.public_url).await?;
+    let mut state = node.app_state_with(Arc::clone(&pki));
+    state.config = Arc::new(server_config);
+    let keys = node.keys.clone();
     let reconnect = tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         else {
@@ -136,7 +136,7 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
                 backend = keys.backend(),
                 "SIGHUP: resetting key module sessions"
             );
-            let keys = Arc::clone(&keys);
+            let keys = keys.clone();
             let _ = tokio::task::spawn_blocking(move || keys.reset_sessions()).await;
         }
     });
@@ -159,10 +159,8 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
     };
     // The built-in TSA is created now (first start) rather than by the first checkpoint, so
     // that its `tsa.create` record is not appended behind a client's back later.
-    if matches!(
-        state.pki.source(),
-        signet_server::pki::TimeStampSource::Builtin(_)
-    ) && let Err(e) = state.pki.builtin_tsa().await
+    if matches!(pki.source(), signet_service::TimeStampSource::Builtin(_))
+        && let Err(e) = pki.builtin_tsa().await
     {
         tracing::warn!(error = %e, "the built-in TSA is not available");
     }
@@ -179,7 +177,7 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
         signet_audit::telemetry::describe();
     }
     let sealer = node
-        .sealer(Arc::clone(&state.pki))
+        .sealer(pki)
         .map(|sealer| tokio::spawn(sealer.run(until_stopped(stopped.clone()))));
     let served = signet_server::serve_on(listener, state, until_stopped(stopped)).await;
     if let Some(sealer) = sealer

@@ -11,6 +11,7 @@
 
 use signet_core::{KeyType, SignMechanism};
 
+pub mod capability;
 pub mod master;
 pub mod pkcs11;
 pub mod soft;
@@ -18,6 +19,7 @@ pub mod soft;
 #[cfg(test)]
 mod test_support;
 
+pub use capability::{KeyAccess, KeyProvisioning, ServiceKey, ServiceKeys, SignerKeys};
 pub use master::MasterKey;
 pub use pkcs11::{Pkcs11Config, Pkcs11KeyModule};
 pub use soft::SoftKeyModule;
@@ -88,6 +90,10 @@ pub trait KeyModule: Send + Sync {
         mechanism: SignMechanism,
         digests: &[Vec<u8>],
     ) -> Result<Vec<Vec<u8>>, KeyError>;
+
+    /// The label the key was generated with (see [`KeyModule::generate`]), as the module
+    /// itself records it: what [`capability::ServiceKeys`] checks before it signs.
+    fn key_label(&self, key: &KeyRef) -> Result<String, KeyError>;
 
     /// Destroys the key; later use of `key` fails with [`KeyError::NotFound`].
     fn destroy(&self, key: &KeyRef) -> Result<(), KeyError>;

@@ -716,6 +716,34 @@ impl KeyModule for Pkcs11KeyModule {
         })
     }
 
+    /// CKA_LABEL of the private key object with this key's CKA_ID.
+    fn key_label(&self, key: &KeyRef) -> Result<String, KeyError> {
+        let id = parse_key_ref(key)?;
+        self.with_session(|pooled, _| {
+            let template = [
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Token(true),
+                Attribute::Id(id.to_vec()),
+            ];
+            let mut found = pooled.session.find_objects(&template).map_err(fail)?;
+            if found.is_empty() {
+                require_login(&pooled.session)?;
+                found = pooled.session.find_objects(&template).map_err(fail)?;
+            }
+            let [handle] = found.as_slice() else {
+                return Err(Fail::Key(KeyError::NotFound));
+            };
+            let attributes = pooled
+                .session
+                .get_attributes(*handle, &[AttributeType::Label])
+                .map_err(fail)?;
+            match attributes.as_slice() {
+                [Attribute::Label(label)] => Ok(String::from_utf8_lossy(label).into_owned()),
+                _ => Err(Fail::Key(KeyError::NotFound)),
+            }
+        })
+    }
+
     /// Destroys the private and public key objects. Idempotent: a key that is already gone
     /// is not an error (it is logged).
     fn destroy(&self, key: &KeyRef) -> Result<(), KeyError> {

@@ -30,7 +30,7 @@ use crate::{GeneratedKey, KeyError, KeyModule, KeyRef, MasterKey};
 /// First byte of every software [`KeyRef`], so the layout can evolve.
 const KEY_REF_VERSION: u8 = 1;
 /// Version byte, key-type code and label length.
-const HEADER_LEN: usize = 1 + 1 + 2;
+pub(crate) const HEADER_LEN: usize = 1 + 1 + 2;
 /// Domain separation for the associated data of sealed software keys.
 const AAD_PREFIX: &[u8] = b"signet-soft-key-v1\0";
 /// Parsed key pairs kept in memory. An RSA-4096 key pair holds a few KiB, so this stays in the
@@ -219,6 +219,13 @@ impl KeyModule for SoftKeyModule {
     /// the database, where the store deletes the row. This only drops the parsed key pair from
     /// memory. Anyone who kept a copy of the `KeyRef` (a backup) can still use it with the
     /// master key; rotate the master key to revoke those.
+    /// The label travels in clear in the handle and is bound into the sealed key's associated
+    /// data, so a relabelled handle does not open: reading it here is as good as opening it.
+    fn key_label(&self, key: &KeyRef) -> Result<String, KeyError> {
+        let header = parse_key_ref(key)?;
+        String::from_utf8(header.label.to_vec()).map_err(|_| KeyError::NotFound)
+    }
+
     fn destroy(&self, key: &KeyRef) -> Result<(), KeyError> {
         self.cache.write().remove(&cache_id(key));
         Ok(())

@@ -21,7 +21,7 @@ use const_oid::AssociatedOid;
 use der::asn1::{BitString, Ia5String, OctetString};
 use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber};
 use signet_core::{KeyType, SignMechanism};
-use signet_keys::{KeyModule, KeyRef};
+use signet_keys::{KeyRef, ServiceKey, ServiceKeys};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::certificate::{TbsCertificate, Version};
@@ -41,7 +41,6 @@ use crate::validity::{add_days, now_unix, to_time, to_unix};
 use crate::{PkiError, name, pem_certificate};
 
 /// Key-module label of the CA key (HSM `CKA_LABEL`, associated data of the sealed soft key).
-const CA_LABEL: &str = "signet-ca";
 /// The CA certificate is backdated an hour so relying parties with slow clocks accept it at once.
 const CA_BACKDATE_SECS: u64 = 3_600;
 /// Signer certificates are backdated five minutes for the same reason; a signature made right
@@ -139,7 +138,7 @@ impl EmbeddedCa {
     /// The name is checked before the key is generated; if anything fails after generation the
     /// key is destroyed again (best effort) so no orphan CA key is left in an HSM.
     pub fn create(
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         key_type: KeyType,
         common_name: &str,
         organization: Option<&str>,
@@ -147,7 +146,7 @@ impl EmbeddedCa {
     ) -> Result<Self, PkiError> {
         let subject = name::build(common_name, organization, None)?;
         let validity = validity_from_now(CA_BACKDATE_SECS, validity_days, None)?;
-        let generated = keys.generate(key_type, CA_LABEL)?;
+        let generated = keys.generate(ServiceKey::Ca, key_type)?;
         let built = self_signed_certificate(
             keys,
             &generated.key_ref,
@@ -165,7 +164,7 @@ impl EmbeddedCa {
             }),
             Err(e) => {
                 // The original error matters more than a failed clean-up.
-                let _ = keys.destroy(&generated.key_ref);
+                let _ = keys.destroy(ServiceKey::Ca, &generated.key_ref);
                 Err(e)
             }
         }
@@ -178,7 +177,7 @@ impl EmbeddedCa {
     /// authorityInfoAccess (OCSP, caIssuers).
     pub fn issue_signer_certificate(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         subject: &SubjectName,
         subject_public_key_der: &[u8],
         validity_days: u32,
@@ -200,7 +199,7 @@ impl EmbeddedCa {
     /// timestampsign purpose accepts no other bit).
     pub fn issue_tsa_certificate(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         subject: &SubjectName,
         spki_der: &[u8],
         validity_days: u32,
@@ -219,7 +218,7 @@ impl EmbeddedCa {
     /// lacks the nonRepudiation bit a validator would look for on an AdES signer.
     pub fn issue_audit_certificate(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         subject: &SubjectName,
         spki_der: &[u8],
         validity_days: u32,
@@ -229,7 +228,7 @@ impl EmbeddedCa {
 
     fn issue_end_entity(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         subject: &SubjectName,
         subject_public_key_der: &[u8],
         validity_days: u32,
@@ -383,7 +382,7 @@ fn uri(url: &str) -> Result<GeneralName, PkiError> {
 
 /// The CA certificate: issuer = subject, signed with the key it certifies.
 fn self_signed_certificate(
-    keys: &dyn KeyModule,
+    keys: &ServiceKeys,
     key_ref: &KeyRef,
     key_type: KeyType,
     public_key_der: &[u8],
@@ -530,7 +529,7 @@ pub(crate) fn random_serial() -> Result<SerialNumber, PkiError> {
 /// (RFC 5280 §4.1.1.3) and assembles the certificate. The signature is verified with the CA
 /// public key before the certificate is returned ([`sign_verified`]).
 fn sign_certificate(
-    keys: &dyn KeyModule,
+    keys: &ServiceKeys,
     key_ref: &KeyRef,
     key_type: KeyType,
     ca_spki_der: &[u8],
@@ -540,7 +539,15 @@ fn sign_certificate(
     let algorithm = signature_algorithm(mechanism)?;
     let tbs = tbs(algorithm.clone())?;
     let tbs_der = tbs.to_der()?;
-    let signature = sign_verified(keys, key_ref, key_type, mechanism, ca_spki_der, &tbs_der)?;
+    let signature = sign_verified(
+        keys,
+        ServiceKey::Ca,
+        key_ref,
+        key_type,
+        mechanism,
+        ca_spki_der,
+        &tbs_der,
+    )?;
     let certificate = Certificate {
         tbs_certificate: tbs,
         signature_algorithm: algorithm,

@@ -15,7 +15,7 @@ use const_oid::AssociatedOid;
 use der::asn1::{GeneralizedTime, Null, OctetString, Uint};
 use der::{Decode, Encode};
 use signet_core::{HashAlgorithm, SignMechanism};
-use signet_keys::KeyModule;
+use signet_keys::{ServiceKey, ServiceKeys};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use x509_cert::Certificate;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
@@ -201,7 +201,7 @@ impl EmbeddedCa {
     /// increasing sequence number").
     pub fn crl(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         revoked: &[RevokedCertificate],
         number: u64,
         next_update_hours: u32,
@@ -264,6 +264,7 @@ impl EmbeddedCa {
         let tbs_der = tbs.to_der()?;
         let signature = sign_verified(
             keys,
+            ServiceKey::Ca,
             &self.key_ref,
             self.key_type,
             mechanism,
@@ -293,7 +294,7 @@ impl EmbeddedCa {
     /// [`OCSP_INTERNAL_ERROR`] or [`OCSP_TRY_LATER`].
     pub fn ocsp_response(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         request_der: &[u8],
         status_of: &dyn Fn(&[u8]) -> RevocationStatus,
     ) -> Result<Vec<u8>, PkiError> {
@@ -328,7 +329,7 @@ impl EmbeddedCa {
     /// DSS /OCSPs, XAdES OCSPValues, JAdES rVals). The CertID uses SHA-1 (RFC 5019 §2.1.1).
     pub fn ocsp_response_for(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         certificate_der: &[u8],
         status: RevocationStatus,
     ) -> Result<Vec<u8>, PkiError> {
@@ -367,7 +368,7 @@ impl EmbeddedCa {
 
     fn sign_ocsp(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         ca: &CaParts,
         answers: Vec<(CertId, RevocationStatus)>,
         nonce: Option<Extension>,
@@ -411,6 +412,7 @@ impl EmbeddedCa {
         let algorithm = signature_algorithm(mechanism)?;
         let signature = sign_verified(
             keys,
+            ServiceKey::Ca,
             &self.key_ref,
             self.key_type,
             mechanism,

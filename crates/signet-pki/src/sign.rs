@@ -9,7 +9,7 @@
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use der::{Any, Decode};
 use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
-use signet_keys::{KeyModule, KeyRef};
+use signet_keys::{KeyRef, ServiceKey, ServiceKeys};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 
 use crate::PkiError;
@@ -55,7 +55,8 @@ pub(crate) fn digest_algorithm(hash: HashAlgorithm) -> Result<AlgorithmIdentifie
 /// Signs `message` with the key behind `key_ref` (default mechanism of `key_type`) and
 /// verifies the result with `public_key_der` (DER SubjectPublicKeyInfo) before returning it.
 pub(crate) fn sign_verified(
-    keys: &dyn KeyModule,
+    keys: &ServiceKeys,
+    purpose: ServiceKey,
     key_ref: &KeyRef,
     key_type: KeyType,
     mechanism: SignMechanism,
@@ -63,7 +64,7 @@ pub(crate) fn sign_verified(
     message: &[u8],
 ) -> Result<Vec<u8>, PkiError> {
     let digest = mechanism.hash().digest(message);
-    let mut signatures = keys.sign_digests(key_ref, key_type, mechanism, &[digest])?;
+    let mut signatures = keys.sign_digests(purpose, key_ref, key_type, mechanism, &[digest])?;
     let signature = match (signatures.pop(), signatures.is_empty()) {
         (Some(signature), true) => signature,
         _ => {

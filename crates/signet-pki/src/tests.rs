@@ -13,7 +13,7 @@ use cms::signed_data::{SignedData, SignerIdentifier};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use signet_core::{HashAlgorithm, KeyType};
-use signet_keys::{KeyModule, MasterKey, SoftKeyModule};
+use signet_keys::{KeyAccess, KeyProvisioning, MasterKey, ServiceKeys, SoftKeyModule};
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::{
@@ -30,13 +30,17 @@ use crate::{
 };
 
 struct Fixture {
-    keys: SoftKeyModule,
+    keys: ServiceKeys,
+    signers: KeyProvisioning,
     ca: EmbeddedCa,
     tsa: TimeStampAuthority,
 }
 
 fn fixture(ca_key: KeyType, tsa_key: KeyType) -> Fixture {
-    let keys = SoftKeyModule::new(MasterKey::generate().unwrap());
+    let access = KeyAccess::new(std::sync::Arc::new(SoftKeyModule::new(
+        MasterKey::generate().unwrap(),
+    )));
+    let (keys, signers) = (access.service_keys(), access.provisioning());
     let mut ca = EmbeddedCa::create(&keys, ca_key, "Test CA", Some("Signet"), 365).unwrap();
     ca.urls = Some(ValidationUrls::under("http://127.0.0.1:8080/"));
     let subject = SubjectName {
@@ -46,7 +50,12 @@ fn fixture(ca_key: KeyType, tsa_key: KeyType) -> Fixture {
     };
     let tsa =
         TimeStampAuthority::create(&keys, &ca, tsa_key, &subject, 365, DEFAULT_POLICY_OID).unwrap();
-    Fixture { keys, ca, tsa }
+    Fixture {
+        keys,
+        signers,
+        ca,
+        tsa,
+    }
 }
 
 fn now() -> i64 {
@@ -57,7 +66,10 @@ fn now() -> i64 {
 }
 
 fn signer_cert(f: &Fixture) -> Vec<u8> {
-    let key = f.keys.generate(KeyType::EcP256, "signer").unwrap();
+    let key = f
+        .signers
+        .generate_signer_key(KeyType::EcP256, "signer")
+        .unwrap();
     f.ca.issue_signer_certificate(
         &f.keys,
         &SubjectName {
@@ -240,7 +252,7 @@ fn signer_certificates_carry_cdp_and_aia() {
     // Without URLs: neither extension.
     let mut bare = f.ca.clone();
     bare.urls = None;
-    let key = f.keys.generate(KeyType::EcP256, "x").unwrap();
+    let key = f.signers.generate_signer_key(KeyType::EcP256, "x").unwrap();
     let subject = SubjectName {
         common_name: "bob".into(),
         organization: None,

@@ -32,7 +32,7 @@ use cms::signed_data::{
 use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence, Tag};
 use signet_core::{HashAlgorithm, KeyType, SignMechanism};
-use signet_keys::{KeyModule, KeyRef};
+use signet_keys::{KeyRef, ServiceKey, ServiceKeys};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -44,9 +44,6 @@ use crate::ca::ID_KP_TIME_STAMPING;
 use crate::sign::{digest_algorithm, sign_verified, signature_algorithm, verify_signature};
 use crate::validity::now_unix;
 use crate::{EmbeddedCa, PkiError, SubjectName};
-
-/// Key-module label of the TSA key.
-pub const TSA_LABEL: &str = "signet-tsa";
 
 /// The default TSA policy (RFC 3161 §2.4.2 `policy`): an OID under IANA's enterprise number
 /// 32473, which RFC 5612 reserves for documentation. Deployments that publish a time-stamp
@@ -279,7 +276,7 @@ impl TimeStampAuthority {
     /// Generates the TSA key (label `signet-tsa`) and has `ca` issue its certificate
     /// ([`EmbeddedCa::issue_tsa_certificate`]). If issuance fails the key is destroyed again.
     pub fn create(
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         ca: &EmbeddedCa,
         key_type: KeyType,
         subject: &SubjectName,
@@ -288,7 +285,7 @@ impl TimeStampAuthority {
     ) -> Result<Self, PkiError> {
         ObjectIdentifier::new(policy_oid)
             .map_err(|e| PkiError::InvalidInput(format!("TSA policy {policy_oid:?}: {e}")))?;
-        let generated = keys.generate(key_type, TSA_LABEL)?;
+        let generated = keys.generate(ServiceKey::Tsa, key_type)?;
         match ca.issue_tsa_certificate(keys, subject, &generated.public_key_der, validity_days) {
             Ok(certificate) => Ok(Self {
                 key_ref: generated.key_ref,
@@ -298,7 +295,7 @@ impl TimeStampAuthority {
                 policy_oid: policy_oid.to_owned(),
             }),
             Err(e) => {
-                let _ = keys.destroy(&generated.key_ref);
+                let _ = keys.destroy(ServiceKey::Tsa, &generated.key_ref);
                 Err(e)
             }
         }
@@ -310,7 +307,7 @@ impl TimeStampAuthority {
     /// most 64 bytes. genTime is now in whole seconds, with accuracy ±1 s.
     pub fn timestamp(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         hash: HashAlgorithm,
         message_imprint: &[u8],
         nonce: Option<&[u8]>,
@@ -339,7 +336,7 @@ impl TimeStampAuthority {
     /// unacceptedExtension (any extension), systemFailure (the key module failed). The
     /// messageImprint is echoed exactly as requested; the certificate is included only when
     /// certReq is TRUE (§2.4.1). Never fails: every outcome is a response.
-    pub fn respond(&self, keys: &dyn KeyModule, request_der: &[u8]) -> Vec<u8> {
+    pub fn respond(&self, keys: &ServiceKeys, request_der: &[u8]) -> Vec<u8> {
         let outcome = parse_request(request_der).and_then(|(info, req)| {
             if let Some(policy) = &info.policy
                 && *policy != self.policy_oid
@@ -378,7 +375,7 @@ impl TimeStampAuthority {
 
     fn token(
         &self,
-        keys: &dyn KeyModule,
+        keys: &ServiceKeys,
         message_imprint: MessageImprint,
         nonce: Option<Int>,
         include_certificate: bool,
@@ -413,6 +410,7 @@ impl TimeStampAuthority {
         let tsa_spki = cert.tbs_certificate.subject_public_key_info.to_der()?;
         let signature = sign_verified(
             keys,
+            ServiceKey::Tsa,
             &self.key_ref,
             self.key_type,
             mechanism,

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use common::TestKeyModule;
+use common::TestKeys;
 use const_oid::db::rfc4519::CN;
 use der::asn1::Utf8StringRef;
 use der::{Any, Decode, Encode};
@@ -35,16 +35,16 @@ fn subject(cn: &str) -> SubjectName {
 }
 
 struct Chain {
-    keys: TestKeyModule,
+    keys: TestKeys,
     ca: EmbeddedCa,
     leaf: Vec<u8>,
     leaf_spki: Vec<u8>,
 }
 
 fn chain(ca_type: KeyType, leaf_type: KeyType, cn: &str, ca_days: u32, leaf_days: u32) -> Chain {
-    let keys = TestKeyModule::default();
+    let keys = TestKeys::default();
     let ca = EmbeddedCa::create(
-        &keys,
+        &keys.service,
         ca_type,
         "Signet Test CA",
         Some("Signet Demo"),
@@ -53,7 +53,12 @@ fn chain(ca_type: KeyType, leaf_type: KeyType, cn: &str, ca_days: u32, leaf_days
     .unwrap();
     let signer = keys.generate(leaf_type, "alice").unwrap();
     let leaf = ca
-        .issue_signer_certificate(&keys, &subject(cn), &signer.public_key_der, leaf_days)
+        .issue_signer_certificate(
+            &keys.service,
+            &subject(cn),
+            &signer.public_key_der,
+            leaf_days,
+        )
         .unwrap();
     Chain {
         keys,
@@ -401,8 +406,8 @@ fn comma_in_username_stays_one_common_name() {
 
 #[test]
 fn rfc4514_specials_round_trip() {
-    let keys = TestKeyModule::default();
-    let ca = EmbeddedCa::create(&keys, KeyType::EcP256, "CA, Inc.", None, 30).unwrap();
+    let keys = TestKeys::default();
+    let ca = EmbeddedCa::create(&keys.service, KeyType::EcP256, "CA, Inc.", None, 30).unwrap();
     assert_eq!(
         summarize(&ca.certificate).unwrap().subject_dn,
         r"CN=CA\, Inc."
@@ -423,7 +428,7 @@ fn rfc4514_specials_round_trip() {
             country: None,
         };
         let leaf = ca
-            .issue_signer_certificate(&keys, &subject, &signer.public_key_der, 1)
+            .issue_signer_certificate(&keys.service, &subject, &signer.public_key_der, 1)
             .unwrap();
         let cert = Certificate::from_der(&leaf).unwrap();
         let atv = &cert.tbs_certificate.subject.0[0].0.as_slice()[0];
@@ -452,24 +457,24 @@ fn bad_inputs_are_refused() {
         leaf_spki,
         ..
     } = chain(KeyType::EcP256, KeyType::EcP256, "alice", 30, 1);
-    let err = ca.issue_signer_certificate(&keys, &subject("alice"), b"\x30\x00", 1);
+    let err = ca.issue_signer_certificate(&keys.service, &subject("alice"), b"\x30\x00", 1);
     assert!(matches!(err, Err(PkiError::InvalidPublicKey(_))), "{err:?}");
-    let err = ca.issue_signer_certificate(&keys, &subject(""), &leaf_spki, 1);
+    let err = ca.issue_signer_certificate(&keys.service, &subject(""), &leaf_spki, 1);
     assert!(matches!(err, Err(PkiError::InvalidName(_))), "{err:?}");
-    let err = ca.issue_signer_certificate(&keys, &subject(&"x".repeat(65)), &leaf_spki, 1);
+    let err = ca.issue_signer_certificate(&keys.service, &subject(&"x".repeat(65)), &leaf_spki, 1);
     assert!(matches!(err, Err(PkiError::InvalidName(_))), "{err:?}");
-    let err = ca.issue_signer_certificate(&keys, &subject("alice"), &leaf_spki, 0);
+    let err = ca.issue_signer_certificate(&keys.service, &subject("alice"), &leaf_spki, 0);
     assert!(matches!(err, Err(PkiError::Validity(_))), "{err:?}");
-    let err = EmbeddedCa::create(&keys, KeyType::EcP256, "CA", None, u32::MAX);
+    let err = EmbeddedCa::create(&keys.service, KeyType::EcP256, "CA", None, u32::MAX);
     assert!(matches!(err, Err(PkiError::Validity(_))), "{err:?}");
 }
 
 #[test]
 fn faulty_signatures_are_caught_and_the_ca_key_destroyed() {
-    let keys = TestKeyModule::default();
+    let keys = TestKeys::default();
     keys.corrupt.store(true, Ordering::SeqCst);
     for key_type in [KeyType::EcP256, KeyType::Rsa2048] {
-        let err = EmbeddedCa::create(&keys, key_type, "CA", None, 30);
+        let err = EmbeddedCa::create(&keys.service, key_type, "CA", None, 30);
         assert!(matches!(err, Err(PkiError::Signature(_))), "{err:?}");
     }
     assert_eq!(keys.destroyed.lock().unwrap().len(), 2);
@@ -481,14 +486,14 @@ fn faulty_signatures_are_caught_and_the_ca_key_destroyed() {
         ..
     } = chain(KeyType::Rsa2048, KeyType::EcP256, "alice", 30, 1);
     keys.corrupt.store(true, Ordering::SeqCst);
-    let err = ca.issue_signer_certificate(&keys, &subject("alice"), &leaf_spki, 1);
+    let err = ca.issue_signer_certificate(&keys.service, &subject("alice"), &leaf_spki, 1);
     assert!(matches!(err, Err(PkiError::Signature(_))), "{err:?}");
 }
 
 #[test]
 fn pem_round_trips() {
-    let keys = TestKeyModule::default();
-    let ca = EmbeddedCa::create(&keys, KeyType::EcP256, "CA", None, 30).unwrap();
+    let keys = TestKeys::default();
+    let ca = EmbeddedCa::create(&keys.service, KeyType::EcP256, "CA", None, 30).unwrap();
     let pem = ca.certificate_pem();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
     assert!(pem.ends_with("-----END CERTIFICATE-----\n"));

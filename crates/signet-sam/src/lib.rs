@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
-use signet_keys::{KeyError, KeyModule, KeyRef, MasterKey};
+use signet_keys::{KeyError, KeyRef, MasterKey, SignerKeys};
 use signet_store::{
     Credential, CredentialBinding, NewAuditEvent, Purged, SadDecision, SadOutcome, SadRecord,
     SadRefusal, Store, StoreError, User,
@@ -119,15 +119,13 @@ pub struct AuthorizeRequest {
     pub description: Option<String>,
 }
 
-/// signatures/signHash input.
+/// Signature values over client digests (CSC signHash, DSS-X with digests): the SAD, the
+/// digests and the mechanism the binding resolved for the credential's key.
 #[derive(Debug)]
 pub struct SignRequest {
-    pub credential_id: String,
     pub sad: Zeroizing<String>,
     pub hashes: Vec<Vec<u8>>,
-    pub sign_algo: String,
-    pub hash_algo: Option<String>,
-    pub sign_algo_params: Option<Vec<u8>>,
+    pub mechanism: SignMechanism,
 }
 
 /// A SAD handed to the client. Only its hash is stored.
@@ -151,7 +149,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The Signature Activation Module.
 pub struct Sam {
     store: Arc<dyn Store>,
-    keys: Arc<dyn KeyModule>,
+    keys: SignerKeys,
     master: MasterKey,
     pins: PinHasher,
     config: SamConfig,
@@ -162,7 +160,7 @@ pub struct Sam {
 impl Sam {
     pub fn new(
         store: Arc<dyn Store>,
-        keys: Arc<dyn KeyModule>,
+        keys: SignerKeys,
         master: MasterKey,
         config: SamConfig,
     ) -> Self {
@@ -583,19 +581,16 @@ impl Sam {
         Ok(purged)
     }
 
-    /// signatures/signHash: spends the SAD, commits the audit record, then signs.
+    /// signatures/signHash: spends the SAD, commits the audit record, then signs. `cred` is
+    /// the credential [`Sam::signing_credential`] gave for this user.
     pub async fn sign_hashes(
         &self,
         user: &User,
+        cred: &Credential,
         req: SignRequest,
     ) -> Result<Vec<Vec<u8>>, SamError> {
-        let cred = self.signing_credential(user, &req.credential_id).await?;
-        let mechanism = SignMechanism::resolve(
-            cred.key_type,
-            &req.sign_algo,
-            req.hash_algo.as_deref(),
-            req.sign_algo_params.as_deref(),
-        )?;
+        self.check_signing_credential(user, cred)?;
+        let mechanism = req.mechanism;
         if req.hashes.is_empty() {
             return Err(SamError::InvalidRequest("Empty hash array".into()));
         }
@@ -608,7 +603,7 @@ impl Sam {
         let hashes = Arc::new(req.hashes);
         self.spend_and_sign(
             user,
-            &cred,
+            cred,
             &req.sad,
             mechanism,
             Spend {
@@ -631,14 +626,14 @@ impl Sam {
     pub async fn sign_documents(
         &self,
         user: &User,
-        credential_id: &str,
+        cred: &Credential,
         sad: &str,
         document_hash: HashAlgorithm,
         document_digests: Vec<Vec<u8>>,
         dtbsr: Vec<Vec<u8>>,
         mechanism: SignMechanism,
     ) -> Result<Vec<Vec<u8>>, SamError> {
-        let cred = self.signing_credential(user, credential_id).await?;
+        self.check_signing_credential(user, cred)?;
         if document_digests.is_empty() {
             return Err(SamError::InvalidRequest("No document to sign".into()));
         }
@@ -654,7 +649,7 @@ impl Sam {
         }
         self.spend_and_sign(
             user,
-            &cred,
+            cred,
             sad,
             mechanism,
             Spend {
@@ -674,14 +669,24 @@ impl Sam {
         credential_id: &str,
     ) -> Result<Credential, SamError> {
         let cred = self.owned_credential(user, credential_id).await?;
-        Self::check_usable(user, &cred)?;
+        self.check_signing_credential(user, &cred)?;
+        Ok(cred)
+    }
+
+    /// What [`Sam::signing_credential`] checks, again at signing time on the credential it
+    /// gave: the user's own, usable, and held by this node's key module.
+    fn check_signing_credential(&self, user: &User, cred: &Credential) -> Result<(), SamError> {
+        if cred.user_id != user.id {
+            return Err(SamError::UnknownCredential);
+        }
+        Self::check_usable(user, cred)?;
         if cred.backend != self.keys.backend() {
             // A node configured with another key module cannot reach this key (scale-out with
             // mixed backends): say so instead of failing inside the key module.
             tracing::error!(credential = %cred.id, held_by = %cred.backend, node = self.keys.backend(), "credential key is in another key module");
             return Err(SamError::KeyUnavailable);
         }
-        Ok(cred)
+        Ok(())
     }
 
     /// The part of signing shared by signHash and signDoc: spends the SAD against what was
@@ -759,7 +764,7 @@ impl Sam {
         telemetry::sad_spent();
 
         // The SAD is spent and the signature's audit record is committed: use the key.
-        let keys = Arc::clone(&self.keys);
+        let keys = self.keys.clone();
         let key_ref = KeyRef(cred.key_ref.clone());
         let key_type = cred.key_type;
         let for_key = Arc::clone(&digests);

@@ -1,8 +1,13 @@
-//! Signet's protocol front: the CSC API v1 and v2 over HTTP, plus the admin operations the CLI
-//! drives (enrolment, credential issuance).
+//! Signet's protocol bindings over HTTP: the CSC API v1 and v2, DSS-X 2.0, the OAuth2
+//! authorization server with its consent and approval pages, and the publication of the CA's
+//! validation data and the built-in TSA.
 //!
-//! The front authenticates callers, parses and validates requests and maps errors; it never
-//! touches private keys or the master key. Signing goes through the SAM only.
+//! Each binding parses its wire format into a typed request, calls the service layer
+//! (`signet-service`) or the SAM, and writes the answer — and every error, mapped in one place
+//! per binding — in its own format. This crate cannot reach a key: it does not depend on
+//! `signet-keys`, and signing goes through the SAM only.
+
+#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,15 +16,13 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
-use signet_keys::KeyModule;
 use signet_sam::Sam;
+use signet_service::Service;
 use signet_store::Store;
 use tokio::net::TcpListener;
 
 use crate::tls::{Peer, PlainListener, TlsListener};
 
-pub mod ades;
-pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod consent;
@@ -69,7 +72,7 @@ pub struct ServerConfig {
     pub oauth2: OAuth2Settings,
     pub ops: OpsSettings,
     /// signatures/signDoc limits.
-    pub ades: ades::AdesSettings,
+    pub ades: signet_service::AdesSettings,
 }
 
 /// Metrics and mutual TLS, as far as the router needs to know.
@@ -148,7 +151,7 @@ impl Default for ServerConfig {
             max_hashes: 1024,
             oauth2: OAuth2Settings::default(),
             ops: OpsSettings::default(),
-            ades: ades::AdesSettings::default(),
+            ades: signet_service::AdesSettings::default(),
         }
     }
 }
@@ -157,11 +160,10 @@ impl Default for ServerConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub keys: Arc<dyn KeyModule>,
     pub sam: Arc<Sam>,
+    /// Signing, time-stamping, the PKI services and readiness.
+    pub service: Arc<Service>,
     pub config: Arc<ServerConfig>,
-    /// The embedded CA's CRL and OCSP services and the time-stamping authority.
-    pub pki: Arc<pki::PkiService>,
 }
 
 const LOGO_PNG: &[u8] = include_bytes!("../assets/logo.png");
@@ -176,7 +178,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dss::routes())
         .merge(oauth2::routes())
         .merge(consent::routes())
-        .merge(pki::routes(state.pki.source()))
+        .merge(pki::routes(state.service.pki.source()))
         // Alive: the process answers. Ready: it can also reach its database and key module.
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ops::readyz))

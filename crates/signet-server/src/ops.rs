@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{MatchedPath, Request, State};
@@ -42,9 +42,6 @@ const MAX_REQUEST_ID: usize = 64;
 const DURATION_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// How long `/readyz` waits for the store or the key module before calling it not ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The request's ID, in the request extensions for handlers that want to show it.
 #[derive(Debug, Clone)]
@@ -229,85 +226,27 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// Which dependency `/readyz` found not ready, and why (no secrets: error kinds only).
-#[derive(Debug, Default)]
-pub struct Readiness {
-    pub store: Option<String>,
-    pub key_module: Option<String>,
-}
-
-impl Readiness {
-    /// 200 `ok`, or 503 with `{"status": "unavailable", "failed": {"store": ..., ...}}`.
-    pub fn into_response(self) -> Response {
-        let mut failed = serde_json::Map::new();
-        if let Some(e) = self.store {
-            failed.insert("store".into(), json!(e));
-        }
-        if let Some(e) = self.key_module {
-            failed.insert("key_module".into(), json!(e));
-        }
-        if failed.is_empty() {
-            return (StatusCode::OK, "ok").into_response();
-        }
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "unavailable", "failed": failed })),
-        )
-            .into_response()
-    }
-}
-
-/// Checks the store (one trivial read) and the key module ([`signet_keys::KeyModule::ping`]),
-/// concurrently and each within [`READY_TIMEOUT`].
-pub async fn readiness(
-    store: &dyn signet_store::Store,
-    keys: &std::sync::Arc<dyn signet_keys::KeyModule>,
-) -> Readiness {
-    let store = async {
-        match tokio::time::timeout(READY_TIMEOUT, store.setting("readyz")).await {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(store_error_kind(&e).to_owned()),
-            Err(_) => Some("timeout".to_owned()),
-        }
-    };
-    let keys = async {
-        let keys = std::sync::Arc::clone(keys);
-        let ping = tokio::task::spawn_blocking(move || keys.ping());
-        match tokio::time::timeout(READY_TIMEOUT, ping).await {
-            Ok(Ok(Ok(()))) => None,
-            Ok(Ok(Err(e))) => Some(key_error_kind(&e).to_owned()),
-            Ok(Err(_)) => Some("internal".to_owned()),
-            Err(_) => Some("timeout".to_owned()),
-        }
-    };
-    let (store, key_module) = tokio::join!(store, keys);
-    if store.is_some() || key_module.is_some() {
-        tracing::warn!(?store, ?key_module, "not ready");
-    }
-    Readiness { store, key_module }
-}
-
-/// Error kinds, not messages: a database error text may name paths or hosts, and the readiness
-/// endpoint can be reachable by anyone who can reach the service.
-fn store_error_kind(e: &signet_store::StoreError) -> &'static str {
-    match e {
-        signet_store::StoreError::Database(_) => "unavailable",
-        signet_store::StoreError::Corrupt(_) => "corrupt",
-        signet_store::StoreError::Conflict(_) | signet_store::StoreError::NotFound(_) => "error",
-    }
-}
-
-fn key_error_kind(e: &signet_keys::KeyError) -> &'static str {
-    match e {
-        signet_keys::KeyError::Unavailable(_) => "unavailable",
-        _ => "error",
-    }
-}
-
-/// `GET /readyz`.
+/// `GET /readyz`: 200 `ok`, or 503 with `{"status": "unavailable", "failed": {"store": ...,
+/// "key_module": ...}}` (error kinds only, see [`signet_service::Readiness`]).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    readiness(state.store.as_ref(), &state.keys)
-        .await
+    readiness_response(state.service.readiness().await)
+}
+
+fn readiness_response(readiness: signet_service::Readiness) -> Response {
+    let mut failed = serde_json::Map::new();
+    if let Some(e) = readiness.store {
+        failed.insert("store".into(), json!(e));
+    }
+    if let Some(e) = readiness.key_module {
+        failed.insert("key_module".into(), json!(e));
+    }
+    if failed.is_empty() {
+        return (StatusCode::OK, "ok").into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({ "status": "unavailable", "failed": failed })),
+    )
         .into_response()
 }
 
@@ -337,49 +276,14 @@ mod tests {
         assert_eq!(request_id(&headers), "x".repeat(64));
     }
 
-    /// A key module whose token went away.
-    struct GoneToken;
-
-    impl signet_keys::KeyModule for GoneToken {
-        fn backend(&self) -> &'static str {
-            "pkcs11"
-        }
-        fn generate(
-            &self,
-            _: signet_core::KeyType,
-            _: &str,
-        ) -> Result<signet_keys::GeneratedKey, signet_keys::KeyError> {
-            Err(signet_keys::KeyError::NotFound)
-        }
-        fn sign_digests(
-            &self,
-            _: &signet_keys::KeyRef,
-            _: signet_core::KeyType,
-            _: signet_core::SignMechanism,
-            _: &[Vec<u8>],
-        ) -> Result<Vec<Vec<u8>>, signet_keys::KeyError> {
-            Err(signet_keys::KeyError::NotFound)
-        }
-        fn destroy(&self, _: &signet_keys::KeyRef) -> Result<(), signet_keys::KeyError> {
-            Ok(())
-        }
-        fn ping(&self) -> Result<(), signet_keys::KeyError> {
-            Err(signet_keys::KeyError::Unavailable(
-                "PKCS#11 token \"secret-label\" gone".into(),
-            ))
-        }
-    }
-
     #[tokio::test]
-    async fn readiness_failures_name_the_dependency_without_details() {
-        let store = signet_store::SqliteStore::open_in_memory().expect("store");
-        let master = signet_keys::MasterKey::generate().expect("master key");
-        let soft: std::sync::Arc<dyn signet_keys::KeyModule> =
-            std::sync::Arc::new(signet_keys::SoftKeyModule::new(master));
-        let ok = readiness(&store, &soft).await.into_response();
+    async fn readiness_failures_name_the_dependency() {
+        let ok = readiness_response(signet_service::Readiness::default());
         assert_eq!(ok.status(), StatusCode::OK);
-        let gone: std::sync::Arc<dyn signet_keys::KeyModule> = std::sync::Arc::new(GoneToken);
-        let failed = readiness(&store, &gone).await.into_response();
+        let failed = readiness_response(signet_service::Readiness {
+            store: None,
+            key_module: Some("unavailable".into()),
+        });
         assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = axum::body::to_bytes(failed.into_body(), 1 << 16)
             .await
@@ -388,12 +292,6 @@ mod tests {
         assert_eq!(
             body,
             json!({ "status": "unavailable", "failed": { "key_module": "unavailable" } })
-        );
-        assert_eq!(
-            store_error_kind(&signet_store::StoreError::Database(
-                "unable to open /var/lib/signet/signet.db".into()
-            )),
-            "unavailable"
         );
     }
 }

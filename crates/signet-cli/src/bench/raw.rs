@@ -23,7 +23,9 @@ pub async fn run(
     threads: usize,
 ) -> anyhow::Result<Measurement> {
     let label = format!("raw {}", key_label(cred.key_type));
-    let keys = Arc::clone(&fixture.node.keys);
+    // The SAM's own capability, used directly: the floor Signet's signing path is measured
+    // against.
+    let keys = fixture.node.keys.signer_keys();
     let digests = random_digests(batch)?;
     // Warm-up call: also proves the key and mechanism work before anything is timed.
     keys.sign_digests(&cred.key_ref, cred.key_type, cred.mechanism, &digests)

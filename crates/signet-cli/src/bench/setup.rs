@@ -17,7 +17,7 @@ use hyper::header::HeaderValue;
 use serde::Deserialize;
 use signet_core::{KeyType, SignMechanism};
 use signet_keys::KeyRef;
-use signet_server::admin::CredentialSpec;
+use signet_service::admin::CredentialSpec;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -120,7 +120,7 @@ impl Fixture {
         // its cost is part of what is measured.
         let (seal_shutdown, seal_stop) = oneshot::channel::<()>();
         let sealer = node
-            .sealer(std::sync::Arc::clone(&state.pki))
+            .sealer(std::sync::Arc::clone(&state.service.pki))
             .map(|sealer| {
                 tokio::spawn(sealer.run(async move {
                     let _ = seal_stop.await;

@@ -9,7 +9,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use signet_core::{KeyType, SignMechanism};
-use signet_keys::{GeneratedKey, KeyError, KeyModule, KeyRef};
+use signet_keys::{GeneratedKey, KeyAccess, KeyError, KeyModule, KeyRef, ServiceKeys};
 
 enum Key {
     Ec(EcdsaKeyPair),
@@ -20,6 +20,7 @@ enum Key {
 pub struct TestKeyModule {
     next: AtomicU64,
     keys: Mutex<HashMap<Vec<u8>, (KeyType, Key)>>,
+    labels: Mutex<HashMap<Vec<u8>, String>>,
     pub destroyed: Mutex<Vec<KeyRef>>,
     /// When set, every signature is corrupted (to test the self-check).
     pub corrupt: std::sync::atomic::AtomicBool,
@@ -30,7 +31,7 @@ impl KeyModule for TestKeyModule {
         "test"
     }
 
-    fn generate(&self, key_type: KeyType, _label: &str) -> Result<GeneratedKey, KeyError> {
+    fn generate(&self, key_type: KeyType, label: &str) -> Result<GeneratedKey, KeyError> {
         let internal = |_| KeyError::Internal("generation failed".into());
         let (key, spki) = match key_type {
             KeyType::EcP256 | KeyType::EcP384 => {
@@ -73,6 +74,10 @@ impl KeyModule for TestKeyModule {
             .lock()
             .unwrap()
             .insert(id.clone(), (key_type, key));
+        self.labels
+            .lock()
+            .unwrap()
+            .insert(id.clone(), label.to_owned());
         Ok(GeneratedKey {
             key_ref: KeyRef(id),
             public_key_der: spki,
@@ -131,6 +136,15 @@ impl KeyModule for TestKeyModule {
         Ok(out)
     }
 
+    fn key_label(&self, key: &KeyRef) -> Result<String, KeyError> {
+        self.labels
+            .lock()
+            .unwrap()
+            .get(&key.0)
+            .cloned()
+            .ok_or(KeyError::NotFound)
+    }
+
     fn destroy(&self, key: &KeyRef) -> Result<(), KeyError> {
         self.keys
             .lock()
@@ -139,5 +153,28 @@ impl KeyModule for TestKeyModule {
             .ok_or(KeyError::NotFound)?;
         self.destroyed.lock().unwrap().push(key.clone());
         Ok(())
+    }
+}
+
+/// A [`TestKeyModule`] with the service-key capability over it (what the PKI is given); the
+/// module itself is reachable through `Deref` (signer keys, the corrupt switch).
+pub struct TestKeys {
+    pub module: std::sync::Arc<TestKeyModule>,
+    pub service: ServiceKeys,
+}
+
+impl Default for TestKeys {
+    fn default() -> Self {
+        let module = std::sync::Arc::new(TestKeyModule::default());
+        let service = KeyAccess::new(module.clone()).service_keys();
+        Self { module, service }
+    }
+}
+
+impl std::ops::Deref for TestKeys {
+    type Target = TestKeyModule;
+
+    fn deref(&self) -> &TestKeyModule {
+        &self.module
     }
 }

@@ -1,70 +1,32 @@
-//! signatures/signDoc (CSC v2 §11.11; ETSI TS 119 432 signature creation at the SCA level,
-//! TS 119 431-2): the service builds the AdES signature itself.
-//!
-//! 1. Parse and check everything, decode the documents; no SAD is touched yet.
-//! 2. signet-ades prepares each document (a blocking task: hashing, PDF parsing) and says what
-//!    the authorization must cover — the digest of each document as sent, or the digest given
-//!    (sole control, EN 419241-1: the SAD binds the documents) — and which DTBS/R to sign.
-//! 3. The SAM spends the SAD against the document digests, one signature per document, audits
-//!    both digest lists, and only then has the key module sign the DTBS/R.
-//! 4. signet-ades finishes each signature: time-stamp (B-T), validation data (B-LT), archive
-//!    or document time-stamp (B-LTA), through this node's TSA and embedded CA.
-
-use std::sync::Arc;
+//! signatures/signDoc (CSC v2 §11.11): parses and checks the request and decodes the
+//! documents (no SAD is touched yet), has the service sign them
+//! ([`signet_service::Service::sign_documents`]: prepare, pre-flight, SAD spend and key use,
+//! finish), and writes the signed documents straight into the JSON answer.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
-use signet_ades::{
-    AdesError, Content, DocumentRequest, Envelope, Finished, Format, Level, Output, Revocation,
-    SignedProps, Signer,
-};
+use signet_ades::{AdesError, Content, Format, Level, Output, Revocation, SignedProps};
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
-use signet_sam::{SamError, now_unix};
+use signet_sam::SamError;
+use signet_service::{DocumentError, DocumentItem};
 use signet_store::{Credential, SadRefusal, User};
 use zeroize::Zeroizing;
 
 use super::Version;
 use crate::AppState;
-use crate::ades::{PkiTimeStamper, PkiValidationData, preflight};
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
 
 /// Most `signed_props` entries per document.
 const MAX_SIGNED_PROPS: usize = 32;
 
-/// One document to sign, as a binding (CSC signDoc, DSS-X SignRequest) describes it.
-pub struct Item {
-    /// `documents[i]` or `documentDigests[i].hashes[j]`, for messages.
-    pub name: String,
-    pub format: Format,
-    pub level: Level,
-    pub envelope: Envelope,
-    pub mechanism: SignMechanism,
-    pub props: SignedProps,
-    pub content: Content,
-    pub document_hash: HashAlgorithm,
-}
-
-/// Why [`sign_documents_core`] failed, before each binding words it its own way.
-#[derive(Debug)]
-pub enum CoreError {
-    /// The items do not fit one authorization (400 invalid_request in CSC).
-    Request(String),
-    Sam(SamError),
-    /// The AdES engine refused or failed on the named item.
-    Ades(String, AdesError),
-    Internal,
-}
-
-impl CoreError {
-    /// The CSC error of each failure.
-    pub fn into_csc(self) -> ApiError {
-        match self {
-            Self::Request(text) => ApiError::invalid_request(text),
-            Self::Sam(e) => sam_error(e),
-            Self::Ades(name, e) => ades_error(&name, e),
-            Self::Internal => ApiError::internal(),
-        }
+/// The CSC error of each document-signing failure: the one place signDoc's errors are worded.
+fn document_error(e: DocumentError) -> ApiError {
+    match e {
+        DocumentError::Request(text) => ApiError::invalid_request(text),
+        DocumentError::Sam(e) => sam_error(e),
+        DocumentError::Ades(name, e) => ades_error(&name, e),
+        DocumentError::Internal => ApiError::internal(),
     }
 }
 
@@ -194,7 +156,7 @@ fn hash_algorithm(oid: Option<&str>) -> ApiResult<Option<HashAlgorithm>> {
 }
 
 /// Reads `documents` or `documentDigests` into items.
-fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<Vec<Item>> {
+fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<Vec<DocumentItem>> {
     let documents = body.opt_array("documents")?;
     let digests = body.opt_array("documentDigests")?;
     let (entries, digest_mode, list) = match (documents, digests) {
@@ -293,7 +255,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
                         document_hash.len()
                     )));
                 }
-                items.push(Item {
+                items.push(DocumentItem {
                     name: format!("{at}.hashes[{j}]"),
                     format,
                     level,
@@ -327,7 +289,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
             let bytes = decode_document(text).ok_or_else(|| {
                 ApiError::invalid_request(format!("Invalid Base64 {at}.document"))
             })?;
-            items.push(Item {
+            items.push(DocumentItem {
                 name: at,
                 format,
                 level,
@@ -472,9 +434,11 @@ pub async fn sign_doc(
         .await
         .map_err(sam_error)?;
     let items = parse_items(state, body, &cred)?;
-    let finished = sign_documents_core(state, user, &cred, &sad, items, return_info)
+    let finished = state
+        .service
+        .sign_documents(user, &cred, &sad, items, return_info)
         .await
-        .map_err(CoreError::into_csc)?;
+        .map_err(document_error)?;
     let started = std::time::Instant::now();
     let mut with_signature = Vec::new();
     let mut signature_objects = Vec::new();
@@ -522,129 +486,4 @@ pub async fn sign_doc(
         "signDoc encoding"
     );
     Ok(out)
-}
-
-/// The signing core shared by CSC signDoc and DSS-X SignRequest: prepares every item, has the
-/// SAM spend `sad` against the documents and sign the DTBS/R, then finishes each signature
-/// (time-stamps, validation data). All items must share one mechanism and one document hash
-/// algorithm (one authorization binds one hash algorithm).
-pub async fn sign_documents_core(
-    state: &AppState,
-    user: &User,
-    cred: &Credential,
-    sad: &str,
-    items: Vec<Item>,
-    return_info: bool,
-) -> Result<Vec<Finished>, CoreError> {
-    let Some(first) = items.first() else {
-        return Err(CoreError::Request("No document to sign".into()));
-    };
-    let (mechanism, document_hash) = (first.mechanism, first.document_hash);
-    if items
-        .iter()
-        .any(|i| i.mechanism != mechanism || i.document_hash != document_hash)
-    {
-        return Err(CoreError::Request(
-            "All documents of one signDoc request must use the same signAlgo, signAlgoParams and hashAlgorithmOID (one authorization binds one hash algorithm)".into(),
-        ));
-    }
-
-    let top_level = items.iter().map(|i| i.level).max().unwrap_or(Level::BB);
-    let first_name = first.name.clone();
-
-    // Prepare every document before the SAD is touched: a bad document costs no signature.
-    let started = std::time::Instant::now();
-    let signing_time = now_unix();
-    let limits = state.config.ades.limits;
-    let signer = Signer {
-        certificate: cred.certificate.clone(),
-        chain: cred.chain.clone(),
-        key_type: cred.key_type,
-        mechanism,
-    };
-    let prepared = tokio::task::spawn_blocking(move || {
-        items
-            .into_iter()
-            .map(|item| {
-                let request = DocumentRequest {
-                    format: item.format,
-                    level: item.level,
-                    envelope: item.envelope,
-                    content: item.content,
-                    document_hash: item.document_hash,
-                    props: item.props,
-                    signer: signer.clone(),
-                    signing_time,
-                    collect_validation_info: return_info,
-                    limits,
-                };
-                match signet_ades::prepare(request) {
-                    Ok(p) => Ok((item.name, p)),
-                    Err(e) => Err(CoreError::Ades(item.name, e)),
-                }
-            })
-            .collect::<Result<Vec<_>, CoreError>>()
-    })
-    .await
-    .map_err(|_| CoreError::Internal)??;
-
-    // The same for the TSA and the CA: their answers are needed after signing.
-    let fetched = preflight(
-        &state.pki,
-        top_level >= Level::BT,
-        (top_level >= Level::BLt || return_info).then_some(cred.certificate.as_slice()),
-    )
-    .await
-    .map_err(|e| CoreError::Ades(first_name, e))?;
-
-    let prepared_at = started.elapsed();
-    let document_digests: Vec<Vec<u8>> = prepared
-        .iter()
-        .map(|(_, p)| p.document_digest().to_vec())
-        .collect();
-    let dtbsr: Vec<Vec<u8>> = prepared.iter().map(|(_, p)| p.dtbsr().to_vec()).collect();
-    let values = state
-        .sam
-        .sign_documents(
-            user,
-            &cred.id,
-            sad,
-            document_hash,
-            document_digests,
-            dtbsr,
-            mechanism,
-        )
-        .await
-        .map_err(CoreError::Sam)?;
-
-    let signed_at = started.elapsed();
-    let runtime = tokio::runtime::Handle::current();
-    let tsa = PkiTimeStamper {
-        pki: Arc::clone(&state.pki),
-        runtime: runtime.clone(),
-    };
-    let validation = PkiValidationData {
-        pki: Arc::clone(&state.pki),
-        runtime,
-        fetched,
-    };
-    let finished = tokio::task::spawn_blocking(move || {
-        prepared
-            .into_iter()
-            .zip(values)
-            .map(|((name, p), value)| {
-                signet_ades::finish(p, &value, Some(&tsa), Some(&validation))
-                    .map_err(|e| CoreError::Ades(name, e))
-            })
-            .collect::<Result<Vec<_>, CoreError>>()
-    })
-    .await
-    .map_err(|_| CoreError::Internal)??;
-    tracing::debug!(
-        prepare_us = prepared_at.as_micros() as u64,
-        sign_us = (signed_at - prepared_at).as_micros() as u64,
-        finish_us = (started.elapsed() - signed_at).as_micros() as u64,
-        "document signing timings"
-    );
-    Ok(finished)
 }

@@ -1,7 +1,7 @@
 //! signatures/signHash (CSC 11.9 v1 / 11.10 v2): raw signature values over client digests.
 
 use serde_json::{Value, json};
-use signet_sam::SignRequest;
+use signet_service::{AlgorithmChoice, HashSignRequest};
 use signet_store::User;
 use zeroize::Zeroizing;
 
@@ -61,16 +61,18 @@ pub async fn sign_hash(
         }
         Some(_) => return Err(ApiError::invalid_param("operationMode")),
     }
-    let req = SignRequest {
+    let req = HashSignRequest {
         credential_id,
         sad,
         hashes,
-        sign_algo,
-        hash_algo,
-        sign_algo_params,
+        algorithm: AlgorithmChoice {
+            sign_algo,
+            hash_algo,
+            params: sign_algo_params,
+        },
     };
     let values = state
-        .sam
+        .service
         .sign_hashes(user, req)
         .await
         .map_err(|e| ApiError::from_sam(e, version))?;

@@ -8,7 +8,7 @@ use signet_core::HashAlgorithm;
 use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
-use crate::pki::PkiServiceError;
+use signet_service::PkiServiceError;
 
 /// Longest nonce accepted, in hex digits (64 bytes).
 const MAX_NONCE_HEX: usize = 128;
@@ -42,7 +42,7 @@ pub async fn timestamp(state: &AppState, body: &Fields) -> ApiResult<Value> {
         Some(text) => Some(parse_nonce(text)?),
     };
     let token = state
-        .pki
+        .service
         .timestamp(hash, &digest, nonce.as_deref())
         .await
         .map_err(api_error)?;

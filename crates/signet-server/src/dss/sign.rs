@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::csc::sign_doc::{CoreError, Item, sign_documents_core};
+use signet_service::{DocumentError, DocumentItem};
 
 /// More documents than this, or more than one at B-LT and above, is "long work": answered
 /// Pending when the client listed the asynchronous processing profile.
@@ -38,15 +38,13 @@ pub enum Work {
     Hashes {
         ids: Vec<Option<String>>,
         hashes: Vec<Vec<u8>>,
-        sign_algo: &'static str,
-        hash: HashAlgorithm,
-        params: Option<Vec<u8>>,
+        mechanism: SignMechanism,
     },
     /// AdES signatures; `ids[i]` and `mime[i]` belong to `items[i]`.
     Documents {
         ids: Vec<Option<String>>,
         mime: Vec<Option<String>>,
-        items: Vec<Item>,
+        items: Vec<DocumentItem>,
     },
 }
 
@@ -100,12 +98,12 @@ pub fn sam_result(e: SamError) -> DssResult {
     }
 }
 
-fn core_result(e: CoreError) -> DssResult {
+fn core_result(e: DocumentError) -> DssResult {
     use signet_ades::AdesError;
     match e {
-        CoreError::Request(text) => general(text),
-        CoreError::Sam(e) => sam_result(e),
-        CoreError::Ades(name, e) => {
+        DocumentError::Request(text) => general(text),
+        DocumentError::Sam(e) => sam_result(e),
+        DocumentError::Ades(name, e) => {
             let text = format!("{name}: {e}");
             match e {
                 // What the engine refuses to produce (format, envelope, property) is a
@@ -121,7 +119,7 @@ fn core_result(e: CoreError) -> DssResult {
                 }
             }
         }
-        CoreError::Internal => DssResult::responder(minor::GENERAL_ERROR, "Internal error"),
+        DocumentError::Internal => DssResult::responder(minor::GENERAL_ERROR, "Internal error"),
     }
 }
 
@@ -352,7 +350,7 @@ fn mechanism(
     cred: &Credential,
     sig_alg: Option<SignatureAlgorithm>,
     digest_hash: Option<HashAlgorithm>,
-) -> Result<(SignMechanism, &'static str, Option<Vec<u8>>), DssResult> {
+) -> Result<SignMechanism, DssResult> {
     let sig_alg = match sig_alg {
         Some(a) => a,
         None => {
@@ -362,7 +360,7 @@ fn mechanism(
                 SignMechanism::Ecdsa { .. } => SignMechanism::Ecdsa { hash },
                 _ => SignMechanism::RsaPkcs1 { hash },
             };
-            return Ok((m, m.signature_oid(), None));
+            return Ok(m);
         }
     };
     let hash = sig_alg
@@ -377,7 +375,7 @@ fn mechanism(
         params.as_deref(),
     )
     .map_err(|e| not_supported(format!("SignatureAlgorithm: {e}")))?;
-    Ok((m, sig_alg.oid, params))
+    Ok(m)
 }
 
 fn hash_work(
@@ -405,7 +403,7 @@ fn hash_work(
             format!("DigestMethod {method} is not supported: use SHA-256, SHA-384 or SHA-512"),
         ));
     }
-    let (m, sign_algo, params) = mechanism(cred, sig_alg, first_hash)?;
+    let m = mechanism(cred, sig_alg, first_hash)?;
     let hash = m.hash();
     let mut hashes = Vec::new();
     for (i, h) in req.hashes.iter().enumerate() {
@@ -414,9 +412,7 @@ fn hash_work(
     Ok(Work::Hashes {
         ids: req.hashes.iter().map(|h| h.id.clone()).collect(),
         hashes,
-        sign_algo,
-        hash,
-        params,
+        mechanism: m,
     })
 }
 
@@ -573,14 +569,14 @@ fn document_work(
         .first()
         .and_then(|h| h.digests.first())
         .and_then(|d| alg::digest_method(&d.method));
-    let (m, _, _) = mechanism(cred, sig_alg, if digest_only { first_hash } else { None })?;
+    let m = mechanism(cred, sig_alg, if digest_only { first_hash } else { None })?;
     // The SAD binds the documents' digests made with the signature algorithm's hash.
     let document_hash = m.hash();
     let mut items = Vec::new();
     let mut ids = Vec::new();
     let mut mime = Vec::new();
     for (i, d) in req.documents.iter().enumerate() {
-        items.push(Item {
+        items.push(DocumentItem {
             name: match &d.id {
                 Some(id) => format!("Document {id}"),
                 None => format!("Document[{i}]"),
@@ -599,7 +595,7 @@ fn document_work(
     for (i, h) in req.hashes.iter().enumerate() {
         let name = hash_name(h, i);
         let digest = pick_digest(h, document_hash, &name)?;
-        items.push(Item {
+        items.push(DocumentItem {
             name,
             format,
             level,
@@ -633,19 +629,18 @@ pub async fn run(state: &AppState, job: Job, response_id: String) -> SignRespons
         Work::Hashes {
             ids,
             hashes,
-            sign_algo,
-            hash,
-            params,
+            mechanism,
         } => {
             let request = SamSignRequest {
-                credential_id: job.credential.id.clone(),
                 sad: job.sad,
                 hashes,
-                sign_algo: sign_algo.to_owned(),
-                hash_algo: Some(hash.oid().to_owned()),
-                sign_algo_params: params,
+                mechanism,
             };
-            match state.sam.sign_hashes(&job.user, request).await {
+            match state
+                .sam
+                .sign_hashes(&job.user, &job.credential, request)
+                .await
+            {
                 Ok(values) => {
                     resp.signature_objects = ids
                         .into_iter()
@@ -662,7 +657,9 @@ pub async fn run(state: &AppState, job: Job, response_id: String) -> SignRespons
         }
         Work::Documents { ids, mime, items } => {
             let formats: Vec<Format> = items.iter().map(|i| i.format).collect();
-            match sign_documents_core(state, &job.user, &job.credential, &job.sad, items, false)
+            match state
+                .service
+                .sign_documents(&job.user, &job.credential, &job.sad, items, false)
                 .await
             {
                 Ok(finished) => {

@@ -107,26 +107,7 @@ pub fn redirect_source(redirect_uri: &str) -> Option<String> {
     }
 }
 
-/// Whether a redirect URI may be registered: absolute, no fragment, and `https`, `http` on a
-/// loopback host (RFC 8252 §7.3), or a private-use scheme with a dot (RFC 8252 §7.1).
-pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
-    let url = url::Url::parse(uri).map_err(|e| format!("{uri}: not an absolute URI ({e})"))?;
-    if url.fragment().is_some() {
-        return Err(format!("{uri}: a redirect URI must not have a fragment"));
-    }
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err(format!(
-            "{uri}: http is only allowed for loopback redirect URIs; use https"
-        )),
-        s if s.contains('.') => Ok(()),
-        _ => Err(format!(
-            "{uri}: use https, http on loopback, or a private-use scheme like com.example.app"
-        )),
-    }
-}
+pub use signet_service::admin::acceptable_redirect_uri;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Operator actions: enrol users, issue credentials, disable/enable/unlock, bootstrap the CA.
+//! Operator actions: enrol users, issue credentials, disable/enable/unlock, revoke, OAuth2
+//! clients.
 //!
 //! These run from the `signet admin` command line against the same store as the server. Key
 //! generation happens inside the key module; the certificate comes from the embedded CA; every
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use signet_core::KeyType;
-use signet_keys::{KeyModule, KeyRef};
+use signet_keys::{KeyProvisioning, KeyRef, ServiceKeys};
 use signet_pki::{EmbeddedCa, SubjectName};
 use signet_sam::{Sam, now_unix, secrets, totp};
 use signet_store::{
@@ -33,113 +34,19 @@ pub enum AdminError {
     Sam(#[from] signet_sam::SamError),
 }
 
-const ADMIN: &str = "admin";
-
-/// Settings keys under which the embedded CA is kept in the store.
-const CA_KEY_REF: &str = "ca.key_ref";
-const CA_KEY_TYPE: &str = "ca.key_type";
-const CA_CERTIFICATE: &str = "ca.certificate";
-
-/// How the embedded CA is created on first use.
-#[derive(Debug, Clone)]
-pub struct CaSettings {
-    pub common_name: String,
-    pub organization: Option<String>,
-    pub key_type: KeyType,
-    pub validity_days: u32,
-}
-
-impl Default for CaSettings {
-    fn default() -> Self {
-        Self {
-            common_name: "Signet Embedded CA".into(),
-            organization: Some("Signet".into()),
-            key_type: KeyType::EcP256,
-            validity_days: 3650,
+impl From<crate::bootstrap::BootstrapError> for AdminError {
+    fn from(e: crate::bootstrap::BootstrapError) -> Self {
+        use crate::bootstrap::BootstrapError as B;
+        match e {
+            B::Store(e) => Self::Store(e),
+            B::Key(e) => Self::Key(e),
+            B::Pki(e) => Self::Pki(e),
+            B::Internal(text) => Self::Invalid(text),
         }
     }
 }
 
-/// The embedded CA as stored, if it was created.
-async fn load_ca(store: &dyn Store) -> Result<Option<EmbeddedCa>, AdminError> {
-    let (Some(key_ref), Some(key_type), Some(cert)) = (
-        store.setting(CA_KEY_REF).await?,
-        store.setting(CA_KEY_TYPE).await?,
-        store.setting(CA_CERTIFICATE).await?,
-    ) else {
-        return Ok(None);
-    };
-    let key_type = String::from_utf8_lossy(&key_type)
-        .parse::<KeyType>()
-        .map_err(|e| StoreError::Corrupt(format!("CA key type: {e}")))?;
-    Ok(Some(EmbeddedCa {
-        key_ref: KeyRef(key_ref),
-        key_type,
-        certificate: cert,
-        urls: None,
-    }))
-}
-
-/// Loads the embedded CA from the store, creating it (key in the key module) the first time.
-///
-/// Safe when several nodes share a database and start at once: each may create a CA, but the
-/// settings are written with [`Store::put_settings_if_absent`], so exactly one CA (and one
-/// `ca.create` audit record) is stored; the other nodes destroy the key they made and use the
-/// stored CA.
-pub async fn load_or_create_ca(
-    store: &dyn Store,
-    keys: &Arc<dyn KeyModule>,
-    settings: &CaSettings,
-) -> Result<EmbeddedCa, AdminError> {
-    if let Some(ca) = load_ca(store).await? {
-        return Ok(ca);
-    }
-    let keys2 = Arc::clone(keys);
-    let s = settings.clone();
-    let ca = tokio::task::spawn_blocking(move || {
-        EmbeddedCa::create(
-            keys2.as_ref(),
-            s.key_type,
-            &s.common_name,
-            s.organization.as_deref(),
-            s.validity_days,
-        )
-    })
-    .await
-    .map_err(|e| AdminError::Invalid(format!("CA creation task failed: {e}")))??;
-    let created = store
-        .put_settings_if_absent(
-            &[
-                (CA_KEY_REF, &ca.key_ref.0),
-                (CA_KEY_TYPE, ca.key_type.name().as_bytes()),
-                (CA_CERTIFICATE, &ca.certificate),
-            ],
-            Some(NewAuditEvent::new(
-                "ca.create",
-                "system",
-                None,
-                json!({ "key_type": ca.key_type.name(), "backend": keys.backend(), "subject": settings.common_name }),
-            )),
-        )
-        .await?;
-    if created {
-        return Ok(ca);
-    }
-    // Another node stored its CA first: drop ours (best effort: an orphaned key in a token is
-    // harmless, a sealed software key is just bytes) and use theirs.
-    let keys2 = Arc::clone(keys);
-    let ours = ca.key_ref.clone();
-    match tokio::task::spawn_blocking(move || keys2.destroy(&ours)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not destroy the unused CA key"),
-        Err(e) => tracing::warn!(error = %e, "could not destroy the unused CA key"),
-    }
-    load_ca(store).await?.ok_or_else(|| {
-        AdminError::Store(StoreError::Corrupt(
-            "the embedded CA settings are incomplete".into(),
-        ))
-    })
-}
+const ADMIN: &str = "admin";
 
 /// CRLReason names (RFC 5280 §5.3.1) for `admin credential revoke --reason`.
 pub const REVOCATION_REASONS: &[(&str, u8)] = &[
@@ -205,11 +112,35 @@ pub struct EnrolledUser {
 /// Everything admin operations need.
 pub struct Admin {
     pub store: Arc<dyn Store>,
-    pub keys: Arc<dyn KeyModule>,
+    /// Creates and destroys signer keys; cannot sign.
+    pub keys: KeyProvisioning,
+    /// The CA key, to certify new signer keys.
+    pub service_keys: ServiceKeys,
     pub sam: Arc<Sam>,
     pub ca: EmbeddedCa,
     pub signer_validity_days: u32,
     pub organization: Option<String>,
+}
+
+/// Whether a redirect URI may be registered: absolute, no fragment, and `https`, `http` on a
+/// loopback host (RFC 8252 §7.3), or a private-use scheme with a dot (RFC 8252 §7.1).
+pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = url::Url::parse(uri).map_err(|e| format!("{uri}: not an absolute URI ({e})"))?;
+    if url.fragment().is_some() {
+        return Err(format!("{uri}: a redirect URI must not have a fragment"));
+    }
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "{uri}: http is only allowed for loopback redirect URIs; use https"
+        )),
+        s if s.contains('.') => Ok(()),
+        _ => Err(format!(
+            "{uri}: use https, http on loopback, or a private-use scheme like com.example.app"
+        )),
+    }
 }
 
 /// Usernames appear in certificate subjects, audit rows and URLs: keep them plain.
@@ -299,11 +230,12 @@ impl Admin {
             .await?
             .ok_or_else(|| AdminError::Invalid(format!("no user named {}", spec.username)))?;
         let id = secrets::random_id()?;
-        let keys = Arc::clone(&self.keys);
-        let (key_type, label) = (spec.key_type, format!("signet:{id}"));
-        let generated = tokio::task::spawn_blocking(move || keys.generate(key_type, &label))
-            .await
-            .map_err(|e| AdminError::Invalid(format!("key generation task failed: {e}")))??;
+        let keys = self.keys.clone();
+        let (key_type, label) = (spec.key_type, id.clone());
+        let generated =
+            tokio::task::spawn_blocking(move || keys.generate_signer_key(key_type, &label))
+                .await
+                .map_err(|e| AdminError::Invalid(format!("key generation task failed: {e}")))??;
         self.store
             .append_audit(NewAuditEvent::new(
                 "key.generate",
@@ -317,12 +249,12 @@ impl Admin {
             organization: self.organization.clone(),
             country: None,
         };
-        let keys = Arc::clone(&self.keys);
+        let keys = self.service_keys.clone();
         let ca = self.ca.clone();
         let spki = generated.public_key_der.clone();
         let days = self.signer_validity_days;
         let certificate = tokio::task::spawn_blocking(move || {
-            ca.issue_signer_certificate(keys.as_ref(), &subject, &spki, days)
+            ca.issue_signer_certificate(&keys, &subject, &spki, days)
         })
         .await
         .map_err(|e| AdminError::Invalid(format!("certificate task failed: {e}")))??;
@@ -378,7 +310,7 @@ impl Admin {
             ));
         }
         for uri in &spec.redirect_uris {
-            crate::oauth2::acceptable_redirect_uri(uri).map_err(AdminError::Invalid)?;
+            acceptable_redirect_uri(uri).map_err(AdminError::Invalid)?;
         }
         if spec.redirect_uris.is_empty() && spec.username.is_none() {
             return Err(AdminError::Invalid(
@@ -535,9 +467,9 @@ impl Admin {
         if !cred.disabled {
             self.set_credential_disabled(id, true).await?;
         }
-        let keys = Arc::clone(&self.keys);
+        let keys = self.keys.clone();
         let key_ref = KeyRef(cred.key_ref.clone());
-        let destroyed = tokio::task::spawn_blocking(move || keys.destroy(&key_ref))
+        let destroyed = tokio::task::spawn_blocking(move || keys.destroy_signer_key(&key_ref))
             .await
             .map_err(|e| AdminError::Invalid(format!("key destruction task failed: {e}")))?;
         match destroyed {
