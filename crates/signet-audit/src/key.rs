@@ -8,6 +8,7 @@ use serde_json::json;
 use signet_core::KeyType;
 use signet_keys::{KeyRef, ServiceKey, ServiceKeys};
 use signet_pki::{EmbeddedCa, SubjectName};
+use signet_service::bootstrap::{self, BootstrapError, Created};
 use signet_store::{NewAuditEvent, Store, StoreError};
 
 use crate::checkpoint::AuditCertificate;
@@ -120,35 +121,48 @@ pub async fn load(store: &dyn Store) -> Result<Option<AuditSigningKey>, KeyError
     }))
 }
 
-/// A new key and its certificate (not yet recorded anywhere).
-async fn generate(
+/// A new key and its certificate (not yet recorded anywhere). Blocks: run it on a blocking
+/// thread.
+fn generate(
     keys: &ServiceKeys,
     ca: &EmbeddedCa,
-    settings: &AuditKeySettings,
+    s: &AuditKeySettings,
 ) -> Result<(KeyRef, Vec<u8>), KeyError> {
-    let (keys, ca, s) = (keys.clone(), ca.clone(), settings.clone());
-    tokio::task::spawn_blocking(move || {
-        let generated = keys.generate(ServiceKey::Audit, KEY_TYPE)?;
-        let subject = SubjectName {
-            common_name: s.common_name.clone(),
-            organization: s.organization.clone(),
-            country: None,
-        };
-        match ca.issue_audit_certificate(
-            &keys,
-            &subject,
-            &generated.public_key_der,
-            s.validity_days,
-        ) {
-            Ok(cert) => Ok((generated.key_ref, cert)),
-            Err(e) => {
-                let _ = keys.destroy(ServiceKey::Audit, &generated.key_ref);
-                Err(KeyError::Pki(e))
-            }
+    let generated = keys.generate(ServiceKey::Audit, KEY_TYPE)?;
+    let subject = SubjectName {
+        common_name: s.common_name.clone(),
+        organization: s.organization.clone(),
+        country: None,
+    };
+    match ca.issue_audit_certificate(keys, &subject, &generated.public_key_der, s.validity_days) {
+        Ok(cert) => Ok((generated.key_ref, cert)),
+        Err(e) => {
+            let _ = keys.destroy(ServiceKey::Audit, &generated.key_ref);
+            Err(KeyError::Pki(e))
         }
-    })
-    .await
-    .map_err(|e| KeyError::Internal(format!("audit key task failed: {e}")))?
+    }
+}
+
+impl From<KeyError> for BootstrapError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(e) => Self::Store(e),
+            KeyError::Key(e) => Self::Key(e),
+            KeyError::Pki(e) => Self::Pki(e),
+            KeyError::Internal(text) => Self::Internal(text),
+        }
+    }
+}
+
+impl From<BootstrapError> for KeyError {
+    fn from(e: BootstrapError) -> Self {
+        match e {
+            BootstrapError::Store(e) => Self::Store(e),
+            BootstrapError::Key(e) => Self::Key(e),
+            BootstrapError::Pki(e) => Self::Pki(e),
+            BootstrapError::Internal(text) => Self::Internal(text),
+        }
+    }
 }
 
 fn random_origin() -> Result<String, KeyError> {
@@ -161,8 +175,7 @@ fn random_origin() -> Result<String, KeyError> {
 }
 
 /// Loads the audit key or creates it (with the log's identity), recording an
-/// `audit.key.create` event. When several nodes create it at once one wins; the others destroy
-/// their key and use the winner's.
+/// `audit.key.create` event, once per log ([`signet_service::bootstrap::load_or_create`]).
 pub async fn load_or_create(
     store: &dyn Store,
     keys: &ServiceKeys,
@@ -182,43 +195,46 @@ pub async fn load_or_create(
             "audit.origin {origin:?} must be one word (e.g. example.org/signet/audit)"
         )));
     }
-    let (key_ref, certificate) = generate(keys, ca, settings).await?;
-    let audit_cert = AuditCertificate::from_der(&certificate)?;
-    let event = NewAuditEvent::new(
-        "audit.key.create",
-        "system",
-        None,
-        json!({
-            "origin": origin,
-            "key_id": data_encoding::HEXLOWER.encode(&audit_cert.key_id),
-            "backend": keys.backend(),
-        }),
-    );
-    let certs = encode_certificates(std::slice::from_ref(&certificate));
-    let created = store
-        .put_settings_if_absent(
-            &[
-                (KEY_REF, &key_ref.0),
-                (CERTIFICATE, &certificate),
-                (CERTIFICATES, &certs),
-                (ORIGIN, origin.as_bytes()),
-            ],
-            Some(event),
-        )
-        .await?;
-    if created {
-        tracing::info!(origin, "audit key created");
-        return Ok(AuditSigningKey {
-            origin,
-            key_ref,
-            certificate: audit_cert,
-        });
-    }
-    let keys2 = keys.clone();
-    let _ = tokio::task::spawn_blocking(move || keys2.destroy(ServiceKey::Audit, &key_ref)).await;
-    load(store)
-        .await?
-        .ok_or_else(|| KeyError::Internal("the audit key vanished from the store".into()))
+    let (ca, s, backend) = (ca.clone(), settings.clone(), keys.backend());
+    let key = bootstrap::load_or_create(
+        store,
+        keys,
+        ServiceKey::Audit,
+        "audit key",
+        || async { Ok(load(store).await?) },
+        move |keys| {
+            let (key_ref, certificate) = generate(&keys, &ca, &s)?;
+            let audit_cert = AuditCertificate::from_der(&certificate).map_err(KeyError::from)?;
+            let audit = NewAuditEvent::new(
+                "audit.key.create",
+                "system",
+                None,
+                json!({
+                    "origin": origin,
+                    "key_id": data_encoding::HEXLOWER.encode(&audit_cert.key_id),
+                    "backend": backend,
+                }),
+            );
+            let certs = encode_certificates(std::slice::from_ref(&certificate));
+            Ok(Created {
+                key_ref: key_ref.clone(),
+                settings: vec![
+                    (KEY_REF, key_ref.0.clone()),
+                    (CERTIFICATE, certificate),
+                    (CERTIFICATES, certs),
+                    (ORIGIN, origin.as_bytes().to_vec()),
+                ],
+                audit,
+                value: AuditSigningKey {
+                    origin,
+                    key_ref,
+                    certificate: audit_cert,
+                },
+            })
+        },
+    )
+    .await?;
+    Ok(key)
 }
 
 /// Replaces the audit key by a new one, keeping the old certificate for verification, and
@@ -231,7 +247,10 @@ pub async fn rotate(
     settings: &AuditKeySettings,
 ) -> Result<AuditSigningKey, KeyError> {
     let old = load_or_create(store, keys, ca, settings).await?;
-    let (key_ref, certificate) = generate(keys, ca, settings).await?;
+    let (keys2, ca2, s) = (keys.clone(), ca.clone(), settings.clone());
+    let (key_ref, certificate) = tokio::task::spawn_blocking(move || generate(&keys2, &ca2, &s))
+        .await
+        .map_err(|e| KeyError::Internal(format!("audit key task failed: {e}")))??;
     let audit_cert = AuditCertificate::from_der(&certificate)?;
     let mut certs = certificates(store).await?;
     certs.push(certificate.clone());
