@@ -18,6 +18,8 @@
 //! certificates, CRLs, OCSP responses and time-stamp tokens are embedded as the exact bytes
 //! their issuer produced.
 
+#![forbid(unsafe_code)]
+
 use signet_core::{HashAlgorithm, KeyType, SignMechanism};
 
 mod asn1;

@@ -15,6 +15,8 @@
 //! the order is stored that could be altered, and each record's leaf is
 //! `leaf_hash(record hash)`.
 
+#![forbid(unsafe_code)]
+
 pub mod checkpoint;
 pub mod key;
 pub mod log;

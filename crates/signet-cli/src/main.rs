@@ -3,6 +3,8 @@
 //! Thin on purpose (the ripgrep habit): parsing arguments, reading secrets from the environment
 //! or standard input, and printing; the work happens in the library crates.
 
+#![forbid(unsafe_code)]
+
 use std::io::BufRead;
 use std::path::PathBuf;
 

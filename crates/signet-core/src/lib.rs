@@ -4,6 +4,8 @@
 //! a SHA-384 digest" and "which signature mechanism does this `signAlgo` + `signAlgoParams`
 //! select for this key", so the protocol front, the SAM and the key module agree on one answer.
 
+#![forbid(unsafe_code)]
+
 pub mod alg;
 pub mod b64;
 pub mod oid;

@@ -7,6 +7,8 @@
 //! RequesterError + NotSupported naming it (DSS-X 2.0: unknown optional inputs must not be
 //! ignored).
 
+#![forbid(unsafe_code)]
+
 pub mod alg;
 pub mod json;
 pub mod xml;

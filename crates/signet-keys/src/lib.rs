@@ -9,6 +9,9 @@
 //!   [`master::MasterKey`];
 //! - PKCS#11 (a later addition): any HSM, keys generated non-extractable inside the token.
 
+// The PKCS#11 boundary: the only crate where an FFI module may `#[allow(unsafe_code)]`.
+#![deny(unsafe_code)]
+
 use signet_core::{KeyType, SignMechanism};
 
 pub mod capability;

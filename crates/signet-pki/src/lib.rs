@@ -16,6 +16,8 @@
 //! [`summarize`] turns a certificate into what CSC `credentials/info` reports as `cert`
 //! (`subjectDN`, `issuerDN`, `serialNumber`, `validFrom`, `validTo`).
 
+#![forbid(unsafe_code)]
+
 mod ca;
 mod name;
 pub mod revocation;

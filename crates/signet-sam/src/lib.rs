@@ -10,6 +10,8 @@
 //! Secrets (PIN, OTP, SAD) arrive as [`Zeroizing`] strings, are compared in constant time and
 //! never appear in errors or audit records.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,51 +51,77 @@ impl Default for SamConfig {
     }
 }
 
-/// Why the SAM refused. Display strings are safe to send to clients: no secrets, and nothing
-/// that tells one user about another user's credentials.
+/// Why the SAM refused. Typed, so that each binding words each case in its own format in one
+/// place (signet-service's `describe` gives the client-facing text they share); `Display` is
+/// for logs. Nothing here carries a secret, or tells one user about another's credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum SamError {
     /// Unknown credential, or one that belongs to someone else (indistinguishable on purpose).
-    #[error("Invalid parameter credentialID")]
+    #[error("unknown credential")]
     UnknownCredential,
-    #[error("The user is disabled")]
+    #[error("user disabled")]
     UserDisabled,
-    #[error("The credential identified by credentialID is disabled")]
+    #[error("credential disabled")]
     CredentialDisabled,
-    #[error("Credential locked")]
+    #[error("credential locked")]
     CredentialLocked,
-    #[error("{0}")]
-    InvalidRequest(String),
-    /// A required factor was not sent ("PIN", "OTP").
-    #[error("Missing authentication data {0}")]
-    MissingFactor(&'static str),
-    #[error("Invalid PIN")]
+    /// What was asked does not fit the credential or the authorization.
+    #[error("invalid request: {0:?}")]
+    Request(RequestError),
+    /// A required factor was not sent.
+    #[error("missing factor {0}")]
+    MissingFactor(Factor),
+    #[error("invalid PIN")]
     InvalidPin,
-    #[error("Invalid OTP")]
+    #[error("invalid OTP")]
     InvalidOtp,
     #[error("{0}")]
     Algorithm(#[from] AlgError),
-    #[error("{}", sad_message(*.0))]
+    #[error("SAD refused: {}", refusal_code(*.0))]
     Sad(SadRefusal),
-    #[error("Signature creation failed: the key module is unavailable")]
+    #[error("key module unavailable")]
     KeyUnavailable,
-    #[error("Signature creation failed: the credential key cannot be used")]
+    #[error("the credential key cannot be used")]
     KeyFailure,
-    #[error("Storage unavailable")]
+    #[error("store: {0}")]
     Store(#[from] StoreError),
-    #[error("Internal error: {0}")]
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
-fn sad_message(r: SadRefusal) -> &'static str {
-    match r {
-        SadRefusal::Unknown => "Invalid SAD",
-        SadRefusal::Expired => "SAD expired",
-        SadRefusal::WrongCredential => "The SAD was not issued for this credential",
-        SadRefusal::TooMany => "Numbers of signatures is too high for the SAD",
-        SadRefusal::HashNotAuthorized => "Hash is not authorized by the SAD",
-        SadRefusal::HashAlgorithm => "Hash algorithm is not the one authorized by the SAD",
+/// A signer factor (EN 419241-1 SCAL2: knowledge and possession).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Pin,
+    Otp,
+}
+
+impl std::fmt::Display for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pin => "PIN",
+            Self::Otp => "OTP",
+        })
     }
+}
+
+/// What in a request does not fit the credential or the authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    /// `numSignatures` below 1.
+    NumSignatures,
+    /// More signatures than the credential's `multisign`.
+    TooManySignatures,
+    /// An empty list of hashes.
+    EmptyHashes,
+    /// A digest whose length is not its algorithm's.
+    DigestLength,
+    /// A SCAL2 authorization without the hashes it binds.
+    HashesRequired,
+    /// `numSignatures` differs from the number of hashes.
+    HashCount,
+    /// A document signing request with no document.
+    NoDocument,
 }
 
 fn refusal_code(r: SadRefusal) -> &'static str {
@@ -247,14 +275,10 @@ impl Sam {
         hash_algo: Option<HashAlgorithm>,
     ) -> Result<CredentialBinding, SamError> {
         if num_signatures < 1 {
-            return Err(SamError::InvalidRequest(
-                "Invalid parameter numSignatures".into(),
-            ));
+            return Err(SamError::Request(RequestError::NumSignatures));
         }
         if num_signatures > cred.multisign {
-            return Err(SamError::InvalidRequest(
-                "Numbers of signatures is too high".into(),
-            ));
+            return Err(SamError::Request(RequestError::TooManySignatures));
         }
         let hash_algo =
             bound_hash_algorithm(num_signatures, hashes.as_deref(), hash_algo, cred.scal)?;
@@ -301,9 +325,9 @@ impl Sam {
         otp: Option<&str>,
         event: &str,
     ) -> Result<(), SamError> {
-        let pin = pin.ok_or(SamError::MissingFactor("PIN"))?;
+        let pin = pin.ok_or(SamError::MissingFactor(Factor::Pin))?;
         let otp = if cred.scal >= 2 {
-            Some(otp.ok_or(SamError::MissingFactor("OTP"))?)
+            Some(otp.ok_or(SamError::MissingFactor(Factor::Otp))?)
         } else {
             None
         };
@@ -592,13 +616,11 @@ impl Sam {
         self.check_signing_credential(user, cred)?;
         let mechanism = req.mechanism;
         if req.hashes.is_empty() {
-            return Err(SamError::InvalidRequest("Empty hash array".into()));
+            return Err(SamError::Request(RequestError::EmptyHashes));
         }
         let hash = mechanism.hash();
         if req.hashes.iter().any(|h| h.len() != hash.len()) {
-            return Err(SamError::InvalidRequest(
-                "Invalid digest value length".into(),
-            ));
+            return Err(SamError::Request(RequestError::DigestLength));
         }
         let hashes = Arc::new(req.hashes);
         self.spend_and_sign(
@@ -635,7 +657,7 @@ impl Sam {
     ) -> Result<Vec<Vec<u8>>, SamError> {
         self.check_signing_credential(user, cred)?;
         if document_digests.is_empty() {
-            return Err(SamError::InvalidRequest("No document to sign".into()));
+            return Err(SamError::Request(RequestError::NoDocument));
         }
         if document_digests.len() != dtbsr.len()
             || document_digests
@@ -643,9 +665,7 @@ impl Sam {
                 .any(|d| d.len() != document_hash.len())
             || dtbsr.iter().any(|d| d.len() != mechanism.hash().len())
         {
-            return Err(SamError::InvalidRequest(
-                "Invalid digest value length".into(),
-            ));
+            return Err(SamError::Request(RequestError::DigestLength));
         }
         self.spend_and_sign(
             user,
@@ -823,31 +843,25 @@ fn bound_hash_algorithm(
 ) -> Result<Option<HashAlgorithm>, SamError> {
     let Some(hashes) = hashes else {
         if scal >= 2 {
-            return Err(SamError::InvalidRequest(
-                "Missing parameter hashes: the credential is SCAL2, the hashes to sign must be authorized".into(),
-            ));
+            return Err(SamError::Request(RequestError::HashesRequired));
         }
         return Ok(hash_algo);
     };
     let Some(first) = hashes.first() else {
-        return Err(SamError::InvalidRequest("Empty hash array".into()));
+        return Err(SamError::Request(RequestError::EmptyHashes));
     };
     if hashes.len() != num_signatures as usize {
-        return Err(SamError::InvalidRequest(
-            "numSignatures must equal the number of hashes".into(),
-        ));
+        return Err(SamError::Request(RequestError::HashCount));
     }
     let algo = match hash_algo {
         Some(a) => a,
         None => HashAlgorithm::ALL
             .into_iter()
             .find(|a| a.len() == first.len())
-            .ok_or_else(|| SamError::InvalidRequest("Invalid digest value length".into()))?,
+            .ok_or(SamError::Request(RequestError::DigestLength))?,
     };
     if hashes.iter().any(|h| h.len() != algo.len()) {
-        return Err(SamError::InvalidRequest(
-            "Invalid digest value length".into(),
-        ));
+        return Err(SamError::Request(RequestError::DigestLength));
     }
     Ok(Some(algo))
 }

@@ -68,7 +68,7 @@ impl ApiError {
     /// Maps a SAM refusal for the given CSC version (v1 has `invalid_pin`/`invalid_otp`, v2
     /// reports both as `invalid_authentication_data`).
     pub fn from_sam(err: SamError, version: Version) -> Self {
-        let text = err.to_string();
+        let text = signet_service::describe(&err).into_owned();
         match err {
             SamError::InvalidPin => match version {
                 Version::V1 => Self::new(StatusCode::BAD_REQUEST, "invalid_pin", text),
@@ -98,7 +98,7 @@ impl ApiError {
             | SamError::UserDisabled
             | SamError::CredentialDisabled
             | SamError::CredentialLocked
-            | SamError::InvalidRequest(_)
+            | SamError::Request(_)
             | SamError::MissingFactor(_)
             | SamError::Algorithm(_)
             | SamError::Sad(_) => Self::invalid_request(text),

@@ -220,7 +220,7 @@ pub async fn decide(
                     json!({ "request": record.id }),
                 )
                 .await
-                .map_err(|e| DecisionError::Refused(e.to_string()))?;
+                .map_err(|e| DecisionError::Refused(signet_service::describe(&e).into_owned()))?;
             (OobStatus::Approved, None)
         }
         Decision::Deny => (

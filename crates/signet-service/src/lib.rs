@@ -25,6 +25,7 @@ pub mod ades;
 pub mod admin;
 pub mod bootstrap;
 pub mod documents;
+pub mod messages;
 pub mod pki;
 pub mod readiness;
 pub mod signing;
@@ -32,6 +33,7 @@ mod tsa_client;
 
 pub use ades::AdesSettings;
 pub use documents::{DocumentError, DocumentItem};
+pub use messages::describe;
 pub use pki::{PkiService, PkiServiceError, TimeStampSource, TsaSettings};
 pub use readiness::Readiness;
 pub use signing::{AlgorithmChoice, HashSignRequest};

@@ -8,6 +8,8 @@
 //! Secrets are never stored in clear: SADs and tokens by SHA-256, passwords by argon2, PINs by
 //! a keyed hash, TOTP secrets sealed under the master key — the store only sees bytes.
 
+#![forbid(unsafe_code)]
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use signet_core::{HashAlgorithm, KeyType};

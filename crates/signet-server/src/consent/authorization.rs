@@ -137,7 +137,7 @@ async fn show(
                     req,
                     redirect_status,
                     refusal(&e),
-                    &e.to_string(),
+                    &signet_service::describe(&e),
                 )
                 .await;
             }
@@ -419,7 +419,7 @@ async fn approve(
                         req,
                         StatusCode::SEE_OTHER,
                         refusal(&e),
-                        &e.to_string(),
+                        &signet_service::describe(&e),
                     )
                     .await;
                 }
@@ -456,7 +456,7 @@ async fn approve(
                         req,
                         StatusCode::SEE_OTHER,
                         refusal(&e),
-                        &e.to_string(),
+                        &signet_service::describe(&e),
                     )
                     .await;
                 }

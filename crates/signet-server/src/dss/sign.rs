@@ -66,7 +66,7 @@ fn key_lookup_failed() -> DssResult {
 
 /// SAM refusals as DSS-X results.
 pub fn sam_result(e: SamError) -> DssResult {
-    let text = e.to_string();
+    let text = signet_service::describe(&e).into_owned();
     match e {
         SamError::UnknownCredential => key_lookup_failed(),
         SamError::Sad(SadRefusal::HashNotAuthorized) => DssResult::requester(
@@ -83,7 +83,7 @@ pub fn sam_result(e: SamError) -> DssResult {
         | SamError::UserDisabled
         | SamError::CredentialDisabled
         | SamError::CredentialLocked => DssResult::requester(minor::NOT_AUTHORIZED, text),
-        SamError::InvalidRequest(_) | SamError::Algorithm(_) => general(text),
+        SamError::Request(_) | SamError::Algorithm(_) => general(text),
         SamError::KeyUnavailable | SamError::KeyFailure => {
             DssResult::responder(minor::GENERAL_ERROR, text)
         }

@@ -268,7 +268,7 @@ async fn authorization_code(
                     json!({ "via": "oauth2", "client_id": client.client_id }),
                 )
                 .await
-                .map_err(|e| invalid_grant(&e.to_string()))?;
+                .map_err(|e| invalid_grant(&signet_service::describe(&e)))?;
             state
                 .store
                 .record_issued(IssuedSecret {
