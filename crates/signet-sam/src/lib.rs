@@ -20,16 +20,18 @@ use signet_core::{AlgError, HashAlgorithm, SignMechanism};
 use signet_keys::{KeyError, KeyRef, MasterKey, SignerKeys};
 use signet_store::{
     Credential, CredentialBinding, NewAuditEvent, Purged, SadDecision, SadOutcome, SadRecord,
-    SadRefusal, Store, StoreError, User,
+    SadRefusal, SecretHash, Store, StoreError, User,
 };
 use zeroize::Zeroizing;
 
+pub mod approval;
 pub mod sad;
 pub mod secrets;
 mod signer;
 pub mod telemetry;
 pub mod totp;
 
+pub use approval::VerifiedFactors;
 pub use secrets::PinHasher;
 
 /// Tunables of sole control. Defaults follow the issue: SAD lifetime 300 s, lock after 5 failures.
@@ -85,6 +87,10 @@ pub enum SamError {
     KeyFailure,
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A deferred approval (authorization code, decoupled request) carries no valid seal of
+    /// the signer's approval: it was not made by the SAM's factor check.
+    #[error("no sealed approval by the signer")]
+    Unapproved,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -180,6 +186,7 @@ pub struct Sam {
     keys: SignerKeys,
     master: MasterKey,
     pins: PinHasher,
+    approvals: approval::ApprovalSeals,
     config: SamConfig,
     /// Where key-module calls run (see [`signer`]).
     signer: signer::Signer,
@@ -193,12 +200,14 @@ impl Sam {
         config: SamConfig,
     ) -> Self {
         let pins = PinHasher::new(&master.derive("pin-hmac"));
+        let approvals = approval::ApprovalSeals::new(&master.derive("signet approval seal v1"));
         let signer = signer::Signer::new(keys.concurrency());
         Self {
             store,
             keys,
             master,
             pins,
+            approvals,
             config,
             signer,
         }
@@ -293,7 +302,8 @@ impl Sam {
     /// Verifies the signer's factors for a credential outside credentials/authorize (the OAuth2
     /// consent page, the decoupled approval page): the PIN, and for SCAL2 a TOTP code accepted
     /// once per time step. A failure counts towards the lock-out and is audited under `event`
-    /// with its reason; a success resets the counter and is audited under `event` with `detail`.
+    /// with its reason; a success resets the counter and is audited under `event` with `detail`,
+    /// and gives the proof a SAD is issued against.
     pub async fn verify_factors(
         &self,
         user: &User,
@@ -302,7 +312,7 @@ impl Sam {
         otp: Option<&str>,
         event: &str,
         detail: serde_json::Value,
-    ) -> Result<Credential, SamError> {
+    ) -> Result<VerifiedFactors, SamError> {
         let cred = self.usable_credential(user, credential_id).await?;
         self.check_factors(user, &cred, pin, otp, event).await?;
         let mut fields = json!({ "result": "success", "scal": cred.scal });
@@ -313,7 +323,47 @@ impl Sam {
                 NewAuditEvent::new(event, &user.username, Some(&cred.id), fields),
             )
             .await?;
-        Ok(cred)
+        Ok(VerifiedFactors {
+            user_id: user.id,
+            credential_id: cred.id,
+        })
+    }
+
+    /// Seals `proof` for `binding` into the record that will carry the approval until the SAD
+    /// is issued (`record`: the authorization code's hash, the decoupled request's ID).
+    pub fn seal_approval(
+        &self,
+        proof: &VerifiedFactors,
+        record: &[u8],
+        binding: &CredentialBinding,
+    ) -> Result<SecretHash, SamError> {
+        if proof.credential_id != binding.credential_id {
+            return Err(SamError::UnknownCredential);
+        }
+        Ok(self.approvals.seal(record, proof.user_id, binding))
+    }
+
+    /// The proof an approval sealed into `record` carries, if `seal` is the SAM's seal of
+    /// exactly this user and binding.
+    pub fn sealed_approval(
+        &self,
+        user: &User,
+        record: &[u8],
+        binding: &CredentialBinding,
+        seal: Option<&SecretHash>,
+    ) -> Result<VerifiedFactors, SamError> {
+        match seal {
+            Some(seal) if self.approvals.verify(record, user.id, binding, seal) => {
+                Ok(VerifiedFactors {
+                    user_id: user.id,
+                    credential_id: binding.credential_id.clone(),
+                })
+            }
+            _ => {
+                tracing::error!(credential = %binding.credential_id, "approval without a valid SAM seal refused");
+                Err(SamError::Unapproved)
+            }
+        }
     }
 
     /// Factors: SCAL1 needs the PIN; SCAL2 the PIN and a TOTP code (auth.expression).
@@ -361,10 +411,12 @@ impl Sam {
     /// Issues credential authorization under a secret the caller generated and handed out (a
     /// SAD, or a credential-scoped OAuth2 access token — a SAD in another envelope): inserts
     /// the SAD record under `secret_hash` with the binding, and the audit row `event`, in one
-    /// transaction. The caller must have had the signer's factors verified for this binding
-    /// ([`Sam::verify_factors`]). The lifetime is at most the configured SAD lifetime.
+    /// transaction — only against `proof` that the SAM verified the signer's factors for this
+    /// credential. The lifetime is at most the configured SAD lifetime.
+    #[allow(clippy::too_many_arguments)] // each is one part of what the SAD binds or records
     pub async fn issue_sad(
         &self,
+        proof: VerifiedFactors,
         user: &User,
         binding: &CredentialBinding,
         secret_hash: [u8; 32],
@@ -372,6 +424,9 @@ impl Sam {
         event: &str,
         detail: serde_json::Value,
     ) -> Result<u64, SamError> {
+        if proof.user_id != user.id || proof.credential_id != binding.credential_id {
+            return Err(SamError::UnknownCredential);
+        }
         let cred = self.usable_credential(user, &binding.credential_id).await?;
         let checked = Self::check_binding(
             &cred,

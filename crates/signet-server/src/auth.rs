@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
-use crate::ops::ClientCertificate;
+use crate::tls::ClientCertificate;
 
 const MAX_USERNAME_IN_AUDIT: usize = 64;
 
@@ -73,6 +73,18 @@ impl Caller {
             Self::Service(_) => None,
             Self::Credential { token, .. } => Some(token.as_str()),
         }
+    }
+}
+
+/// The SAD a signing request presents, in every binding: the one it sends (CSC `SAD`, the
+/// DSS-X SAD input), else the request's credential-scoped Bearer token — a SAD in another
+/// envelope (EUDI clients send no SAD; v1 clients put the token in `SAD`, and both live in
+/// the same table). `None`: neither.
+pub fn presented_sad(sent: Option<&str>, bearer: Option<&str>) -> Option<Zeroizing<String>> {
+    match (sent, bearer) {
+        (Some(sad), _) if !sad.is_empty() => Some(Zeroizing::new(sad.to_owned())),
+        (_, Some(token)) => Some(Zeroizing::new(token.to_owned())),
+        _ => None,
     }
 }
 

@@ -1,14 +1,12 @@
 //! CSC errors on the wire: HTTP status + `{"error", "error_description"}` (csc-api.md §2).
 //!
-//! Every failure any handler produces becomes an [`ApiError`] here, so the mapping from
-//! Signet's error kinds to CSC codes lives in one place (the rustls `error/` habit).
+//! The JSON error shape that CSC and OAuth2 share. Each binding maps the service's and the
+//! SAM's typed errors to it in one place (`csc::sam_error`, the OAuth2 token endpoint's
+//! `invalid_grant`); the DSS-X binding has its own Result mapping.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use signet_sam::SamError;
-
-use crate::csc::Version;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -63,46 +61,6 @@ impl ApiError {
             "temporarily_unavailable",
             description,
         )
-    }
-
-    /// Maps a SAM refusal for the given CSC version (v1 has `invalid_pin`/`invalid_otp`, v2
-    /// reports both as `invalid_authentication_data`).
-    pub fn from_sam(err: SamError, version: Version) -> Self {
-        let text = signet_service::describe(&err).into_owned();
-        match err {
-            SamError::InvalidPin => match version {
-                Version::V1 => Self::new(StatusCode::BAD_REQUEST, "invalid_pin", text),
-                Version::V2 => {
-                    Self::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
-                }
-            },
-            SamError::InvalidOtp => match version {
-                Version::V1 => Self::new(StatusCode::BAD_REQUEST, "invalid_otp", text),
-                Version::V2 => {
-                    Self::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
-                }
-            },
-            SamError::KeyUnavailable => Self::unavailable(text),
-            SamError::Store(e) => {
-                tracing::error!(error = %e, "store failure");
-                Self::unavailable("Storage unavailable, try again")
-            }
-            SamError::KeyFailure => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text)
-            }
-            SamError::Internal(detail) => {
-                tracing::error!(%detail, "internal SAM error");
-                Self::internal()
-            }
-            SamError::UnknownCredential
-            | SamError::UserDisabled
-            | SamError::CredentialDisabled
-            | SamError::CredentialLocked
-            | SamError::Request(_)
-            | SamError::MissingFactor(_)
-            | SamError::Algorithm(_)
-            | SamError::Sad(_) => Self::invalid_request(text),
-        }
     }
 }
 

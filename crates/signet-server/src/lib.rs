@@ -32,7 +32,6 @@ pub mod dss;
 pub mod error;
 pub mod form;
 pub mod oauth2;
-pub mod oob;
 pub mod ops;
 pub mod pki;
 pub mod tls;

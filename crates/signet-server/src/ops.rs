@@ -25,7 +25,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::AppState;
-use crate::tls::{CertificateFingerprint, Peer};
+use crate::tls::{ClientCertificate, Peer};
 
 /// Requests answered, by route and status code.
 pub const HTTP_REQUESTS: &str = "signet_http_requests_total";
@@ -46,11 +46,6 @@ const DURATION_BUCKETS: &[f64] = &[
 /// The request's ID, in the request extensions for handlers that want to show it.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
-
-/// The verified TLS client certificate of the connection (mutual TLS), in the request
-/// extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientCertificate(pub CertificateFingerprint);
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

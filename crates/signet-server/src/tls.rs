@@ -28,6 +28,11 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+/// The verified TLS client certificate of the connection (mutual TLS), in the request
+/// extensions (set by the router's observer; read by CSC and DSS-X authentication).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientCertificate(pub CertificateFingerprint);
+
 /// A handshake not finished by then is abandoned (slowloris protection).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections beyond this many unfinished handshakes are closed at once.

@@ -44,8 +44,8 @@ pub struct PkiTimeStamper {
 
 impl TimeStamper for PkiTimeStamper {
     fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
-        self.runtime
-            .block_on(self.pki.timestamp(hash, digest, None))
+        self.pki
+            .timestamp_blocking(&self.runtime, hash, digest)
             .map_err(|e| AdesError::TimeStamp(describe(&e)))
     }
 }

@@ -24,6 +24,7 @@ use signet_store::Store;
 pub mod ades;
 pub mod admin;
 pub mod bootstrap;
+pub mod decoupled;
 pub mod documents;
 pub mod messages;
 pub mod pki;

@@ -31,6 +31,7 @@ pub fn describe(e: &SamError) -> Cow<'static, str> {
             "Signature creation failed: the credential key cannot be used".into()
         }
         SamError::Store(_) => "Storage unavailable".into(),
+        SamError::Unapproved => "The signer's approval of this authorization is not valid".into(),
         SamError::Internal(detail) => format!("Internal error: {detail}").into(),
     }
 }
@@ -79,10 +80,7 @@ mod tests {
             describe(&SamError::Request(RequestError::TooManySignatures)),
             "Numbers of signatures is too high"
         );
-        assert_eq!(
-            describe(&SamError::Sad(SadRefusal::Expired)),
-            "SAD expired"
-        );
+        assert_eq!(describe(&SamError::Sad(SadRefusal::Expired)), "SAD expired");
         // The store's own message (it may name hosts or paths) never reaches a client.
         assert_eq!(
             describe(&SamError::Store(signet_store::StoreError::Database(

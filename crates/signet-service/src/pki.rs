@@ -232,16 +232,20 @@ impl PkiService {
         }
     }
 
-    /// [`PkiService::timestamp`] for synchronous callers running on a blocking thread of the
-    /// runtime (`tokio::task::spawn_blocking`), such as an AdES engine's time-stamper.
+    /// [`PkiService::timestamp`] for a caller already on a blocking thread of `runtime` (the
+    /// AdES engine finishing signatures). The built-in TSA, once loaded (the pre-flight loads
+    /// it), signs right here, with no hop back to the runtime and out to another blocking
+    /// thread; an external TSA, or a TSA not loaded yet, goes through the runtime.
     pub fn timestamp_blocking(
         &self,
+        runtime: &tokio::runtime::Handle,
         hash: HashAlgorithm,
         message_imprint: &[u8],
     ) -> Result<Vec<u8>, PkiServiceError> {
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| PkiServiceError::Internal("no async runtime".into()))?;
-        handle.block_on(self.timestamp(hash, message_imprint, None))
+        if let (TimeStampSource::Builtin(_), Some(tsa)) = (&self.source, self.builtin.get()) {
+            return Ok(tsa.timestamp(&self.keys, hash, message_imprint, None)?);
+        }
+        runtime.block_on(self.timestamp(hash, message_imprint, None))
     }
 
     /// The revocation status of a certificate the CA issued, by serial (content octets of the

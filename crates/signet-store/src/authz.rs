@@ -88,6 +88,11 @@ pub struct AuthCode {
     pub authorization_details: Option<String>,
     pub state: CodeState,
     pub expires_at: Timestamp,
+    /// For a credential-scoped code: the SAM's seal over the signer's approval of exactly this
+    /// binding, made when it verified their factors on the consent page. The SAD is issued at
+    /// the token endpoint only against it, so a code row written by anyone else (a database
+    /// administrator, a bug in the front) yields no SAD.
+    pub approval: Option<SecretHash>,
 }
 
 /// A pushed authorization request (RFC 9126): the authorize parameters, used once.
@@ -119,8 +124,12 @@ pub struct BrowserSession {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OobStatus {
     Pending,
-    /// The signer approved with their factors; the SAD is issued when the client collects it.
-    Approved,
+    /// The signer approved with their factors; the SAD is issued when the client collects it,
+    /// against `approval`: the SAM's seal over that approval of this request's binding (`None`
+    /// only for a request approved before seals existed, which then yields no SAD).
+    Approved {
+        approval: Option<SecretHash>,
+    },
     Denied,
     Expired,
     /// The client collected the SAD (whose hash is kept): it is handed out exactly once.

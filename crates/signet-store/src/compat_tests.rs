@@ -131,6 +131,7 @@ fn codes() -> Vec<AuthCode> {
             authorization_details: None,
             state: CodeState::Redeemed { issued: [0x1d; 32] },
             expires_at: 4_000_000_000,
+            approval: None,
         },
         AuthCode {
             code_hash: [0x0d; 32],
@@ -142,6 +143,7 @@ fn codes() -> Vec<AuthCode> {
             authorization_details: Some(r#"[{"type":"credential","credentialID":"c1"}]"#.into()),
             state: CodeState::Issued,
             expires_at: 4_000_000_000,
+            approval: None,
         },
     ]
 }
@@ -154,7 +156,7 @@ fn oob_requests() -> Vec<OobRequest> {
             user_id: 1,
             binding: binding(),
             description: Some("pay \0 now, 100 €".into()),
-            status: OobStatus::Approved,
+            status: OobStatus::Approved { approval: None },
             created_at: 1_700_000_200,
             expires_at: 4_000_000_000,
         },

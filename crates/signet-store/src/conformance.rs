@@ -1534,6 +1534,7 @@ pub(crate) async fn code_moves_once_and_round_trips(db: &dyn TestDb) {
         authorization_details: Some("[]".into()),
         state: CodeState::Issued,
         expires_at: 100,
+        approval: Some([6; 32]),
     };
     store
         .insert_code(code.clone(), ev("oauth2.code"))
@@ -1554,6 +1555,7 @@ pub(crate) async fn code_moves_once_and_round_trips(db: &dyn TestDb) {
         authorization_details: None,
         state: CodeState::Issued,
         expires_at: 100,
+        approval: None,
     };
     store
         .insert_code(service.clone(), ev("oauth2.code"))
@@ -1669,9 +1671,12 @@ pub(crate) async fn oob_status_is_compare_and_swap(db: &dyn TestDb) {
         "oldest first"
     );
     assert!(store.pending_oob(2, 0).await.unwrap().is_empty());
+    let approved = OobStatus::Approved {
+        approval: Some([7; 32]),
+    };
     assert!(
         store
-            .set_oob_status("r1", OobStatus::Pending, OobStatus::Approved, None)
+            .set_oob_status("r1", OobStatus::Pending, approved, None)
             .await
             .unwrap()
     );
@@ -1681,16 +1686,21 @@ pub(crate) async fn oob_status_is_compare_and_swap(db: &dyn TestDb) {
             .await
             .unwrap()
     );
+    assert_eq!(
+        store.oob_by_id("r1").await.unwrap().map(|r| r.status),
+        Some(approved),
+        "the approval's seal is kept with it"
+    );
     let collected = OobStatus::Collected { sad_hash: [5; 32] };
     assert!(
         store
-            .set_oob_status("r1", OobStatus::Approved, collected, Some(ev("collect")))
+            .set_oob_status("r1", approved, collected, Some(ev("collect")))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .set_oob_status("r1", OobStatus::Approved, collected, None)
+            .set_oob_status("r1", approved, collected, None)
             .await
             .unwrap()
     );

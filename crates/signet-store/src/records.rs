@@ -243,7 +243,7 @@ macro_rules! code_select {
     () => {
         "SELECT code_hash, client_id, redirect_uri, code_challenge, user_id, scope, \
          credential_id, num_signatures, hash_algo, hashes, authorization_details, state, \
-         issued_hash, expires_at FROM oauth_codes"
+         issued_hash, expires_at, approval FROM oauth_codes"
     };
 }
 pub(crate) use code_select;
@@ -277,6 +277,7 @@ pub(crate) fn code(row: &dyn Row) -> Result<AuthCode, StoreError> {
         authorization_details: row.opt_string(10)?,
         state,
         expires_at: row.i64(13)?,
+        approval: row.opt_hash(14)?,
     })
 }
 
@@ -325,7 +326,7 @@ pub(crate) fn browser_session(row: &dyn Row) -> Result<BrowserSession, StoreErro
 pub(crate) fn oob_status_parts(status: OobStatus) -> (&'static str, Option<SecretHash>) {
     match status {
         OobStatus::Pending => ("pending", None),
-        OobStatus::Approved => ("approved", None),
+        OobStatus::Approved { .. } => ("approved", None),
         OobStatus::Denied => ("denied", None),
         OobStatus::Expired => ("expired", None),
         OobStatus::Collected { sad_hash } => ("collected", Some(sad_hash)),
@@ -335,7 +336,7 @@ pub(crate) fn oob_status_parts(status: OobStatus) -> (&'static str, Option<Secre
 macro_rules! oob_select {
     () => {
         "SELECT id, handle_hash, user_id, credential_id, num_signatures, hash_algo, hashes, \
-         description, status, sad_hash, created_at, expires_at FROM oob_requests"
+         description, status, sad_hash, created_at, expires_at, approval FROM oob_requests"
     };
 }
 pub(crate) use oob_select;
@@ -343,7 +344,9 @@ pub(crate) use oob_select;
 pub(crate) fn oob(row: &dyn Row) -> Result<OobRequest, StoreError> {
     let status = match (row.str(8)?, row.opt_hash(9)?) {
         ("pending", _) => OobStatus::Pending,
-        ("approved", _) => OobStatus::Approved,
+        ("approved", _) => OobStatus::Approved {
+            approval: row.opt_hash(12)?,
+        },
         ("denied", _) => OobStatus::Denied,
         ("expired", _) => OobStatus::Expired,
         ("collected", Some(sad_hash)) => OobStatus::Collected { sad_hash },

@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use signet_sam::now_unix;
+use signet_sam::{SamError, now_unix};
+use signet_service::decoupled::{Decision, DecoupledError};
 use signet_store::{OobRequest, User};
 
 use super::authorization::{documents, factor_fields, facts};
@@ -16,7 +17,6 @@ use super::signin::{self, Next};
 use super::{FORM_LIMIT, forbidden, unavailable};
 use crate::AppState;
 use crate::form::Params;
-use crate::oob::{self, Decision, DecisionError};
 
 /// A message for one request card, or for the page.
 struct Notice<'a> {
@@ -194,7 +194,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         }
     };
     let approving = matches!(decision, Decision::Approve { .. });
-    match oob::decide(&state, &user, id, decision).await {
+    match state.service.decide_decoupled(&user, id, decision).await {
         Ok(()) => html::redirect(
             StatusCode::SEE_OTHER,
             if approving {
@@ -203,13 +203,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 "/approve?done=denied"
             },
         ),
-        Err(DecisionError::NotPending) => {
+        Err(DecoupledError::NotPending) => {
             html::redirect(StatusCode::SEE_OTHER, "/approve?done=gone")
         }
-        Err(DecisionError::Refused(text)) => {
+        Err(DecoupledError::Refused(e)) => {
             let notice = Notice {
                 request: Some(id),
-                text: refused_text(&text),
+                text: refused_text(&e),
                 error: true,
             };
             render(
@@ -221,15 +221,19 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             )
             .await
         }
-        Err(DecisionError::Api(_)) => unavailable(),
+        Err(e) => {
+            tracing::error!(error = %e, "decoupled approval failed");
+            unavailable()
+        }
     }
 }
 
-fn refused_text(sam_text: &str) -> String {
-    match sam_text {
-        "Invalid PIN" | "Invalid OTP" => {
+/// What the approval page says when the SAM refused the signer's factors.
+fn refused_text(e: &SamError) -> String {
+    match e {
+        SamError::InvalidPin | SamError::InvalidOtp => {
             "The PIN or the one-time code is wrong. Try again.".to_owned()
         }
-        other => other.to_owned(),
+        other => signet_service::describe(other).into_owned(),
     }
 }

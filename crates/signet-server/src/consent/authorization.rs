@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 use signet_core::HashAlgorithm;
-use signet_sam::{Sam, SamError, now_unix, secrets};
+use signet_sam::{Sam, SamError, VerifiedFactors, now_unix, secrets};
 use signet_store::{
     AuthCode, CodeState, Credential, CredentialBinding, GrantScope, NewAuditEvent, User,
 };
@@ -407,7 +407,7 @@ async fn approve(
             if state.store.append_audit(audit).await.is_err() {
                 return unavailable();
             }
-            GrantScope::Service
+            (GrantScope::Service, None)
         }
         RequestedScope::Credential(c) => {
             let (cred, binding) = match resolve(state, user, c).await {
@@ -431,7 +431,7 @@ async fn approve(
                 .verify_factors(user, &cred.id, pin, otp, "consent.approve", detail)
                 .await
             {
-                Ok(_) => GrantScope::Credential(binding),
+                Ok(proof) => (GrantScope::Credential(binding), Some(proof)),
                 Err(
                     e @ (SamError::MissingFactor(_) | SamError::InvalidPin | SamError::InvalidOtp),
                 ) => {
@@ -463,20 +463,33 @@ async fn approve(
             }
         }
     };
-    issue_code(state, session, req, user, scope).await
+    let (scope, proof) = scope;
+    issue_code(state, session, req, user, scope, proof).await
 }
 
 /// The signer approved: a single-use code bound to client, redirect URI, PKCE challenge and
-/// grant goes back to the client in the redirect.
+/// grant goes back to the client in the redirect. A credential grant carries the SAM's seal of
+/// the approval (`proof`), which the token endpoint needs to issue the SAD.
 async fn issue_code(
     state: &AppState,
     session: &mut Session,
     req: &AuthorizationRequest,
     user: &User,
     scope: GrantScope,
+    proof: Option<VerifiedFactors>,
 ) -> Response {
     let Ok(code) = secrets::random_secret() else {
         return unavailable();
+    };
+    let code_hash = secrets::secret_hash(&code);
+    let approval = match (&scope, proof) {
+        (GrantScope::Credential(binding), Some(proof)) => {
+            match state.sam.seal_approval(&proof, &code_hash, binding) {
+                Ok(seal) => Some(seal),
+                Err(_) => return unavailable(),
+            }
+        }
+        _ => None,
     };
     let authorization_details = match &req.scope {
         RequestedScope::Credential(c) => c.authorization_details.as_ref().map(|d| d.to_string()),
@@ -487,7 +500,7 @@ async fn issue_code(
         GrantScope::Service => None,
     };
     let record = AuthCode {
-        code_hash: secrets::secret_hash(&code),
+        code_hash,
         client_id: req.client_id.clone(),
         redirect_uri: req.redirect_uri_given.then(|| req.redirect_uri.clone()),
         code_challenge: req.code_challenge.clone(),
@@ -496,6 +509,7 @@ async fn issue_code(
         authorization_details,
         state: CodeState::Issued,
         expires_at: now_unix() + state.config.oauth2.code_lifetime.as_secs() as i64,
+        approval,
     };
     let audit = NewAuditEvent::new(
         "oauth2.code",

@@ -19,6 +19,7 @@ use crate::oauth2::redirect_target;
 
 pub mod approval;
 pub mod authorization;
+pub mod authorize;
 pub mod html;
 pub mod session;
 pub mod signin;
@@ -30,6 +31,7 @@ const FORM_LIMIT: usize = 16 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/oauth2/authorize", get(authorize::get))
         .route("/signin", post(signin::post))
         .route("/signout", post(signin::signout))
         .route(

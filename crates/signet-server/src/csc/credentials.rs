@@ -12,7 +12,9 @@ use zeroize::Zeroizing;
 use super::{Reply, Version};
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
-use crate::{AppState, oob};
+use signet_service::decoupled::Check;
+
+use crate::AppState;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Certificates {
@@ -314,7 +316,7 @@ pub async fn authorize(
                 .sam
                 .authorize_credential(user, cred, req)
                 .await
-                .map_err(|e| ApiError::from_sam(e, version))?;
+                .map_err(|e| super::sam_error(e, version))?;
             Ok(Reply::Json(
                 json!({ "SAD": *sad.sad, "expiresIn": sad.expires_in }),
             ))
@@ -324,14 +326,18 @@ pub async fn authorize(
         )),
         AuthMode::Oob => {
             oob_factors(body)?;
-            Sam::check_usable(user, &cred).map_err(|e| ApiError::from_sam(e, version))?;
+            Sam::check_usable(user, &cred).map_err(|e| super::sam_error(e, version))?;
             let binding = Sam::check_binding(&cred, num_signatures, hashes, hash_algo)
-                .map_err(|e| ApiError::from_sam(e, version))?;
-            let handle = oob::request(state, user, binding, description).await?;
+                .map_err(|e| super::sam_error(e, version))?;
+            let handle = state
+                .service
+                .request_decoupled(user, binding, description, state.config.oauth2.oob_lifetime)
+                .await
+                .map_err(|e| super::decoupled_error(e, version))?;
             match version {
                 Version::V2 => Ok(Reply::Accepted(json!({ "handle": *handle }))),
                 // v1 "implicit": the client waits for the SAD on this very call.
-                Version::V1 => wait_for_approval(state, user, &handle)
+                Version::V1 => wait_for_approval(state, version, user, &handle)
                     .await
                     .map(Reply::Json),
             }
@@ -365,11 +371,21 @@ fn oob_factors(body: &Fields) -> ApiResult<()> {
 }
 
 /// Polls a decoupled authorization until the signer decides or it expires (v1 implicit mode).
-async fn wait_for_approval(state: &AppState, user: &User, handle: &str) -> ApiResult<Value> {
+async fn wait_for_approval(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    handle: &str,
+) -> ApiResult<Value> {
     loop {
-        match oob::check(state, user, handle).await? {
-            oob::Check::Pending => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-            oob::Check::Authorized { sad, expires_in } => {
+        match state
+            .service
+            .check_decoupled(user, handle)
+            .await
+            .map_err(|e| super::decoupled_error(e, version))?
+        {
+            Check::Pending => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+            Check::Authorized { sad, expires_in } => {
                 return Ok(json!({ "SAD": *sad, "expiresIn": expires_in }));
             }
         }
@@ -380,9 +396,14 @@ async fn wait_for_approval(state: &AppState, user: &User, handle: &str) -> ApiRe
 /// SAD exactly once.
 pub async fn authorize_check(state: &AppState, user: &User, body: &Fields) -> ApiResult<Reply> {
     let handle = body.req_str("handle")?;
-    match oob::check(state, user, handle).await? {
-        oob::Check::Pending => Ok(Reply::Accepted(json!({ "handle": handle }))),
-        oob::Check::Authorized { sad, expires_in } => {
+    match state
+        .service
+        .check_decoupled(user, handle)
+        .await
+        .map_err(|e| super::decoupled_error(e, Version::V2))?
+    {
+        Check::Pending => Ok(Reply::Accepted(json!({ "handle": handle }))),
+        Check::Authorized { sad, expires_in } => {
             Ok(Reply::Json(json!({ "SAD": *sad, "expiresIn": expires_in })))
         }
     }
@@ -402,6 +423,6 @@ pub async fn extend_transaction(
         .sam
         .extend_transaction(user, credential_id, &sad, hashes, hash_algo)
         .await
-        .map_err(|e| ApiError::from_sam(e, version))?;
+        .map_err(|e| super::sam_error(e, version))?;
     Ok(json!({ "SAD": *issued.sad, "expiresIn": issued.expires_in }))
 }

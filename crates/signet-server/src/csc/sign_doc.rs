@@ -10,7 +10,6 @@ use signet_core::{AlgError, HashAlgorithm, SignMechanism};
 use signet_sam::SamError;
 use signet_service::{DocumentError, DocumentItem};
 use signet_store::{Credential, SadRefusal, User};
-use zeroize::Zeroizing;
 
 use super::Version;
 use crate::AppState;
@@ -380,7 +379,7 @@ fn sam_error(e: SamError) -> ApiError {
             "invalid_hash",
             "A document (or document digest) is not covered by the authorization (SAD)",
         ),
-        other => ApiError::from_sam(other, Version::V2),
+        other => super::sam_error(other, Version::V2),
     }
 }
 
@@ -408,11 +407,8 @@ pub async fn sign_doc(
         }
         _ => return Err(ApiError::missing_or_invalid("string", "credentialID")),
     };
-    let sad = match (body.opt_str("SAD")?, bearer_sad) {
-        (Some(sad), _) if !sad.is_empty() => Zeroizing::new(sad.to_owned()),
-        (_, Some(token)) => Zeroizing::new(token.to_owned()),
-        _ => return Err(ApiError::missing_or_invalid("string", "SAD")),
-    };
+    let sad = crate::auth::presented_sad(body.opt_str("SAD")?, bearer_sad)
+        .ok_or_else(|| ApiError::missing_or_invalid("string", "SAD"))?;
     match body.opt_str("operationMode")? {
         None | Some("S") => {}
         Some("A") => {

@@ -3,7 +3,6 @@
 use serde_json::{Value, json};
 use signet_service::{AlgorithmChoice, HashSignRequest};
 use signet_store::User;
-use zeroize::Zeroizing;
 
 use super::Version;
 use crate::AppState;
@@ -21,11 +20,8 @@ pub async fn sign_hash(
     bearer_sad: Option<&str>,
 ) -> ApiResult<Value> {
     let credential_id = body.req_str("credentialID")?.to_owned();
-    let sad = match (body.opt_str("SAD")?, bearer_sad) {
-        (Some(sad), _) if !sad.is_empty() => Zeroizing::new(sad.to_owned()),
-        (_, Some(token)) => Zeroizing::new(token.to_owned()),
-        _ => return Err(ApiError::missing_or_invalid("string", "SAD")),
-    };
+    let sad = crate::auth::presented_sad(body.opt_str("SAD")?, bearer_sad)
+        .ok_or_else(|| ApiError::missing_or_invalid("string", "SAD"))?;
     let hashes = body
         .opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?
         .ok_or_else(|| {
@@ -75,7 +71,7 @@ pub async fn sign_hash(
         .service
         .sign_hashes(user, req)
         .await
-        .map_err(|e| ApiError::from_sam(e, version))?;
+        .map_err(|e| super::sam_error(e, version))?;
     let encoded: Vec<String> = values.iter().map(|v| signet_core::b64::encode(v)).collect();
     Ok(json!({ "signatures": encoded }))
 }

@@ -23,7 +23,7 @@ use signet_dssx::{
 
 use crate::body::{has_content_type, read_limited};
 use crate::error::ApiError;
-use crate::ops::ClientCertificate;
+use crate::tls::ClientCertificate;
 use crate::{AppState, auth};
 
 pub mod pending;

@@ -82,7 +82,8 @@ pub fn sam_result(e: SamError) -> DssResult {
         | SamError::MissingFactor(_)
         | SamError::UserDisabled
         | SamError::CredentialDisabled
-        | SamError::CredentialLocked => DssResult::requester(minor::NOT_AUTHORIZED, text),
+        | SamError::CredentialLocked
+        | SamError::Unapproved => DssResult::requester(minor::NOT_AUTHORIZED, text),
         SamError::Request(_) | SamError::Algorithm(_) => general(text),
         SamError::KeyUnavailable | SamError::KeyFailure => {
             DssResult::responder(minor::GENERAL_ERROR, text)
@@ -190,10 +191,12 @@ pub async fn check(state: &AppState, caller: &Caller, req: SignRequest) -> Resul
         .user_for(method, Some(&credential_id))
         .map_err(|e| DssResult::requester(minor::NOT_AUTHORIZED, e.description))?
         .clone();
-    let sad = match (sad, caller.credential_token()) {
-        (Some(s), _) if !s.is_empty() => s,
-        (_, Some(token)) => Zeroizing::new(token.to_owned()),
-        _ => {
+    let sad = match crate::auth::presented_sad(
+        sad.as_deref().map(|s| s.as_str()),
+        caller.credential_token(),
+    ) {
+        Some(sad) => sad,
+        None => {
             return Err(DssResult::requester(
                 minor::NOT_AUTHORIZED,
                 format!(

@@ -20,7 +20,6 @@ use serde_json::Value;
 use crate::AppState;
 use crate::error::ApiError;
 
-pub mod authorize;
 pub mod client_auth;
 pub mod metadata;
 pub mod par;
@@ -31,7 +30,6 @@ pub mod token;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/oauth2/authorize", get(authorize::get))
         .route("/oauth2/token", post(token::post))
         .route("/oauth2/revoke", post(revoke::post))
         .route("/revoke", post(revoke::post))

@@ -257,9 +257,14 @@ async fn authorization_code(
         }
         GrantScope::Credential(binding) => {
             let lifetime = state.config.oauth2.credential_token_lifetime;
+            let proof = state
+                .sam
+                .sealed_approval(&user, &code_hash, binding, record.approval.as_ref())
+                .map_err(|e| invalid_grant(&signet_service::describe(&e)))?;
             let expires_in = state
                 .sam
                 .issue_sad(
+                    proof,
                     &user,
                     binding,
                     issued,

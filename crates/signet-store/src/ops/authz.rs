@@ -147,8 +147,8 @@ impl<B: Backend> AuthzStore for B {
         tx.execute(
             "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, \
              user_id, scope, credential_id, num_signatures, hash_algo, hashes, \
-             authorization_details, state, issued_hash, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             authorization_details, state, issued_hash, expires_at, approval) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 &bytes(&code.code_hash),
                 &code.client_id,
@@ -164,6 +164,7 @@ impl<B: Backend> AuthzStore for B {
                 &state,
                 &opt_bytes(&issued),
                 &code.expires_at,
+                &opt_bytes(&code.approval),
             ],
         )
         .await
@@ -382,13 +383,19 @@ impl<B: Backend> AuthzStore for B {
         }
         let (from_status, from_sad) = oob_status_parts(from);
         let (to_status, to_sad) = oob_status_parts(to);
+        // An approval's seal is written with it and kept through the later states.
+        let approval = match to {
+            OobStatus::Approved { approval } => approval,
+            _ => None,
+        };
         move_one_audited(
             self,
-            "UPDATE oob_requests SET status = $1, sad_hash = $2 \
-             WHERE id = $3 AND status = $4 AND sad_hash IS NOT DISTINCT FROM $5",
+            "UPDATE oob_requests SET status = $1, sad_hash = $2, approval = COALESCE($3, approval) \
+             WHERE id = $4 AND status = $5 AND sad_hash IS NOT DISTINCT FROM $6",
             &[
                 &to_status,
                 &opt_bytes(&to_sad),
+                &opt_bytes(&approval),
                 &id,
                 &from_status,
                 &opt_bytes(&from_sad),

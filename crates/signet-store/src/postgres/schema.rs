@@ -23,7 +23,7 @@ use crate::migrations::{self, Migrations};
 const MIGRATION_LOCK: i64 = 0x5349_474e_4554_4442;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 /// Everything of SQLite's versions 1 to 3 (store; OAuth2 and decoupled approval; mutual TLS).
 const V1: &str = "
@@ -223,6 +223,13 @@ CREATE TABLE audit_sealer (
     holder   text    NOT NULL,
     until_ms bigint  NOT NULL
 );
+";
+
+/// SQLite's version 6: the SAM's seal of a signer's approval, kept with the authorization code or
+/// decoupled request that carries it until the SAD is issued.
+const V4: &str = "
+ALTER TABLE oauth_codes ADD COLUMN approval bytea;
+ALTER TABLE oob_requests ADD COLUMN approval bytea;
 ";
 
 /// The newest schema version this build knows.

@@ -20,7 +20,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 128;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 const V1: &str = "
 CREATE TABLE users (
@@ -221,6 +221,13 @@ CREATE TABLE audit_sealer (
     holder   TEXT    NOT NULL,
     until_ms INTEGER NOT NULL
 );
+";
+
+/// The SAM's seal of a signer's approval, kept with the authorization code or decoupled
+/// request that carries it until the SAD is issued.
+const V6: &str = "
+ALTER TABLE oauth_codes ADD COLUMN approval BLOB;
+ALTER TABLE oob_requests ADD COLUMN approval BLOB;
 ";
 
 /// How durable a commit is.

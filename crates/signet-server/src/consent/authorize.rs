@@ -6,11 +6,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::par::{self, Pushed};
-use super::request::{self, RequestError};
+use super::html;
 use crate::AppState;
-use crate::consent::{self, html};
+use crate::consent;
 use crate::form::Params;
+use crate::oauth2::par::{self, Pushed};
+use crate::oauth2::request::{self, RequestError};
 
 fn unusable(message: &str) -> Response {
     html::error_page(
