@@ -303,3 +303,55 @@ async fn v1_implicit_authorize_waits_for_the_approval() {
         200
     );
 }
+
+/// An approval is the SAM's seal over the request and its binding, not a status: one written
+/// into the database by hand, or copied from another request, yields no SAD.
+#[tokio::test]
+async fn an_approval_the_sam_did_not_seal_yields_no_sad() {
+    let server = Server::start();
+    let user = server.add_user("olga");
+    let cred = server.create_credential(&user, PIN, &["--auth", "oob"]);
+    let token = server.login(&user).await;
+
+    // Request A, approved on the page as it should be; request B only requested.
+    let (_, a) = request(&server, &token, &cred, &sha256(b"contract A")).await;
+    let handle_a = a["handle"].as_str().unwrap().to_string();
+    let (browser, list) = approval_page(&server, &user).await;
+    let done = decide(&browser, &list, "approve", PIN, &server.fresh_otp(&user)).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let (_, b) = request(&server, &token, &cred, &sha256(b"contract B")).await;
+    let handle_b = b["handle"].as_str().unwrap().to_string();
+    assert_eq!(check(&server, &token, &handle_b).await.0, 202);
+
+    // Someone with database access marks B approved, first bare, then with A's seal.
+    let not_sealed = "The signer's approval of this authorization is not valid";
+    server.db_exec("UPDATE oob_requests SET status = 'approved' WHERE status = 'pending'");
+    let refused = expect_error(
+        &check(&server, &token, &handle_b).await,
+        400,
+        "invalid_request",
+    );
+    assert_eq!(refused, not_sealed);
+    server.db_exec(
+        "UPDATE oob_requests SET approval = (SELECT approval FROM oob_requests \
+         WHERE approval IS NOT NULL) WHERE approval IS NULL",
+    );
+    let refused = expect_error(
+        &check(&server, &token, &handle_b).await,
+        400,
+        "invalid_request",
+    );
+    assert_eq!(refused, not_sealed);
+    assert!(
+        !server
+            .audit_export()
+            .iter()
+            .any(|r| r["kind"] == "credential.authorize"),
+        "no SAD was issued"
+    );
+
+    // A, approved by the signer, is collected once as usual.
+    let (status, authorized) = check(&server, &token, &handle_a).await;
+    assert_eq!(status, 200, "{authorized}");
+    assert!(authorized["SAD"].as_str().is_some_and(|s| !s.is_empty()));
+}

@@ -23,7 +23,9 @@ use signet_store::Store;
 
 pub mod ades;
 pub mod admin;
+pub mod authorization;
 pub mod bootstrap;
+pub mod credentials;
 pub mod decoupled;
 pub mod documents;
 pub mod messages;

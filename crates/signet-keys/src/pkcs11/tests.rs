@@ -546,6 +546,62 @@ fn destroyed_keys_are_not_found() {
 }
 
 #[test]
+fn service_keys_are_told_apart_by_their_token_label() {
+    in_softhsm(
+        "service_keys_are_told_apart_by_their_token_label",
+        |token| {
+            use crate::{KeyAccess, ServiceKey};
+            let module = Arc::new(token.open(2));
+            let access = KeyAccess::new(Arc::clone(&module) as Arc<dyn KeyModule>);
+            let ca = access
+                .service_keys()
+                .generate(ServiceKey::Ca, KeyType::EcP256)
+                .unwrap();
+            let signer = access
+                .provisioning()
+                .generate_signer_key(KeyType::EcP256, "signet-ca")
+                .unwrap();
+            // CKA_LABEL as the token keeps it.
+            assert_eq!(module.key_label(&ca.key_ref).unwrap(), "signet-ca");
+            assert_eq!(
+                module.key_label(&signer.key_ref).unwrap(),
+                "signet:signet-ca"
+            );
+            let ecdsa = SignMechanism::Ecdsa {
+                hash: HashAlgorithm::Sha256,
+            };
+            let digest = [vec![5u8; 32]];
+            // A fresh capability (nothing cached) asks the token.
+            let service = KeyAccess::new(Arc::new(token.open(1))).service_keys();
+            service
+                .sign_digests(ServiceKey::Ca, &ca.key_ref, KeyType::EcP256, ecdsa, &digest)
+                .unwrap();
+            for purpose in [ServiceKey::Ca, ServiceKey::Tsa, ServiceKey::Audit] {
+                assert!(matches!(
+                    service.sign_digests(purpose, &signer.key_ref, KeyType::EcP256, ecdsa, &digest),
+                    Err(KeyError::NotFound)
+                ));
+            }
+            assert!(matches!(
+                service.sign_digests(
+                    ServiceKey::Tsa,
+                    &ca.key_ref,
+                    KeyType::EcP256,
+                    ecdsa,
+                    &digest
+                ),
+                Err(KeyError::NotFound)
+            ));
+            module.destroy(&ca.key_ref).unwrap();
+            assert!(matches!(
+                module.key_label(&ca.key_ref),
+                Err(KeyError::NotFound)
+            ));
+        },
+    );
+}
+
+#[test]
 fn open_reports_wrong_label_pin_and_module() {
     in_softhsm("open_reports_wrong_label_pin_and_module", |token| {
         // Wrong PIN first: nobody in this process is logged in yet.

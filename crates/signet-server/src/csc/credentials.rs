@@ -5,13 +5,14 @@
 
 use serde_json::{Map, Value, json};
 use signet_core::HashAlgorithm;
-use signet_sam::{AuthorizeRequest, Sam, now_unix};
-use signet_store::{AuthMode, Credential, User};
+use signet_sam::{AuthorizeRequest, Sam};
+use signet_store::{AuthMode, User};
 use zeroize::Zeroizing;
 
 use super::{Reply, Version};
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
+use signet_service::credentials::CredentialView;
 use signet_service::decoupled::Check;
 
 use crate::AppState;
@@ -49,38 +50,29 @@ fn info_options(body: &Fields) -> ApiResult<InfoOptions> {
     })
 }
 
-/// Whether a credential can sign right now (for `onlyValid` and `key.status`).
-fn key_enabled(c: &Credential) -> bool {
-    !c.disabled && !c.locked
-}
-
-fn cert_status(c: &Credential, now: i64) -> (&'static str, Option<signet_pki::CertSummary>) {
-    match signet_pki::summarize(&c.certificate) {
-        Ok(s) if now < s.not_before => ("expired", Some(s)),
-        Ok(s) if now > s.not_after => ("expired", Some(s)),
-        Ok(s) => ("valid", Some(s)),
-        Err(_) => ("expired", None),
-    }
-}
-
 /// The credentials/info object for either version.
 fn describe(
-    c: &Credential,
+    view: &CredentialView,
     user: &User,
     version: Version,
     opts: &InfoOptions,
     lang: &str,
 ) -> Value {
-    let now = now_unix();
+    let c = &view.credential;
     let mut key = json!({
-        "status": if key_enabled(c) { "enabled" } else { "disabled" },
+        "status": if view.key_enabled() { "enabled" } else { "disabled" },
         "algo": c.key_type.sign_algorithms(),
         "len": c.key_type.bits(),
     });
     if let Some(curve) = c.key_type.curve_oid() {
         key["curve"] = json!(curve);
     }
-    let (status, summary) = cert_status(c, now);
+    let status = if view.certificate_valid {
+        "valid"
+    } else {
+        "expired"
+    };
+    let summary = view.certificate.as_ref();
     let mut cert = Map::new();
     cert.insert("status".into(), json!(status));
     let b64 = signet_core::b64::encode;
@@ -161,11 +153,12 @@ fn describe(
 }
 
 /// Loads a credential the caller owns, or the same error as for an unknown ID.
-async fn owned(state: &AppState, user: &User, id: &str) -> ApiResult<Credential> {
-    match state.store.credential(id).await? {
-        Some(c) if c.user_id == user.id => Ok(c),
-        _ => Err(ApiError::invalid_param("credentialID")),
-    }
+async fn owned(state: &AppState, user: &User, id: &str) -> ApiResult<CredentialView> {
+    state
+        .service
+        .credential(user, id)
+        .await
+        .map_err(|e| super::sam_error(e, Version::V2))
 }
 
 fn lang(state: &AppState, body: &Fields) -> ApiResult<String> {
@@ -191,23 +184,17 @@ pub async fn list(
     // v1 paging parameters are accepted and ignored: every credential fits one page.
     body.opt_u32("maxResults")?;
     body.opt_str("pageToken")?;
-    let now = now_unix();
-    let creds: Vec<Credential> = state
-        .store
-        .credentials_of_user(user.id)
-        .await?
-        .into_iter()
-        .filter(|c| !only_valid || (key_enabled(c) && cert_status(c, now).0 == "valid"))
-        .collect();
-    let mut out =
-        json!({ "credentialIDs": creds.iter().map(|c| c.id.as_str()).collect::<Vec<_>>() });
+    let creds = state.service.credentials(user, only_valid).await?;
+    let mut out = json!({
+        "credentialIDs": creds.iter().map(|c| c.credential.id.as_str()).collect::<Vec<_>>()
+    });
     if version == Version::V2 {
         if want_info {
             let infos: Vec<Value> = creds
                 .iter()
                 .map(|c| {
                     let mut v = describe(c, user, version, &opts, &lang);
-                    v["credentialID"] = json!(c.id);
+                    v["credentialID"] = json!(c.credential.id);
                     v
                 })
                 .collect();
@@ -299,7 +286,7 @@ pub async fn authorize(
     let description: Option<String> = body
         .opt_str("description")?
         .map(|d| d.chars().take(500).collect());
-    let cred = owned(state, user, credential_id).await?;
+    let cred = owned(state, user, credential_id).await?.credential;
     match cred.auth_mode {
         AuthMode::Explicit => {
             let (pin, otp) = factors(body)?;
@@ -313,8 +300,8 @@ pub async fn authorize(
                 description,
             };
             let sad = state
-                .sam
-                .authorize_credential(user, cred, req)
+                .service
+                .authorize_explicit(user, cred, req)
                 .await
                 .map_err(|e| super::sam_error(e, version))?;
             Ok(Reply::Json(

@@ -257,20 +257,16 @@ async fn authorization_code(
         }
         GrantScope::Credential(binding) => {
             let lifetime = state.config.oauth2.credential_token_lifetime;
-            let proof = state
-                .sam
-                .sealed_approval(&user, &code_hash, binding, record.approval.as_ref())
-                .map_err(|e| invalid_grant(&signet_service::describe(&e)))?;
             let expires_in = state
-                .sam
-                .issue_sad(
-                    proof,
+                .service
+                .redeem_consent(
                     &user,
+                    &code_hash,
                     binding,
+                    record.approval.as_ref(),
                     issued,
-                    Some(lifetime),
-                    "credential.authorize",
-                    json!({ "via": "oauth2", "client_id": client.client_id }),
+                    lifetime,
+                    &client.client_id,
                 )
                 .await
                 .map_err(|e| invalid_grant(&signet_service::describe(&e)))?;
