@@ -628,6 +628,19 @@ pub async fn run(state: &AppState, job: Job, response_id: String) -> SignRespons
     let mut resp = SignResponse::new(DssResult::success(), job.request_id.clone());
     resp.response_id = Some(response_id);
     resp.applied_profiles = job.applied_profiles.clone();
+    // The job may have waited (asynchronous processing): sign with the credential as it is
+    // now, so that one disabled, locked or deleted meanwhile signs nothing.
+    let credential = match state
+        .sam
+        .signing_credential(&job.user, &job.credential.id)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            resp.result = sam_result(e);
+            return resp;
+        }
+    };
     match job.work {
         Work::Hashes {
             ids,
@@ -639,11 +652,7 @@ pub async fn run(state: &AppState, job: Job, response_id: String) -> SignRespons
                 hashes,
                 mechanism,
             };
-            match state
-                .sam
-                .sign_hashes(&job.user, &job.credential, request)
-                .await
-            {
+            match state.sam.sign_hashes(&job.user, &credential, request).await {
                 Ok(values) => {
                     resp.signature_objects = ids
                         .into_iter()
@@ -662,7 +671,7 @@ pub async fn run(state: &AppState, job: Job, response_id: String) -> SignRespons
             let formats: Vec<Format> = items.iter().map(|i| i.format).collect();
             match state
                 .service
-                .sign_documents(&job.user, &job.credential, &job.sad, items, false)
+                .sign_documents(&job.user, &credential, &job.sad, items, false)
                 .await
             {
                 Ok(finished) => {
