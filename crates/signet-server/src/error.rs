@@ -1,7 +1,7 @@
 //! CSC errors on the wire: HTTP status + `{"error", "error_description"}` (csc-api.md §2).
 //!
 //! The JSON error shape that CSC and OAuth2 share. Each binding maps the service's and the
-//! SAM's typed errors to it in one place (`csc::sam_error`, the OAuth2 token endpoint's
+//! SAM's typed errors to it in one place (`csc/errors.rs`, the OAuth2 token endpoint's
 //! `invalid_grant`); the DSS-X binding has its own Result mapping.
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -12,19 +12,19 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use signet_sam::SamError;
-use signet_service::decoupled::DecoupledError;
-
 use crate::body::read_json;
 use crate::error::{ApiError, ApiResult};
 use crate::tls::ClientCertificate;
 use crate::{AppState, auth};
 
 pub mod credentials;
+mod errors;
 pub mod info;
 pub mod sign_doc;
 pub mod signatures;
 pub mod timestamp;
+
+pub(crate) use errors::{decoupled_error, sam_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -196,67 +196,5 @@ async fn handle(
         }
         "signatures/timestamp" => timestamp::timestamp(state, &fields).await.map(Reply::Json),
         _ => Err(ApiError::internal()),
-    }
-}
-
-/// The CSC error of a SAM refusal, for the given CSC version: the one place CSC words them (v1 has `invalid_pin`/`invalid_otp`, v2
-/// reports both as `invalid_authentication_data`).
-pub(crate) fn sam_error(err: SamError, version: Version) -> ApiError {
-    let text = signet_service::describe(&err).into_owned();
-    match err {
-        SamError::InvalidPin => match version {
-            Version::V1 => ApiError::new(StatusCode::BAD_REQUEST, "invalid_pin", text),
-            Version::V2 => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
-            }
-        },
-        SamError::InvalidOtp => match version {
-            Version::V1 => ApiError::new(StatusCode::BAD_REQUEST, "invalid_otp", text),
-            Version::V2 => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
-            }
-        },
-        SamError::KeyUnavailable => ApiError::unavailable(text),
-        SamError::Store(e) => {
-            tracing::error!(error = %e, "store failure");
-            ApiError::unavailable("Storage unavailable, try again")
-        }
-        SamError::KeyFailure => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text)
-        }
-        SamError::Internal(detail) => {
-            tracing::error!(%detail, "internal SAM error");
-            ApiError::internal()
-        }
-        SamError::UnknownCredential
-        | SamError::UserDisabled
-        | SamError::CredentialDisabled
-        | SamError::CredentialLocked
-        | SamError::Request(_)
-        | SamError::Unapproved
-        | SamError::MissingFactor(_)
-        | SamError::Algorithm(_)
-        | SamError::Sad(_) => ApiError::invalid_request(text),
-    }
-}
-
-/// The CSC error of a decoupled authorization step (credentials/authorize with `auth.mode`
-/// oob, credentials/authorizeCheck).
-pub(crate) fn decoupled_error(e: DecoupledError, version: Version) -> ApiError {
-    match e {
-        DecoupledError::UnknownHandle => ApiError::invalid_param("handle"),
-        DecoupledError::Expired => ApiError::invalid_request(
-            "The authorization request expired before the signer approved it",
-        ),
-        DecoupledError::AlreadyCollected | DecoupledError::NotPending => {
-            ApiError::invalid_request("The SAD of this request was already handed out")
-        }
-        DecoupledError::Denied => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "access_denied",
-            "The signer denied the authorization request",
-        ),
-        DecoupledError::Refused(e) | DecoupledError::Sam(e) => sam_error(e, version),
-        DecoupledError::Store(e) => e.into(),
     }
 }

@@ -5,11 +5,10 @@
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
-use signet_ades::{AdesError, Content, Format, Level, Output, Revocation, SignedProps};
+use signet_ades::{Content, Format, Level, Output, Revocation, SignedProps};
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
-use signet_sam::SamError;
-use signet_service::{DocumentError, DocumentItem};
-use signet_store::{Credential, SadRefusal, User};
+use signet_service::DocumentItem;
+use signet_store::{Credential, User};
 
 use super::Version;
 use crate::AppState;
@@ -18,16 +17,6 @@ use crate::error::{ApiError, ApiResult};
 
 /// Most `signed_props` entries per document.
 const MAX_SIGNED_PROPS: usize = 32;
-
-/// The CSC error of each document-signing failure: the one place signDoc's errors are worded.
-fn document_error(e: DocumentError) -> ApiError {
-    match e {
-        DocumentError::Request(text) => ApiError::invalid_request(text),
-        DocumentError::Sam(e) => sam_error(e),
-        DocumentError::Ades(name, e) => ades_error(&name, e),
-        DocumentError::Internal => ApiError::internal(),
-    }
-}
 
 /// The member named by the first of `names` present and not null.
 fn member<'a>(entry: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a str, &'a Value)> {
@@ -357,32 +346,6 @@ fn push_b64_array(out: &mut Vec<u8>, items: &[Vec<u8>]) {
     out.push(b']');
 }
 
-fn ades_error(name: &str, e: AdesError) -> ApiError {
-    let text = format!("{name}: {e}");
-    match e {
-        AdesError::InvalidRequest(_) | AdesError::InvalidDocument(_) | AdesError::TooLarge(_) => {
-            ApiError::invalid_request(text)
-        }
-        AdesError::TimeStamp(_) | AdesError::ValidationData(_) => ApiError::unavailable(text),
-        AdesError::SignatureValue(_) | AdesError::Internal(_) => {
-            tracing::error!(error = %text, "signDoc failed after signing");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text)
-        }
-    }
-}
-
-/// SAM refusals, with CSC's signDoc code for a document the authorization does not cover.
-fn sam_error(e: SamError) -> ApiError {
-    match e {
-        SamError::Sad(SadRefusal::HashNotAuthorized) => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_hash",
-            "A document (or document digest) is not covered by the authorization (SAD)",
-        ),
-        other => super::sam_error(other, Version::V2),
-    }
-}
-
 /// `bearer_sad` as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
 pub async fn sign_doc(
     state: &AppState,
@@ -428,13 +391,13 @@ pub async fn sign_doc(
         .sam
         .signing_credential(user, &credential_id)
         .await
-        .map_err(sam_error)?;
+        .map_err(super::errors::sign_doc_sam_error)?;
     let items = parse_items(state, body, &cred)?;
     let finished = state
         .service
         .sign_documents(user, &cred, &sad, items, return_info)
         .await
-        .map_err(document_error)?;
+        .map_err(super::errors::document_error)?;
     let started = std::time::Instant::now();
     let mut with_signature = Vec::new();
     let mut signature_objects = Vec::new();

@@ -1,14 +1,12 @@
 //! signatures/timestamp (CSC v1 §11.13, v2 §11.13; csc-api.md §4.14): an RFC 3161
 //! TimeStampToken over a digest the client sends, from the built-in or the external TSA.
 
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use signet_core::HashAlgorithm;
 
 use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
-use signet_service::PkiServiceError;
 
 /// Longest nonce accepted, in hex digits (64 bytes).
 const MAX_NONCE_HEX: usize = 128;
@@ -45,7 +43,7 @@ pub async fn timestamp(state: &AppState, body: &Fields) -> ApiResult<Value> {
         .service
         .timestamp(hash, &digest, nonce.as_deref())
         .await
-        .map_err(api_error)?;
+        .map_err(super::errors::pki_error)?;
     Ok(json!({ "timestamp": signet_core::b64::encode(&token) }))
 }
 
@@ -58,25 +56,6 @@ fn parse_nonce(text: &str) -> ApiResult<Vec<u8>> {
     data_encoding::HEXLOWER_PERMISSIVE
         .decode(text.as_bytes())
         .map_err(|_| invalid())
-}
-
-fn api_error(e: PkiServiceError) -> ApiError {
-    match e {
-        PkiServiceError::Invalid(text) => ApiError::invalid_request(text),
-        PkiServiceError::ExternalTsa { .. } => {
-            tracing::warn!(error = %e, "external TSA failed");
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "server_error",
-                format!("Time-stamping failed: {e}"),
-            )
-        }
-        PkiServiceError::Store(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "time-stamping failed");
-            ApiError::unavailable("Time-stamping is unavailable, try again")
-        }
-    }
 }
 
 #[cfg(test)]
