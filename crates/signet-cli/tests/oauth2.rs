@@ -1085,3 +1085,34 @@ async fn credential_token_authorizes_sign_doc_of_its_document() {
     assert_eq!(signed.0, 200, "{}", signed.1);
     assert!(signed.1["DocumentWithSignature"][0].is_string());
 }
+
+/// The code carries the SAM's seal of exactly what the signer approved: a code row changed in
+/// the database — its hashes dropped, so that the token would sign anything — gets no token.
+#[tokio::test]
+async fn a_code_changed_in_the_database_yields_no_credential_token() {
+    let f = fixture();
+    let digest = sha256(b"the lease");
+    let (code, pkce) = credential_code(&f, &digest).await;
+    f.server.db_exec(
+        "UPDATE oauth_codes SET hashes = NULL, num_signatures = 5 WHERE scope = 'credential'",
+    );
+    let refused = f.server.redeem(&f.client, &code, &pkce.verifier).await;
+    let text = expect_error(&refused, 400, "invalid_grant");
+    assert_eq!(
+        text,
+        "The signer's approval of this authorization is not valid"
+    );
+    assert!(
+        !f.server
+            .audit_export()
+            .iter()
+            .any(|r| r["kind"] == "credential.authorize"),
+        "no SAD was issued"
+    );
+
+    // An untouched code still gives the token, bound to the approved hash.
+    let (code, pkce) = credential_code(&f, &digest).await;
+    let (status, token) = f.server.redeem(&f.client, &code, &pkce.verifier).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["scope"], "credential");
+}
