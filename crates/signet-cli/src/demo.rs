@@ -196,8 +196,8 @@ TOTP code is accepted once: right after the curl example, wait for the next code
   {cd_repo}tests/interop/setup.sh
   tests/interop/validate.sh dssx {dir}/dss-response.xml
   target/interop-venv/bin/python tests/interop/make_pdf.py {dir}/doc.pdf
-  target/interop-venv/bin/python tests/interop/csc_sign_pdf.py --url {url} --credential {cred_id} \
-      --user {USER} --password '{password}' --pin {pin} --totp-secret {b32} \
+  target/interop-venv/bin/python tests/interop/csc_sign_pdf.py --url={url} --credential={cred_id} \
+      --user={USER} --password='{password}' --pin={pin} --totp-secret={b32} \
       {dir}/doc.pdf {dir}/signed.pdf
   tests/interop/validate.sh pades {dir}/signed.pdf {ca}
 

@@ -39,17 +39,16 @@ impl common::interop::Interop {
     ) -> (bool, String) {
         run(Command::new(self.python())
             .arg(self.kit.join("csc_sign_pdf.py"))
+            // `--name=value`: a random credential ID or password may start with '-', which
+            // argparse would take for an option if it were a separate argument.
             .args([
-                "--url",
-                &server.url,
-                "--credential",
-                cred,
-                "--user",
-                &user.username,
-                "--password",
-                &user.password,
+                format!("--url={}", server.url),
+                format!("--credential={cred}"),
+                format!("--user={}", user.username),
+                format!("--password={}", user.password),
+                format!("--pin={pin}"),
+                format!("--totp-secret={}", user.totp_base32),
             ])
-            .args(["--pin", pin, "--totp-secret", &user.totp_base32])
             .args(extra)
             .arg(input)
             .arg(output))

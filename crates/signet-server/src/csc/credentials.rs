@@ -6,16 +6,15 @@
 use serde_json::{Map, Value, json};
 use signet_core::HashAlgorithm;
 use signet_sam::{AuthorizeRequest, Sam};
+use signet_service::credentials::CredentialView;
+use signet_service::decoupled::Check;
 use signet_store::{AuthMode, User};
 use zeroize::Zeroizing;
 
 use super::{Reply, Version};
+use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
-use signet_service::credentials::CredentialView;
-use signet_service::decoupled::Check;
-
-use crate::AppState;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Certificates {

@@ -1,5 +1,6 @@
 //! SignRequest processing: checks every input and turns it into a [`Job`] (hash signing
-//! through the SAM, or document signing through the shared signDoc core), then runs it.
+//! through the SAM, or document signing through the service layer's
+//! [`signet_service::Service::sign_documents`], which CSC signDoc uses too), then runs it.
 //! Everything a client can get wrong is decided before the SAD is touched.
 
 use signet_ades::{Content, Envelope, Format, Level, Output, SignedProps};
@@ -10,12 +11,12 @@ use signet_dssx::{
     XPathKind, minor,
 };
 use signet_sam::{SamError, SignRequest as SamSignRequest};
+use signet_service::{DocumentError, DocumentItem};
 use signet_store::{Credential, SadRefusal, User};
 use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::auth::Caller;
-use signet_service::{DocumentError, DocumentItem};
 
 /// More documents than this, or more than one at B-LT and above, is "long work": answered
 /// Pending when the client listed the asynchronous processing profile.
