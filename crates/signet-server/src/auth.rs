@@ -109,13 +109,20 @@ fn bearer_token(headers: &HeaderMap) -> ApiResult<&str> {
 
 async fn live_user(state: &AppState, user_id: i64) -> ApiResult<User> {
     match state.store.user_by_id(user_id).await? {
-        Some(user) if !user.disabled => Ok(user),
-        Some(_) => Err(ApiError::invalid_request("The user is disabled")),
+        Some(user) => enabled(user),
         None => Err(ApiError::unauthorized(
             "invalid_token",
             "The access token is invalid or expired",
         )),
     }
+}
+
+/// A token's user may call only while enabled.
+fn enabled(user: User) -> ApiResult<User> {
+    if user.disabled {
+        return Err(ApiError::invalid_request("The user is disabled"));
+    }
+    Ok(user)
 }
 
 /// Who calls a CSC method: the Bearer token when there is an `Authorization` header, else the
@@ -149,13 +156,8 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Caller> 
     let token = bearer_token(headers)?;
     let hash = secrets::secret_hash(token);
     let now = now_unix();
-    if let Some(record) = state
-        .store
-        .token(&hash, now)
-        .await?
-        .filter(|r| r.kind == TokenKind::Access)
-    {
-        return Ok(Caller::Service(live_user(state, record.user_id).await?));
+    if let Some(user) = state.store.access_token_user(&hash, now).await? {
+        return Ok(Caller::Service(enabled(user)?));
     }
     if let Some(sad) = state.store.sad(&hash, now).await? {
         let user = live_user(state, sad.user_id).await?;
@@ -174,17 +176,17 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Caller> 
 /// Resolves the Bearer token of a request to its user (service access tokens only).
 pub async fn bearer_user(state: &AppState, headers: &HeaderMap) -> ApiResult<User> {
     let token = bearer_token(headers)?;
-    let record = state
+    let user = state
         .store
-        .token(&secrets::secret_hash(token), now_unix())
+        .access_token_user(&secrets::secret_hash(token), now_unix())
         .await?;
-    let Some(record) = record.filter(|r| r.kind == TokenKind::Access) else {
+    let Some(user) = user else {
         return Err(ApiError::unauthorized(
             "invalid_token",
             "The access token is invalid or expired",
         ));
     };
-    live_user(state, record.user_id).await
+    enabled(user)
 }
 
 /// Decodes `Authorization: Basic base64(user:password)`.

@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             two_nodes_spend_once,
             two_nodes_concurrent_audited_writes_keep_one_chain,
             tokens_expiry_and_family_revocation,
+            access_token_user_in_one_read,
             settings_roundtrip_and_insert_if_absent,
             concurrent_insert_if_absent_has_one_winner,
             audit_chain_verifies,
@@ -789,6 +790,53 @@ pub(crate) async fn two_nodes_concurrent_audited_writes_keep_one_chain(db: &dyn 
 }
 
 // ---- tokens and settings
+
+pub(crate) async fn access_token_user_in_one_read(db: &dyn TestDb) {
+    let store = store_with_user(db).await;
+    let user = store.user_by_name("u").await.unwrap().unwrap();
+    let token = |b: u8, kind, expires_at| TokenRecord {
+        token_hash: [b; 32],
+        user_id: user.id,
+        kind,
+        family: None,
+        expires_at,
+    };
+    store
+        .insert_token(token(1, TokenKind::Access, 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_token(token(2, TokenKind::Refresh, 1_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.access_token_user(&[1; 32], 999).await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store.access_token_user(&[1; 32], 1_000).await.unwrap(),
+        None,
+        "expired at expires_at"
+    );
+    assert_eq!(
+        store.access_token_user(&[2; 32], 0).await.unwrap(),
+        None,
+        "a refresh token is no access token"
+    );
+    assert_eq!(store.access_token_user(&[9; 32], 0).await.unwrap(), None);
+    // A disabled user is returned as such (the caller refuses it with its own answer).
+    store
+        .set_user_disabled("u", true, ev("user.disable"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .access_token_user(&[1; 32], 0)
+            .await
+            .unwrap()
+            .is_some_and(|u| u.disabled)
+    );
+}
 
 pub(crate) async fn tokens_expiry_and_family_revocation(db: &dyn TestDb) {
     let store = db.store();

@@ -325,6 +325,13 @@ pub trait Store: AuthzStore + Send + Sync {
         token_hash: &SecretHash,
         now: Timestamp,
     ) -> Result<Option<TokenRecord>, StoreError>;
+    /// The user of a live access token (not a refresh token), in one read: what every API call
+    /// with a service token needs first.
+    async fn access_token_user(
+        &self,
+        token_hash: &SecretHash,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError>;
     /// Deletes the token; for a refresh token also every access token of its family.
     /// Returns false if no such token existed.
     async fn revoke_token(&self, token_hash: &SecretHash) -> Result<bool, StoreError>;

@@ -661,6 +661,20 @@ impl<B: Backend> Store for B {
         Ok(())
     }
 
+    async fn access_token_user(
+        &self,
+        token_hash: &SecretHash,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = "SELECT u.id, u.username, u.password_hash, u.totp_secret, u.disabled, \
+                   u.created_at FROM tokens t JOIN users u ON u.id = t.user_id \
+                   WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.kind = 'access'";
+        let mut conn = self.read().await?;
+        Ok(conn
+            .query_opt(sql, &[&bytes(token_hash), &now], records::user)
+            .await?)
+    }
+
     async fn token(
         &self,
         token_hash: &SecretHash,
