@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The Python judges behind validate.sh: independent libraries, not written for Signet.
 
-  judges.py xades SIGNED.xml CA.pem            signxml's XAdESVerifier (XAdES signed properties,
-                                               signing certificate digest, chain to CA)
+  judges.py xades SIGNED.xml CA.pem [DOC]      signxml's XAdESVerifier (XAdES signed properties,
+                                               signing certificate digest, chain to CA); DOC is
+                                               the document a detached signature refers to
   judges.py jades SIG.json CA.pem [PAYLOAD]    jwcrypto: the JWS value under the x5c leaf key, the
                                                x5c chain up to CA, and every `crit` name understood
 
@@ -12,11 +13,18 @@ import base64
 import sys
 
 
-def xades(signed: str, ca: str) -> None:
+def xades(signed: str, ca: str, doc: str | None = None) -> None:
     from signxml.xades import XAdESVerifier
 
+    def resolve(uri: str) -> bytes:
+        # The one external reference of a detached signature: the document given.
+        if doc is None:
+            raise ValueError(f'external reference {uri!r} but no document given')
+        with open(doc, 'rb') as d:
+            return d.read()
+
     with open(signed, 'rb') as f:
-        XAdESVerifier().verify(f.read(), ca_pem_file=ca)
+        XAdESVerifier().verify(f.read(), ca_pem_file=ca, uri_resolver=resolve)
     print('signxml: XAdES signature verified')
 
 

@@ -4,7 +4,8 @@
 #   validate.sh pades SIGNED.pdf CA.pem          pyHanko (signature + chain) and poppler's pdfsig
 #   validate.sh cades SIG.p7s DATA|- CA.pem      openssl cms -verify; for detached data also pyHanko
 #                                                ('-': the content is inside the signature)
-#   validate.sh xades SIGNED.xml CA.pem          xmlsec1 (XML-DSig core) and signxml's XAdESVerifier
+#   validate.sh xades SIGNED.xml CA.pem [DOC]    xmlsec1 (XML-DSig core) and signxml's XAdESVerifier
+#                                                (DOC: the document of a detached signature)
 #   validate.sh jades SIG.json CA.pem [PAYLOAD]  jwcrypto (JWS value, x5c chain to CA, crit names)
 #   validate.sh tst TOKEN.der DATA CA.pem        openssl ts -verify (RFC 3161 token over DATA)
 #   validate.sh dssx MESSAGE.xml                 xmllint --nonet against the DSS-X 2.0 core XSD
@@ -18,7 +19,7 @@ venv=${INTEROP_VENV:-$repo/target/interop-venv}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-usage() { sed -n '2,13p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14p' "$0" >&2; exit 2; }
 need_venv() {
   [ -x "$venv/bin/python" ] || { echo "validate.sh: no venv at $venv (run tests/interop/setup.sh)" >&2; exit 2; }
 }
@@ -50,10 +51,18 @@ cades() { # SIG DATA|- CA
   fi
 }
 
-xades() { # SIGNED CA
-  xmlsec1 --verify --trusted-pem "$2" --id-attr:Id SignedProperties "$1"
+xades() { # SIGNED CA [DOC]
+  local signed ca
+  signed=$(realpath "$1") ca=$(realpath "$2")
+  if [ $# = 3 ]; then
+    # A detached signature names its document by a URI relative to where it is checked:
+    # xmlsec1 resolves it from the working folder, so run it in the document's folder.
+    (cd "$(dirname "$(realpath "$3")")" && xmlsec1 --verify --trusted-pem "$ca" --id-attr:Id SignedProperties "$signed")
+  else
+    xmlsec1 --verify --trusted-pem "$ca" --id-attr:Id SignedProperties "$signed"
+  fi
   need_venv
-  "$venv/bin/python" "$here/judges.py" xades "$1" "$2"
+  "$venv/bin/python" "$here/judges.py" xades "$signed" "$ca" ${3:+"$(realpath "$3")"}
 }
 
 jades() { # SIG CA [PAYLOAD]
@@ -73,7 +82,8 @@ kind=${1:-}
 [ $# -ge 2 ] || usage
 shift
 case $kind in
-pades | xades) [ $# = 2 ] || usage; "$kind" "$@" ;;
+pades) [ $# = 2 ] || usage; pades "$@" ;;
+xades) [ $# = 2 ] || [ $# = 3 ] || usage; xades "$@" ;;
 cades | tst) [ $# = 3 ] || usage; "$kind" "$@" ;;
 jades) [ $# = 2 ] || [ $# = 3 ] || usage; jades "$@" ;;
 dssx) [ $# = 1 ] || usage; dssx "$1" ;;

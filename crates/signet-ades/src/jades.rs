@@ -930,6 +930,7 @@ mod tests {
                 signing_time: 1_700_000_000,
                 collect_validation_info: false,
                 limits: Limits::default(),
+                detached_name: None,
             }
         }
 

@@ -180,6 +180,25 @@ pub struct DocumentRequest {
     /// `returnValidationInfo`); at B-LT and above it is collected anyway.
     pub collect_validation_info: bool,
     pub limits: Limits,
+    /// The detached document's name as the signature refers to it (XAdES
+    /// `ds:Reference/@URI`, JAdES `sigD` `pars`), percent-encoded here: a local client names
+    /// the file so that validators find it beside the signature. `None`: `document` (CSC does
+    /// not name documents).
+    pub detached_name: Option<String>,
+}
+
+/// A file name as a relative URI reference (RFC 3986): unreserved characters kept, the rest
+/// percent-encoded, so it is also safe inside an XML attribute or a JSON string.
+pub(crate) fn uri_reference(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The result of [`prepare`]: what to sign, and everything [`finish`] needs.

@@ -166,6 +166,7 @@ fn request(
             .as_secs() as i64,
         collect_validation_info: false,
         limits: Limits::default(),
+        detached_name: None,
     }
 }
 

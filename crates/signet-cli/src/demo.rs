@@ -164,6 +164,11 @@ Signet demo — data directory {dir}
   CA certificate {ca}
   key module     {key_module}
 
+Sign a PDF from this machine with Signet's own client (hash-only: the document stays here; it
+asks for the PIN and the current one-time code; YOUR-signed.pdf is written beside it):
+
+  SIGNET_USER={USER} SIGNET_PASSWORD='{password}' {exe} sign --server {url} YOUR.pdf
+
 Try it (copy-paste into another terminal):
 
   URL={url} CRED={cred_id}

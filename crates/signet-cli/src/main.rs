@@ -23,6 +23,7 @@ mod config;
 mod demo;
 mod node;
 mod serve;
+mod sign;
 
 use config::Config;
 use node::Node;
@@ -73,6 +74,11 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Measure signing throughput (key module and HTTP), see BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Sign documents with a credential on any CSC server; the documents stay on this machine
+    /// (hash-only: only their digests are sent). See README "Sign documents".
+    Sign(sign::SignArgs),
+    /// List your credentials on a CSC server: certificate, key, SCAL, authorization, multisign.
+    Credentials(sign::CredentialsArgs),
     /// Print the current TOTP code for a Base32 secret (for trying the API by hand).
     Totp {
         /// Base32 TOTP secret as printed by `admin user add`.
@@ -230,6 +236,22 @@ fn init_logging(config: &Config) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The client commands are blocking and need neither the data directory nor a runtime.
+    let result = match cli.command {
+        Command::Sign(args) => sign::sign(args),
+        Command::Credentials(args) => sign::credentials(args),
+        command => return serve_main(Cli { command, ..cli }),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("signet: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn serve_main(cli: Cli) -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -285,7 +307,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let node = Node::open(&cli.data, &config).await?;
             return audit::run(&node, cmd).await;
         }
-        Command::Totp { .. } => {}
+        // Handled in main() before the runtime starts.
+        Command::Totp { .. } | Command::Sign(_) | Command::Credentials(_) => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -85,6 +85,50 @@ fn demo_prints_examples_that_work_from_anywhere() {
         "{banner}"
     );
 
+    // `signet sign` as printed, on a PDF of the test's, with the PIN and the current code in
+    // the environment (the printed line asks for them on a terminal).
+    let sign = block(
+        &banner,
+        "YOUR-signed.pdf is written beside it",
+        "Try it (copy-paste",
+    );
+    std::fs::write(
+        outside.path().join("YOUR.pdf"),
+        common::doc_signer::minimal_pdf(),
+    )
+    .expect("write YOUR.pdf");
+    let field = |name: &str| {
+        banner
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {name} in the banner: {banner}"))
+            .to_owned()
+    };
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(field("TOTP secret").as_bytes())
+        .expect("Base32 TOTP secret");
+    let step = unix_now() / 30;
+    let (ok, out) = bash(
+        &format!(
+            "export SIGNET_PIN={} SIGNET_OTP={}\n{sign}",
+            field("PIN"),
+            totp_code(&secret, step)
+        ),
+        outside.path(),
+    );
+    assert!(ok, "the signet sign example failed:\n{sign}\n---\n{out}");
+    assert!(out.contains("signed 1 of 1 document"), "{out}");
+    let (ok, out) = _tools.validate(&[
+        std::path::Path::new("pades"),
+        &outside.path().join("YOUR-signed.pdf"),
+        std::path::Path::new(&field("CA certificate")),
+    ]);
+    assert!(ok, "{out}");
+    // The curl example's code must be a later one.
+    let wait = Duration::from_secs(((step + 1) * 30 - unix_now()).max(0) as u64 + 1);
+    std::thread::sleep(wait);
+
     let curl = block(&banner, "Try it (copy-paste", "Check the DSS-X answer");
     let (ok, out) = bash(&curl, outside.path());
     assert!(ok, "the curl examples failed:\n{curl}\n---\n{out}");

@@ -102,6 +102,7 @@ impl Service {
                         signing_time,
                         collect_validation_info: return_info,
                         limits,
+                        detached_name: None,
                     };
                     match signet_ades::prepare(request) {
                         Ok(p) => Ok((item.name, p)),

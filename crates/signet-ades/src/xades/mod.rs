@@ -248,7 +248,7 @@ pub fn prepare(req: DocumentRequest) -> Result<Prepared, AdesError> {
         (Envelope::Detached, Content::Document(doc)) => {
             let (d, dd) = two_digests(doc, hash, req.document_hash);
             let data = DataReference {
-                uri: DETACHED_URI.into(),
+                uri: detached_uri(&req),
                 transforms: &[],
                 digest: d,
                 digest_alg: hash,
@@ -264,7 +264,7 @@ pub fn prepare(req: DocumentRequest) -> Result<Prepared, AdesError> {
                 ));
             }
             let data = DataReference {
-                uri: DETACHED_URI.into(),
+                uri: detached_uri(&req),
                 transforms: &[],
                 digest: digest.clone(),
                 digest_alg: req.document_hash,
@@ -706,3 +706,11 @@ pub fn finish(
 
 #[cfg(test)]
 mod tests;
+
+/// The detached document's reference: its name when the request gives one.
+fn detached_uri(req: &DocumentRequest) -> String {
+    req.detached_name
+        .as_deref()
+        .map(crate::uri_reference)
+        .unwrap_or_else(|| DETACHED_URI.into())
+}

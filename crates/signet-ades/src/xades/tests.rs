@@ -51,6 +51,7 @@ fn request(s: &Signer, level: Level, envelope: Envelope, content: Content) -> Do
         signing_time: 1_790_000_000,
         collect_validation_info: false,
         limits: Limits::default(),
+        detached_name: None,
     }
 }
 
@@ -339,4 +340,32 @@ fn every_level_and_envelope() {
             }
         }
     }
+}
+
+#[test]
+fn a_detached_signature_refers_to_its_document_by_name() {
+    let pki = pki();
+    let (key, s) = es256_signer(&pki);
+    let mut req = request(
+        &s,
+        Level::BB,
+        Envelope::Detached,
+        Content::Document(DOC.into()),
+    );
+    req.detached_name = Some("Rechnung März <2026>.xml".into());
+    let out = sign(&pki, &key, &s, req).unwrap();
+    let xml = String::from_utf8(out.output.bytes().to_vec()).unwrap();
+    assert!(
+        xml.contains("URI=\"Rechnung%20M%C3%A4rz%20%3C2026%3E.xml\""),
+        "{xml}"
+    );
+    // Without a name: the CSC default.
+    let req = request(
+        &s,
+        Level::BB,
+        Envelope::Detached,
+        Content::Document(DOC.into()),
+    );
+    let out = sign(&pki, &key, &s, req).unwrap();
+    assert!(String::from_utf8_lossy(out.output.bytes()).contains("URI=\"document\""));
 }

@@ -212,19 +212,44 @@ pub async fn parse(
 }
 
 /// The redirect URI to use: the one given if it is registered (exact string match, RFC 9700
-/// §4.1.3), or the only registered one when none is given.
+/// §4.1.3; for a loopback IP literal any port, RFC 8252 §7.3, since a native app such as
+/// `signet sign` listens on a port the system picks), or the only registered one when none is
+/// given.
 fn redirect_uri(client: &OAuthClient, given: Option<&str>) -> Option<(String, bool)> {
     match given {
         Some(uri) => client
             .redirect_uris
             .iter()
-            .any(|r| r == uri)
+            .any(|r| r == uri || same_loopback_redirect(r, uri))
             .then(|| (uri.to_owned(), true)),
         None => match client.redirect_uris.as_slice() {
             [only] => Some((only.clone(), false)),
             _ => None,
         },
     }
+}
+
+/// RFC 8252 §7.3: `http://127.0.0.1:<any port>/path` (or `[::1]`) matches a registered
+/// loopback redirect URI with the same host, path and query. Not `localhost` (§8.3: a name
+/// can be resolved elsewhere), and never another scheme.
+fn same_loopback_redirect(registered: &str, given: &str) -> bool {
+    let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+        return false;
+    };
+    let loopback_ip = |u: &url::Url| {
+        u.scheme() == "http" && matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || u.scheme() == "http"
+                && matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+    };
+    loopback_ip(&r)
+        && loopback_ip(&g)
+        && r.host() == g.host()
+        && r.path() == g.path()
+        && r.query() == g.query()
+        && r.username().is_empty()
+        && g.username().is_empty()
+        && g.password().is_none()
+        && g.fragment().is_none()
 }
 
 type ScopeError = (&'static str, String);
@@ -432,6 +457,35 @@ mod tests {
 
     fn params(q: &str) -> Params {
         Params::parse(q).unwrap()
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_only() {
+        let reg = "http://127.0.0.1/callback";
+        for (given, ok) in [
+            ("http://127.0.0.1:53127/callback", true),
+            ("http://127.0.0.1/callback", true),
+            ("http://127.0.0.1:53127/other", false),
+            ("http://127.0.0.1:53127/callback?x=1", false),
+            ("http://127.0.0.2:53127/callback", false),
+            ("http://localhost:53127/callback", false),
+            ("https://127.0.0.1:53127/callback", false),
+            ("http://u:p@127.0.0.1:53127/callback", false),
+        ] {
+            assert_eq!(same_loopback_redirect(reg, given), ok, "{given}");
+        }
+        assert!(same_loopback_redirect(
+            "http://[::1]:80/cb",
+            "http://[::1]:4711/cb"
+        ));
+        assert!(!same_loopback_redirect(
+            "https://c.example/cb",
+            "https://c.example:444/cb"
+        ));
+        assert!(!same_loopback_redirect(
+            "http://localhost/cb",
+            "http://localhost:8/cb"
+        ));
     }
 
     #[test]
