@@ -362,9 +362,33 @@ impl CscClient {
             .ok_or_else(|| ClientError::malformed(M, "no Base64 timestamp"))
     }
 
-    /// `signatures/signDoc` (v2): the server builds the signature around whole documents or
-    /// digests. The answer's `DocumentWithSignature` and `SignatureObject`, decoded.
-    pub fn sign_doc(
+    /// `signatures/signDoc` (v2): the server builds the signature around whole documents.
+    /// The answer's `DocumentWithSignature` and `SignatureObject`, decoded. (Here the
+    /// documents do go to the server; `batch` is the hash-only way.)
+    pub fn sign_doc(&self, req: &SignDocRequest<'_>) -> Result<SignDocAnswer, ClientError> {
+        let documents: Vec<Value> = req
+            .documents
+            .iter()
+            .map(|d| {
+                let mut entry = json!({
+                    "document": b64(d),
+                    "signature_format": req.format.letter(),
+                    "conformance_level": req.level.csc_name(),
+                    "signAlgo": req.sign_algo,
+                });
+                if let Some(e) = req.envelope {
+                    entry["signed_envelope_property"] = json!(e.name());
+                }
+                entry
+            })
+            .collect();
+        let body = json!({ "credentialID": req.credential_id, "documents": documents });
+        self.sign_doc_json(req.authorization, body)
+    }
+
+    /// `signatures/signDoc` with a request body of the caller's (e.g. `documentDigests` or
+    /// `signed_props`); the SAD is added here.
+    pub fn sign_doc_json(
         &self,
         authorization: &CredentialAuthorization,
         mut body: Value,
@@ -404,6 +428,19 @@ impl CscClient {
     pub fn oauth_endpoints(&self, info: &ServiceInfo) -> Result<oauth::Endpoints, ClientError> {
         oauth::Endpoints::discover(&self.http, info)
     }
+}
+
+/// `signatures/signDoc` over whole documents.
+pub struct SignDocRequest<'a> {
+    pub credential_id: &'a str,
+    pub authorization: &'a CredentialAuthorization,
+    pub documents: &'a [Vec<u8>],
+    pub format: signet_ades::Format,
+    pub level: signet_ades::Level,
+    /// `None`: the server's default for the format.
+    pub envelope: Option<signet_ades::Envelope>,
+    /// The `signAlgo` OID.
+    pub sign_algo: &'a str,
 }
 
 /// The decoded answer of `signatures/signDoc`.

@@ -29,7 +29,7 @@ mod types;
 
 pub use csc::{
     Authorization, AuthorizeRequest, CredentialAuthorization, CscClient, SignDocAnswer,
-    SignHashRequest,
+    SignDocRequest, SignHashRequest,
 };
 
 /// The blocking HTTP client every call goes through (reqwest over rustls and aws-lc-rs).

@@ -136,6 +136,8 @@ fn load_profile(c: &ConnectArgs) -> anyhow::Result<profile::Profile> {
 /// One input and where its result goes.
 struct Item {
     input: PathBuf,
+    /// Bytes, when planned: bounds how much one group holds in memory.
+    size: u64,
     output: PathBuf,
     format: Format,
     envelope: Envelope,
@@ -224,7 +226,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<std::process::ExitCode> {
     let mut stopped: Option<String> = None;
     let signing_time = unix_now();
     // As few authorizations as the credential allows: one per `multisign` documents.
-    for group in items.chunks(credential.multisign.max(1) as usize) {
+    for group in groups(&items, credential.multisign.max(1) as usize, GROUP_BYTES) {
         if let Some(reason) = &stopped {
             for item in group {
                 failures.push((item.input.clone(), reason.clone()));
@@ -317,6 +319,29 @@ pub fn sign(args: SignArgs) -> anyhow::Result<std::process::ExitCode> {
     })
 }
 
+/// Most document bytes one group holds in memory (a group is read and prepared before its one
+/// signHash): a credential with a high `multisign` and large files costs another authorization
+/// rather than the machine's memory.
+const GROUP_BYTES: u64 = 512 << 20;
+
+/// Consecutive groups of at most `multisign` items and `max_bytes` bytes (a single larger
+/// item is a group of its own).
+fn groups(items: &[Item], multisign: usize, max_bytes: u64) -> Vec<&[Item]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, item) in items.iter().enumerate() {
+        if i > start && (i - start == multisign || bytes + item.size > max_bytes) {
+            out.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += item.size;
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
 /// Where `input`'s result goes, in what format; refuses to overwrite unless --force.
 fn plan(input: &Path, args: &SignArgs) -> anyhow::Result<Item> {
     let name = input
@@ -371,6 +396,7 @@ fn plan(input: &Path, args: &SignArgs) -> anyhow::Result<Item> {
     }
     Ok(Item {
         input: input.to_owned(),
+        size: meta.len(),
         output,
         format,
         envelope,
@@ -507,4 +533,39 @@ pub fn credentials(args: CredentialsArgs) -> anyhow::Result<std::process::ExitCo
         );
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(sizes: &[u64]) -> Vec<Item> {
+        sizes
+            .iter()
+            .map(|&size| Item {
+                input: PathBuf::new(),
+                size,
+                output: PathBuf::new(),
+                format: Format::Cades,
+                envelope: Envelope::Attached,
+            })
+            .collect()
+    }
+
+    fn lens(items: &[Item], multisign: usize, max: u64) -> Vec<usize> {
+        groups(items, multisign, max)
+            .iter()
+            .map(|g| g.len())
+            .collect()
+    }
+
+    #[test]
+    fn groups_respect_multisign_and_memory() {
+        assert_eq!(lens(&items(&[1; 5]), 2, 100), [2, 2, 1]);
+        assert_eq!(lens(&items(&[1; 5]), 10, 100), [5]);
+        assert_eq!(lens(&items(&[40, 40, 40, 40]), 10, 100), [2, 2]);
+        // One file above the limit is signed alone, not refused.
+        assert_eq!(lens(&items(&[10, 500, 10]), 10, 100), [1, 1, 1]);
+        assert!(groups(&items(&[]), 3, 100).is_empty());
+    }
 }
