@@ -846,3 +846,167 @@ fn an_eseal_with_client_credentials() {
         false,
     );
 }
+
+/// A CSC server that is not Signet: certomancer-csc-dummy (pyHanko's test peer, pinned in
+/// tests/interop/requirements.txt). CSC v1, `authType` external, `authMode` implicit, SCAL2
+/// with the hashes bound in the SAD, 501 for `certInfo`. The PDF it signs passes pyHanko and
+/// pdfsig with its root as the trust anchor.
+#[test]
+fn another_vendors_csc_server_certomancer_csc_dummy() {
+    let Some(tools) = interop() else { return };
+    let dummy = tools.venv.join("bin/certomancer-csc");
+    assert!(
+        dummy.exists(),
+        "{} missing: run tests/interop/setup.sh",
+        dummy.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    for name in ["root", "signer"] {
+        let st = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(keys.join(format!("{name}.key.pem")))
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    std::fs::write(dir.path().join("pki.yml"), certomancer_config(&url)).unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Kill(
+        Command::new(&dummy)
+            .arg(dir.path().join("pki.yml"))
+            .arg(port.to_string())
+            .arg("2")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = signet_client::http_client(&Default::default()).unwrap();
+    let client = signet_client::CscClient::new(http, &url, signet_client::ApiVersion::V1).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || client.info().is_ok()),
+        "certomancer-csc-dummy did not start"
+    );
+    // Its root, as the validators' trust anchor.
+    let root = client.credential_info("testing-ca/root").unwrap();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        b64(&root.certificates[0])
+    );
+    let ca = write(dir.path(), "root.pem", pem.as_bytes());
+    let pdf = write(dir.path(), "a.pdf", &minimal_pdf());
+    let out = client_run(
+        &[
+            "sign",
+            "--server",
+            &format!("{url}/csc/v1"),
+            "--credential",
+            "testing-ca/signer1",
+            "a.pdf",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    judge(&dir.path().join("a-signed.pdf"), &pdf, &ca, false);
+    // It has two credentials (the root is one): the client does not guess.
+    let out = client_run(
+        &[
+            "sign",
+            "--server",
+            &format!("{url}/csc/v1"),
+            "-o",
+            "b.pdf",
+            "a.pdf",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("2 credentials; choose one with --credential"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn client_run(args: &[&str], cwd: &Path) -> Output {
+    client(args, &[], cwd)
+}
+
+fn certomancer_config(url: &str) -> String {
+    format!(
+        r#"external-url-prefix: "{url}"
+keysets:
+  testing-ca:
+    path-prefix: keys
+    keys:
+      root:
+        path: root.key.pem
+      signer1:
+        path: signer.key.pem
+pki-architectures:
+  testing-ca:
+    keyset: testing-ca
+    entity-defaults:
+      country-name: BE
+      organization-name: Interop Test
+    entities:
+      root:
+        common-name: Interop Root CA
+      signer1:
+        common-name: Interop Signer
+    certs:
+      root:
+        subject: root
+        issuer: root
+        validity:
+          valid-from: "2026-01-01T00:00:00+0000"
+          valid-to: "2036-01-01T00:00:00+0000"
+        extensions:
+          - id: basic_constraints
+            critical: true
+            value:
+              ca: true
+          - id: key_usage
+            critical: true
+            smart-value:
+              schema: key-usage
+              params: [digital_signature, key_cert_sign, crl_sign]
+      signer1:
+        subject: signer1
+        issuer: root
+        validity:
+          valid-from: "2026-01-01T00:00:00+0000"
+          valid-to: "2030-01-01T00:00:00+0000"
+        extensions:
+          - id: key_usage
+            critical: true
+            smart-value:
+              schema: key-usage
+              params: [digital_signature, non_repudiation]
+"#
+    )
+}

@@ -200,10 +200,22 @@ impl CscClient {
         credential_id: &str,
         bearer: Option<&str>,
     ) -> Result<CredentialInfo, ClientError> {
+        const M: &str = "credentials/info";
         let body = json!({
             "credentialID": credential_id, "certificates": "chain", "certInfo": true, "authInfo": true,
         });
-        let (_, v) = self.post("credentials/info", bearer, &body)?;
+        let v = match self.post(M, bearer, &body) {
+            Ok((_, v)) => v,
+            // certInfo and authInfo are optional for a server: some answer 501 or 400 instead
+            // of leaving the details out (certomancer-csc-dummy: 501). Ask again without them.
+            Err(ClientError::Server {
+                status: 400 | 501, ..
+            }) => {
+                let plain = json!({ "credentialID": credential_id, "certificates": "chain" });
+                self.post(M, bearer, &plain)?.1
+            }
+            Err(e) => return Err(e),
+        };
         CredentialInfo::from_json(credential_id, &v, self.version)
     }
 

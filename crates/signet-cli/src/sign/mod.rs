@@ -31,9 +31,10 @@ pub struct ConnectArgs {
     /// CSC API version: v1 or v2 (default v2).
     #[arg(long, value_parser = ["v1", "v2"])]
     api: Option<String>,
-    /// Service authentication: auto, basic (SIGNET_USER, SIGNET_PASSWORD), oauth2 (browser) or
-    /// client-credentials (--client-id, SIGNET_CLIENT_SECRET).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "basic", "oauth2", "client-credentials"])]
+    /// Service authentication: auto, basic (SIGNET_USER, SIGNET_PASSWORD), oauth2 (browser),
+    /// client-credentials (--client-id, SIGNET_CLIENT_SECRET) or external (none in the
+    /// protocol: a VPN, a gateway, a private network).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "basic", "oauth2", "client-credentials", "external"])]
     auth: String,
     /// The user name for basic authentication (else SIGNET_USER, the profile, or a prompt).
     #[arg(long)]
@@ -484,15 +485,23 @@ pub fn credentials(args: CredentialsArgs) -> anyhow::Result<std::process::ExitCo
             .client
             .credential_info(id)
             .with_context(|| format!("credential {id} (credentials/info)"))?;
+        // certInfo is optional for a server: read what it left out from the certificate.
+        let summary = c
+            .certificates
+            .first()
+            .and_then(|der| signet_pki::summarize(der).ok());
+        let from_cert = |given: &Option<String>, read: fn(&signet_pki::CertSummary) -> String| {
+            given.clone().or_else(|| summary.as_ref().map(read))
+        };
         let key = match c.key_type() {
             Ok(k) => k.name().to_owned(),
             Err(_) => format!("{} bits", c.key_len),
         };
         rows.push(serde_json::json!({
             "credentialID": c.id,
-            "subject": c.subject_dn,
-            "validFrom": c.valid_from,
-            "validTo": c.valid_to,
+            "subject": from_cert(&c.subject_dn, |s| s.subject_dn.clone()),
+            "validFrom": from_cert(&c.valid_from, |s| s.valid_from.clone()),
+            "validTo": from_cert(&c.valid_to, |s| s.valid_to.clone()),
             "certStatus": c.cert_status,
             "key": key,
             "keyStatus": c.key_status,

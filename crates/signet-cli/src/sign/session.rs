@@ -86,6 +86,8 @@ impl Session {
             }
             "auto" if self.info.offers_auth("basic") => "basic",
             "auto" if self.info.offers_auth("oauth2code") && self.client_id.is_some() => "oauth2",
+            // Authenticated outside the protocol (VPN, gateway, a private network).
+            "auto" if self.info.offers_auth("external") => "external",
             "auto" => bail!(
                 "cannot authenticate to {}: it offers {} — give a user (basic), or --client-id for oauth2code / client credentials",
                 self.client.base_url(),
@@ -117,8 +119,11 @@ impl Session {
                     .context("client credentials (oauth2/token)")?;
                 self.client.set_access_token(token.access_token);
             }
+            "external" => {}
             other => {
-                bail!("unknown --auth {other:?}: use auto, basic, oauth2 or client-credentials")
+                bail!(
+                    "unknown --auth {other:?}: use auto, basic, oauth2, client-credentials or external"
+                )
             }
         }
         Ok(())
