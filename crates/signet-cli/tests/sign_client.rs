@@ -155,6 +155,9 @@ fn detached_signatures_beside_the_documents() {
     server.create_credential(&user, PIN, &["--scal", "1", "--multisign", "5"]);
     let dir = tempfile::tempdir().unwrap();
     let docs = documents(dir.path());
+    // The time-stamps from an RFC 3161 TSA named on the command line (Signet's own /tsa here)
+    // instead of the CSC signatures/timestamp method.
+    let tsa = format!("{}/tsa", server.url);
     let out = client(
         &[
             "sign",
@@ -162,6 +165,8 @@ fn detached_signatures_beside_the_documents() {
             &server.url,
             "--level",
             "B-T",
+            "--tsa",
+            &tsa,
             "--detached",
             docs[1].to_str().unwrap(),
             docs[2].to_str().unwrap(),

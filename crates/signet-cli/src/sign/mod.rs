@@ -119,7 +119,12 @@ fn settings(c: &ConnectArgs, p: &profile::Profile) -> anyhow::Result<Settings> {
     Ok(Settings {
         server,
         api,
-        user: c.user.clone().or_else(|| p.user.clone()),
+        // The flag, then the environment, then the profile.
+        user: c
+            .user
+            .clone()
+            .or_else(|| std::env::var("SIGNET_USER").ok().filter(|u| !u.is_empty()))
+            .or_else(|| p.user.clone()),
         client_id: c.client_id.clone().or_else(|| p.client_id.clone()),
         ca_cert: c.ca_cert.clone().or_else(|| p.ca_cert.clone()),
         auth: c.auth.clone(),
@@ -183,10 +188,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<std::process::ExitCode> {
                     ApiVersion::V2 => "v2".into(),
                 }),
                 credential: Some(credential_id.clone()),
-                user: settings
-                    .user
-                    .clone()
-                    .or_else(|| std::env::var("SIGNET_USER").ok()),
+                user: settings.user.clone(),
                 client_id: settings.client_id.clone(),
                 ca_cert: settings.ca_cert.clone(),
                 tsa: args.tsa.clone().or(saved.tsa.clone()),

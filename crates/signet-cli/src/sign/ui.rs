@@ -43,12 +43,10 @@ fn prompt_secret(var: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
     Ok(value)
 }
 
-/// A plain (echoed) value from `var`, a fallback, or a prompt.
-pub fn plain(var: &str, fallback: Option<&str>, what: &str) -> anyhow::Result<String> {
-    if let Some(v) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
-        return Ok(v);
-    }
-    if let Some(v) = fallback {
+/// A plain (echoed) value: the one already settled (command line, environment, profile),
+/// else a prompt, else a clear error naming `var`.
+pub fn plain(var: &str, settled: Option<&str>, what: &str) -> anyhow::Result<String> {
+    if let Some(v) = settled {
         return Ok(v.to_owned());
     }
     if !interactive() {
