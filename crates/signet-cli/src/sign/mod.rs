@@ -229,7 +229,11 @@ pub fn sign(args: SignArgs) -> anyhow::Result<std::process::ExitCode> {
     let mut stopped: Option<String> = None;
     let signing_time = unix_now();
     // As few authorizations as the credential allows: one per `multisign` documents.
-    for group in groups(&items, credential.multisign.max(1) as usize, GROUP_BYTES) {
+    let groups = groups(&items, credential.multisign.max(1) as usize, GROUP_BYTES);
+    let mut first = 1;
+    for (n, group) in groups.iter().copied().enumerate() {
+        let range = (first, first + group.len() - 1);
+        first += group.len();
         if let Some(reason) = &stopped {
             for item in group {
                 failures.push((item.input.clone(), reason.clone()));
@@ -276,7 +280,21 @@ pub fn sign(args: SignArgs) -> anyhow::Result<std::process::ExitCode> {
         // Step two, remote: one authorization and one signHash for the group. Step three,
         // locally: each signature assembled, checked against the certificate, written.
         bar.set_message("authorizing…");
-        let results = bar.suspend(|| signer.sign_group(prepared, &mut authorizer));
+        let results = bar.suspend(|| {
+            // On a terminal, say which documents the next prompt is for when there are several
+            // authorizations (a second one-time code would otherwise come unexplained).
+            if groups.len() > 1 && !settings.quiet && ui::interactive() {
+                eprintln!(
+                    "Authorization {} of {}: documents {}–{} of {}",
+                    n + 1,
+                    groups.len(),
+                    range.0,
+                    range.1,
+                    items.len()
+                );
+            }
+            signer.sign_group(prepared, &mut authorizer)
+        });
         bar.set_message("");
         match results {
             Ok(results) => {
