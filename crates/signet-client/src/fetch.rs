@@ -16,7 +16,6 @@
 //! client's.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +23,8 @@ use der::asn1::{AnyRef, ObjectIdentifier, OctetString};
 use der::oid::AssociatedOid;
 use der::{Any, Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+
+use crate::http::{describe_failure, printable, read_limited};
 use signet_ades::{AdesError, Revocation, TimeStamper, ValidationData};
 use signet_core::{HashAlgorithm, SignMechanism};
 use signet_pki::{RevocationList, RevocationStatus, TimeStampRequestInfo};
@@ -921,7 +922,7 @@ impl Answer {
         if essence.contains("html") || essence.contains("json") || essence.contains("xml") {
             Err(format!(
                 "the server answered {essence}, not {expected} ({})",
-                excerpt(&self.body)
+                printable(&String::from_utf8_lossy(&self.body), 120)
             ))
         } else {
             Ok(())
@@ -954,7 +955,7 @@ fn get(http: &reqwest::blocking::Client, url: &str, limit: usize) -> Result<Answ
         let response = http
             .get(current.clone())
             .send()
-            .map_err(|e| at(describe(&e)))?;
+            .map_err(|e| at(describe_failure(&e)))?;
         if response.status().is_redirection()
             && let Some(location) = response.headers().get(LOCATION)
         {
@@ -987,12 +988,12 @@ fn post(
         .header(ACCEPT, accept)
         .body(body)
         .send()
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| describe_failure(&e))?;
     read(response, limit)
 }
 
 /// The body of a 200 answer, at most `limit` bytes.
-fn read(response: reqwest::blocking::Response, limit: usize) -> Result<Answer, String> {
+fn read(mut response: reqwest::blocking::Response, limit: usize) -> Result<Answer, String> {
     let status = response.status();
     if status != reqwest::StatusCode::OK {
         return Err(format!("the server answered HTTP {status}"));
@@ -1006,49 +1007,15 @@ fn read(response: reqwest::blocking::Response, limit: usize) -> Result<Answer, S
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut body = Vec::new();
-    response
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| format!("reading the answer failed: {e}"))?;
-    if body.len() > limit {
-        return Err(too_large());
-    }
+    let body = read_limited(&mut response, limit as u64)
+        .map_err(|e| format!("reading the answer failed: {e}"))?
+        .ok_or_else(too_large)?;
     Ok(Answer { content_type, body })
-}
-
-/// A transport error with its causes ("connection refused", a TLS failure…); reqwest's own
-/// message names the URL, which the caller already does.
-fn describe(e: &reqwest::Error) -> String {
-    let mut detail = if e.is_timeout() {
-        "no answer in time".to_owned()
-    } else if e.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
-    detail
-}
-
-/// The start of a body as printable text, for error messages.
-fn excerpt(body: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(body)
-        .chars()
-        .take(120)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    text.trim().to_owned()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufRead, BufReader, Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};

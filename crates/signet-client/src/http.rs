@@ -58,21 +58,17 @@ pub(crate) fn json_answer(
     let status = response.status().as_u16();
     // A hostile or broken server must not make the client read without end: the largest
     // legitimate answer is a signDoc with documents at a server's own limit.
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(&mut response, MAX_ANSWER_BYTES + 1),
-        &mut bytes,
-    )
-    .map_err(|e| ClientError::Transport {
-        method: method.to_owned(),
-        detail: format!("reading the answer: {e}"),
-    })?;
-    if bytes.len() as u64 > MAX_ANSWER_BYTES {
-        return Err(ClientError::malformed(
-            method,
-            format!("an answer larger than {} MiB", MAX_ANSWER_BYTES >> 20),
-        ));
-    }
+    let bytes = read_limited(&mut response, MAX_ANSWER_BYTES)
+        .map_err(|e| ClientError::Transport {
+            method: method.to_owned(),
+            detail: format!("reading the answer: {e}"),
+        })?
+        .ok_or_else(|| {
+            ClientError::malformed(
+                method,
+                format!("an answer larger than {} MiB", MAX_ANSWER_BYTES >> 20),
+            )
+        })?;
     if !(200..300).contains(&status) {
         return Err(server_error(method, status, &bytes));
     }
@@ -88,8 +84,16 @@ pub(crate) fn json_answer(
 }
 
 pub(crate) fn transport(method: &str, e: &reqwest::Error) -> ClientError {
-    // reqwest's Display names the URL, never a body or a header; walk the sources so that
-    // "connection refused" or a TLS failure is visible.
+    ClientError::Transport {
+        method: method.to_owned(),
+        detail: describe_failure(e),
+    }
+}
+
+/// What went wrong with a request, with its causes ("connection refused", a TLS failure…):
+/// reqwest's own Display names the URL, never a body or a header, and the caller names the
+/// URL or method itself.
+pub(crate) fn describe_failure(e: &reqwest::Error) -> String {
     let mut detail = if e.is_timeout() {
         "the server did not answer in time".to_owned()
     } else if e.is_connect() {
@@ -103,10 +107,18 @@ pub(crate) fn transport(method: &str, e: &reqwest::Error) -> ClientError {
         detail.push_str(&s.to_string());
         source = s.source();
     }
-    ClientError::Transport {
-        method: method.to_owned(),
-        detail,
-    }
+    detail
+}
+
+/// At most `limit` bytes of a body: `None` when it is longer (read no further than one byte
+/// past the limit).
+pub(crate) fn read_limited(
+    response: &mut reqwest::blocking::Response,
+    limit: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(response, limit + 1), &mut body)?;
+    Ok((body.len() as u64 <= limit).then_some(body))
 }
 
 /// The server's error: its `error` and `error_description` when the body is the CSC (or
