@@ -16,49 +16,10 @@ use std::time::Duration;
 use common::doc_signer::minimal_pdf;
 use common::interop::interop;
 use common::oauth::Browser;
+use common::sign_cli::{client, client_command, signer_env, text};
 use common::*;
 
 const PIN: &str = "24680";
-
-/// Runs `signet ARGS` as a client: no data directory, no inherited secrets, a fresh profile
-/// location, stdin not a terminal.
-fn client(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
-    client_command(args, env, cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run signet sign")
-}
-
-fn client_command(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Command {
-    let mut cmd = Command::new(SIGNET);
-    cmd.args(args).current_dir(cwd);
-    for var in [
-        "SIGNET_USER",
-        "SIGNET_PASSWORD",
-        "SIGNET_PIN",
-        "SIGNET_OTP",
-        "SIGNET_SERVER",
-        "SIGNET_CLIENT_ID",
-        "SIGNET_CLIENT_SECRET",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("SIGNET_CLIENT_CONFIG", cwd.join("client.toml"))
-        .env("BROWSER", "none");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -114,15 +75,7 @@ fn every_format_and_level_passes_the_validators_scal1_v2() {
         let mut args = vec!["sign", "--server", &server.url, "--level", level];
         let paths: Vec<&str> = docs.iter().map(|d| d.to_str().unwrap()).collect();
         args.extend(&paths);
-        let out = client(
-            &args,
-            &[
-                ("SIGNET_USER", &user.username),
-                ("SIGNET_PASSWORD", &user.password),
-                ("SIGNET_PIN", PIN),
-            ],
-            dir.path(),
-        );
+        let out = client(&args, &signer_env(&user, PIN), dir.path());
         assert_eq!(out.status.code(), Some(0), "{level}: {}", text(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -172,11 +125,7 @@ fn detached_signatures_beside_the_documents() {
             docs[2].to_str().unwrap(),
             docs[3].to_str().unwrap(),
         ],
-        &[
-            ("SIGNET_USER", &user.username),
-            ("SIGNET_PASSWORD", &user.password),
-            ("SIGNET_PIN", PIN),
-        ],
+        &signer_env(&user, PIN),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -199,11 +148,7 @@ fn detached_signatures_beside_the_documents() {
             "--detached",
             docs[0].to_str().unwrap(),
         ],
-        &[
-            ("SIGNET_USER", &user.username),
-            ("SIGNET_PASSWORD", &user.password),
-            ("SIGNET_PIN", PIN),
-        ],
+        &signer_env(&user, PIN),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -338,15 +283,7 @@ fn a_batch_larger_than_multisign_asks_again_and_a_broken_file_does_not_stop_the_
     let mut paths: Vec<&str> = good.iter().map(|f| f.to_str().unwrap()).collect();
     paths.insert(1, broken.to_str().unwrap());
     args.extend(&paths);
-    let out = client(
-        &args,
-        &[
-            ("SIGNET_USER", &user.username),
-            ("SIGNET_PASSWORD", &user.password),
-            ("SIGNET_PIN", PIN),
-        ],
-        dir.path(),
-    );
+    let out = client(&args, &signer_env(&user, PIN), dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -413,11 +350,7 @@ fn a_wrong_pin_is_the_servers_error_and_leaves_no_file() {
     let pdf = write(dir.path(), "a.pdf", &minimal_pdf());
     let out = client(
         &["sign", "--server", &server.url, pdf.to_str().unwrap()],
-        &[
-            ("SIGNET_USER", &user.username),
-            ("SIGNET_PASSWORD", &user.password),
-            ("SIGNET_PIN", "00000"),
-        ],
+        &signer_env(&user, "00000"),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -10,14 +10,14 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::doc_signer::minimal_pdf;
+use common::sign_cli::{client, text};
 use common::*;
 use serde_json::{Value, json};
 
@@ -488,39 +488,6 @@ impl Case {
         self.calls = (authorize, sign_hash);
         self
     }
-}
-
-/// Runs `signet ARGS` as a client: no inherited secrets, a fresh profile location, stdin not a
-/// terminal.
-fn client(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
-    let mut cmd = Command::new(SIGNET);
-    cmd.args(args).current_dir(cwd);
-    for var in [
-        "SIGNET_USER",
-        "SIGNET_PASSWORD",
-        "SIGNET_PIN",
-        "SIGNET_OTP",
-        "SIGNET_SERVER",
-        "SIGNET_CLIENT_ID",
-        "SIGNET_CLIENT_SECRET",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("SIGNET_CLIENT_CONFIG", cwd.join("client.toml"))
-        .env("BROWSER", "none");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(Stdio::null()).output().expect("run signet sign")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The content of an input by its extension: PDF (PAdES), XML (XAdES), JSON (JAdES), else

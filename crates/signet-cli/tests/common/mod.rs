@@ -907,3 +907,6 @@ pub mod pki;
 
 // A signer with a multi-signature credential, for the signDoc and DSS-X tests (issue 5, 7).
 pub mod doc_signer;
+
+// `signet sign` run as a user would (issue 15).
+pub mod sign_cli;
