@@ -26,7 +26,6 @@ signed.
 """
 import argparse
 import asyncio
-import base64
 import json
 import os
 import random
@@ -101,7 +100,7 @@ def make_pdfs(args: argparse.Namespace) -> None:
 # sign
 
 # The TOTP code and the error check are the one-file driver's (same folder, on sys.path).
-from csc_sign_pdf import fail_unless_ok, totp_now  # noqa: E402
+from csc_sign_pdf import fail_unless_ok, login, totp_now  # noqa: E402
 
 
 class Counters:
@@ -150,10 +149,7 @@ async def sign(args: argparse.Namespace) -> dict:
     field_spec = fields.SigFieldSpec('Signature1', box=(50, 50, 250, 100))
     started = time.perf_counter()
     async with aiohttp.ClientSession() as http:
-        login = f'{args.url}/csc/{args.api}/auth/login'
-        basic = base64.b64encode(f'{args.user}:{args.password}'.encode()).decode()
-        async with http.post(login, json={}, headers={'Authorization': f'Basic {basic}'}) as response:
-            token = (await fail_unless_ok(response, 'auth/login'))['access_token']
+        token = await login(http, args.url, args.api, args.user, args.password)
         session = csc_signer.CSCServiceSessionInfo(
             service_url=args.url, credential_id=args.credential, oauth_token=token, api_ver=args.api)
         credential = await csc_signer.fetch_certs_in_csc_credential(http, session)

@@ -64,14 +64,19 @@ class PinAndTotp(csc_signer.CSCAuthorizationManager):
         return self.parse_csc_auth_response(body)
 
 
+async def login(http: aiohttp.ClientSession, url: str, api: str, user: str, password: str) -> str:
+    """auth/login with HTTP Basic; the access token."""
+    basic = base64.b64encode(f'{user}:{password}'.encode()).decode()
+    async with http.post(f'{url}/csc/{api}/auth/login', json={},
+                         headers={'Authorization': f'Basic {basic}'}) as response:
+        return (await fail_unless_ok(response, 'auth/login'))['access_token']
+
+
 async def sign(args: argparse.Namespace) -> None:
     async with aiohttp.ClientSession() as http:
         token = None
         if args.user:
-            login = f'{args.url}/csc/{args.api}/auth/login'
-            basic = base64.b64encode(f'{args.user}:{args.password or ""}'.encode()).decode()
-            async with http.post(login, json={}, headers={'Authorization': f'Basic {basic}'}) as response:
-                token = (await fail_unless_ok(response, 'auth/login'))['access_token']
+            token = await login(http, args.url, args.api, args.user, args.password or '')
         session = csc_signer.CSCServiceSessionInfo(
             service_url=args.url, credential_id=args.credential, oauth_token=token, api_ver=args.api)
         credential = await csc_signer.fetch_certs_in_csc_credential(http, session)
