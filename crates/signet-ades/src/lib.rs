@@ -22,22 +22,27 @@
 
 use signet_core::{HashAlgorithm, KeyType, SignMechanism};
 
-mod asn1;
+pub mod asn1;
 mod cades;
-mod cert;
-mod cms;
-mod ecdsa;
+pub mod cert;
+pub mod cms;
+pub mod ecdsa;
 mod jades;
 mod level;
-mod oids;
+pub mod oids;
 mod pades;
-mod pdf;
+pub mod pdf;
 mod props;
 mod qualifying;
 #[cfg(test)]
 mod test_pki;
 mod timestamp;
 mod xades;
+
+/// The gate for untrusted XML and Exclusive C14N, shared with validation (signet-validation).
+pub mod xml {
+    pub use crate::xades::c14n::*;
+}
 
 pub use level::{Envelope, Format, Level};
 pub use props::{PdfProps, SignedProps};

@@ -6,7 +6,7 @@
 //! `ds:Signature` and `xades:QualifyingProperties` declare around it) and canonicalized with
 //! [`c14n::element_subtree`], which renders only the namespaces the fragment uses.
 
-mod c14n;
+pub(crate) mod c14n;
 
 use aws_lc_rs::digest;
 use signet_core::{HashAlgorithm, KeyType, SignMechanism, b64};

@@ -1,0 +1,1 @@
+//! The EN 319 102-1 validation process over format evidence. (Skeleton.)
