@@ -154,31 +154,33 @@ fn key_kind(spki: &[u8]) -> Result<(String, Option<String>), String> {
     Ok((oid, curve))
 }
 
-static PSS_ANY_SHA256: sig::RsaParameters =
-    sig::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(sig::RsaPssSaltLength::Auto);
-static PSS_ANY_SHA384: sig::RsaParameters =
-    sig::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(sig::RsaPssSaltLength::Auto);
-static PSS_ANY_SHA512: sig::RsaParameters =
-    sig::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(sig::RsaPssSaltLength::Auto);
+// PSS salts: the digest's length (the common choice) or the maximum (what some HSMs and
+// Signet's `PssSalt::Maximum` produce); the salt length is not signalled in XMLDSig or JOSE.
+static PSS_MAX_SHA256: sig::RsaParameters =
+    sig::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(sig::RsaPssSaltLength::Max);
+static PSS_MAX_SHA384: sig::RsaParameters =
+    sig::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(sig::RsaPssSaltLength::Max);
+static PSS_MAX_SHA512: sig::RsaParameters =
+    sig::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(sig::RsaPssSaltLength::Max);
 
 fn verification_algorithm(
     alg: SignatureAlgorithm,
     key_oid: &str,
     curve: Option<&str>,
     encoding: EcdsaEncoding,
-) -> Result<&'static dyn VerificationAlgorithm, String> {
+) -> Result<Vec<&'static dyn VerificationAlgorithm>, String> {
     use EcdsaEncoding::{Der, Fixed};
     use HashAlgorithm::{Sha256, Sha384, Sha512};
     use SignatureAlgorithm::{Ecdsa, RsaPkcs1, RsaPss};
     let mismatch = || format!("{alg:?} does not fit a key of type {key_oid}");
-    Ok(match alg {
+    let one: &'static dyn VerificationAlgorithm = match alg {
         RsaPkcs1(h) | RsaPss(h) if key_oid == RSA_ENCRYPTION => match (alg, h) {
             (RsaPkcs1(_), Sha256) => &sig::RSA_PKCS1_2048_8192_SHA256,
             (RsaPkcs1(_), Sha384) => &sig::RSA_PKCS1_2048_8192_SHA384,
             (RsaPkcs1(_), Sha512) => &sig::RSA_PKCS1_2048_8192_SHA512,
-            (_, Sha256) => &PSS_ANY_SHA256,
-            (_, Sha384) => &PSS_ANY_SHA384,
-            (_, Sha512) => &PSS_ANY_SHA512,
+            (_, Sha256) => return Ok(vec![&sig::RSA_PSS_2048_8192_SHA256, &PSS_MAX_SHA256]),
+            (_, Sha384) => return Ok(vec![&sig::RSA_PSS_2048_8192_SHA384, &PSS_MAX_SHA384]),
+            (_, Sha512) => return Ok(vec![&sig::RSA_PSS_2048_8192_SHA512, &PSS_MAX_SHA512]),
         },
         Ecdsa(h) if key_oid == EC_PUBLIC_KEY => match (curve, h, encoding) {
             (Some(P256), Sha256, Der) => &sig::ECDSA_P256_SHA256_ASN1,
@@ -198,7 +200,8 @@ fn verification_algorithm(
             (c, _, _) => return Err(format!("unsupported curve {c:?} for {alg:?}")),
         },
         _ => return Err(mismatch()),
-    })
+    };
+    Ok(vec![one])
 }
 
 /// Checks `signature` over `message` with the key of `spki` (a DER SubjectPublicKeyInfo).
@@ -212,10 +215,15 @@ pub fn verify(
     encoding: EcdsaEncoding,
 ) -> Result<(), String> {
     let (key_oid, curve) = key_kind(spki)?;
-    let algorithm = verification_algorithm(alg, &key_oid, curve.as_deref(), encoding)?;
-    UnparsedPublicKey::new(algorithm, spki)
-        .verify(message, signature)
-        .map_err(|_| "the signature value does not verify with the public key".into())
+    let algorithms = verification_algorithm(alg, &key_oid, curve.as_deref(), encoding)?;
+    if algorithms
+        .into_iter()
+        .any(|a| UnparsedPublicKey::new(a, spki).verify(message, signature).is_ok())
+    {
+        Ok(())
+    } else {
+        Err("the signature value does not verify with the public key".into())
+    }
 }
 
 /// The SubjectPublicKeyInfo of a DER certificate.

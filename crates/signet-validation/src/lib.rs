@@ -40,3 +40,75 @@ mod xades;
 
 pub use model::*;
 pub use signet_ades::Limits;
+pub use process::{Options, POLICY};
+
+use signet_core::HashAlgorithm;
+
+/// Validates every signature in `input` (a PDF, a CMS signature, an XML document or a JWS),
+/// with `detached` documents for detached signatures. A signature that is invalid is a
+/// report with its indication; an `Err` means the file could not be validated at all.
+pub fn validate(
+    input: &[u8],
+    name: Option<&str>,
+    detached: &[DetachedContent],
+    options: &Options<'_>,
+) -> Result<ValidationReport, ValidationError> {
+    let limit = options.limits.max_document_bytes;
+    if input.len() > limit {
+        return Err(ValidationError::TooLarge(format!(
+            "the file has {} bytes; the limit is {limit} bytes",
+            input.len()
+        )));
+    }
+    let evidence = read(input, detached, &options.limits)?;
+    Ok(ValidationReport {
+        validation_time: options.validation_time,
+        document_sha256: data_encoding::HEXUPPER.encode(&HashAlgorithm::Sha256.digest(input)),
+        document_name: name.map(str::to_string),
+        signatures: process::signatures(evidence, options),
+        trusted_lists: options.trusted_lists.to_vec(),
+        policy: POLICY.to_string(),
+    })
+}
+
+/// The format of a signed file, from its first bytes.
+pub fn detect_format(input: &[u8]) -> Option<Format> {
+    let head = &input[..input.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Some(Format::Pades);
+    }
+    let text = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
+    match first {
+        b'<' => Some(Format::Xades),
+        b'{' => Some(Format::Jades),
+        0x30 => Some(Format::Cades),
+        _ if is_compact_jws(text) => Some(Format::Jades),
+        _ => None,
+    }
+}
+
+fn is_compact_jws(text: &[u8]) -> bool {
+    let text = text.trim_ascii();
+    text.iter().filter(|&&b| b == b'.').count() == 2
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Finds the signatures of `input` with the reader of its format.
+pub fn read(
+    input: &[u8],
+    detached: &[DetachedContent],
+    limits: &Limits,
+) -> Result<Vec<SignatureEvidence>, ValidationError> {
+    match detect_format(input) {
+        Some(Format::Pades) => pades::read(input, detached, limits),
+        Some(Format::Xades) => xades::read(input, detached, limits),
+        Some(Format::Jades) => jades::read(input, detached, limits),
+        Some(Format::Cades) => cades::read(input, detached, limits),
+        None => Err(ValidationError::NotASignature(
+            "the file is not a PDF, a CMS signature, an XML document or a JWS".into(),
+        )),
+    }
+}
