@@ -24,6 +24,7 @@ mod demo;
 mod node;
 mod serve;
 mod sign;
+mod verify;
 
 use config::Config;
 use node::Node;
@@ -79,6 +80,11 @@ enum Command {
     Sign(sign::SignArgs),
     /// List your credentials on a CSC server: certificate, key, SCAL, authorization, multisign.
     Credentials(sign::CredentialsArgs),
+    /// Validate the signatures of a file (PAdES, CAdES, XAdES, JAdES, B-B to B-LTA) per ETSI
+    /// EN 319 102-1; exit code 0 only when every signature is TOTAL-PASSED.
+    Verify(verify::VerifyArgs),
+    /// Extend a valid signature to B-T, B-LT or B-LTA: time-stamps and validation data.
+    Extend(verify::ExtendArgs),
     /// Print the current TOTP code for a Base32 secret (for trying the API by hand).
     Totp {
         /// Base32 TOTP secret as printed by `admin user add`.
@@ -240,6 +246,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Sign(args) => sign::sign(args),
         Command::Credentials(args) => sign::credentials(args),
+        Command::Verify(args) => verify::verify(args),
+        Command::Extend(args) => verify::extend(args),
         command => return serve_main(Cli { command, ..cli }),
     };
     match result {
@@ -308,7 +316,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return audit::run(&node, cmd).await;
         }
         // Handled in main() before the runtime starts.
-        Command::Totp { .. } | Command::Sign(_) | Command::Credentials(_) => {}
+        Command::Totp { .. }
+        | Command::Sign(_)
+        | Command::Credentials(_)
+        | Command::Verify(_)
+        | Command::Extend(_) => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

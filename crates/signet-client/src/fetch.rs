@@ -941,6 +941,16 @@ fn http_url(url: &str) -> Result<url::Url, String> {
 
 /// GET `url`, following at most [`MAX_REDIRECTS`] redirects to other http(s) URLs. Errors
 /// do not repeat `url` (the caller names it) but do name where a redirect led.
+/// GETs `url` (http or https, a few redirects followed) and returns at most `limit` bytes of
+/// its body: trusted lists and other files a validation names by URL.
+pub fn get_bytes(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
+    get(http, url, limit).map(|answer| answer.body)
+}
+
 fn get(http: &reqwest::blocking::Client, url: &str, limit: usize) -> Result<Answer, String> {
     let mut current = http_url(url)?;
     let mut redirected = false;

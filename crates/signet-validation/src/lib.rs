@@ -112,3 +112,7 @@ pub fn read(
         )),
     }
 }
+
+/// Revocation freshness of Signet's default policy: revocation data issued more than a day
+/// before the best signature time does not show the certificate was unrevoked then.
+pub const DEFAULT_MAX_REVOCATION_AGE: std::time::Duration = std::time::Duration::from_secs(86_400);
