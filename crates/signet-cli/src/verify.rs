@@ -156,7 +156,7 @@ impl Setup {
             });
         }
         let _ = signed;
-        let fetcher = (!args.offline).then(|| HttpValidationData::new(http.clone(), Vec::new()));
+        let fetcher = (!args.offline).then(|| HttpValidationData::for_validation(http.clone(), Vec::new()));
         Ok(Self {
             anchors,
             lists,

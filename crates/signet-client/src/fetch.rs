@@ -133,6 +133,8 @@ pub struct HttpValidationData {
     known: Vec<Vec<u8>>,
     /// Results by DER certificate. Failures are not cached: the next document retries.
     cache: Mutex<HashMap<Vec<u8>, Cached>>,
+    /// Return the OCSP response or CRL that says a certificate is revoked, instead of failing.
+    keep_revoked: bool,
 }
 
 impl HttpValidationData {
@@ -143,6 +145,16 @@ impl HttpValidationData {
             http,
             known: known_certificates,
             cache: Mutex::new(HashMap::new()),
+            keep_revoked: false,
+        }
+    }
+
+    /// For a validator: a revoked certificate is an answer (the signed OCSP response or CRL
+    /// saying so, for the validator to weigh against the proof of existence), not a failure.
+    pub fn for_validation(http: reqwest::blocking::Client, known_certificates: Vec<Vec<u8>>) -> Self {
+        Self {
+            keep_revoked: true,
+            ..Self::new(http, known_certificates)
         }
     }
 
@@ -281,7 +293,9 @@ impl HttpValidationData {
                         next_update,
                     });
                 }
-                Err(Failure::Revoked(why)) => return Err(AdesError::ValidationData(why)),
+                Err(Failure::Revoked(why, der)) => {
+                    return self.revoked(why, Source::Ocsp, der);
+                }
                 Err(Failure::Unavailable(why)) => failures.push(why),
             }
         }
@@ -298,7 +312,9 @@ impl HttpValidationData {
                         next_update,
                     });
                 }
-                Err(Failure::Revoked(why)) => return Err(AdesError::ValidationData(why)),
+                Err(Failure::Revoked(why, der)) => {
+                    return self.revoked(why, Source::Crl, der);
+                }
                 Err(Failure::Unavailable(why)) => failures.push(why),
             }
         }
@@ -315,6 +331,20 @@ impl HttpValidationData {
                 failures.join("; ")
             )
         }))
+    }
+
+    /// A revoked certificate: an error when signing (B-LT must not embed it), the signed
+    /// proof when validating ([`HttpValidationData::for_validation`]).
+    fn revoked(&self, why: String, source: Source, der: Vec<u8>) -> Result<Evidence, AdesError> {
+        if self.keep_revoked {
+            Ok(Evidence {
+                source,
+                der,
+                next_update: None,
+            })
+        } else {
+            Err(AdesError::ValidationData(why))
+        }
     }
 
     /// Asks the OCSP responder at `url` about `cert` (RFC 6960 §4.1, POST as in §A.1) and
@@ -394,14 +424,17 @@ impl HttpValidationData {
         }
         match &single.cert_status {
             CertStatus::Good(_) => Ok((answer.body, next_update)),
-            CertStatus::Revoked(info) => Err(Failure::Revoked(format!(
-                "{} is revoked since {}{} according to the OCSP responder {url}",
-                cert.describe(),
-                when(info.revocation_time.0.to_unix_duration().as_secs()),
-                info.revocation_reason
-                    .map(|r| format!(" (reason {})", reason_name(r as u8)))
-                    .unwrap_or_default()
-            ))),
+            CertStatus::Revoked(info) => Err(Failure::Revoked(
+                format!(
+                    "{} is revoked since {}{} according to the OCSP responder {url}",
+                    cert.describe(),
+                    when(info.revocation_time.0.to_unix_duration().as_secs()),
+                    info.revocation_reason
+                        .map(|r| format!(" (reason {})", reason_name(r as u8)))
+                        .unwrap_or_default()
+                ),
+                answer.body,
+            )),
             CertStatus::Unknown(_) => Err(unavailable(format!(
                 "the responder does not know {}",
                 cert.describe()
@@ -449,14 +482,17 @@ impl HttpValidationData {
         }
         match list.status_of(cert.serial()) {
             RevocationStatus::Good => Ok((der, next_update)),
-            RevocationStatus::Revoked { at, reason } => Err(Failure::Revoked(format!(
-                "{} is revoked since {}{} according to the CRL {url}",
-                cert.describe(),
-                when(u64::try_from(at).unwrap_or(0)),
-                reason
-                    .map(|r| format!(" (reason {})", reason_name(r)))
-                    .unwrap_or_default()
-            ))),
+            RevocationStatus::Revoked { at, reason } => Err(Failure::Revoked(
+                format!(
+                    "{} is revoked since {}{} according to the CRL {url}",
+                    cert.describe(),
+                    when(u64::try_from(at).unwrap_or(0)),
+                    reason
+                        .map(|r| format!(" (reason {})", reason_name(r)))
+                        .unwrap_or_default()
+                ),
+                der,
+            )),
             RevocationStatus::Unknown => {
                 Err(unavailable(format!("no status for {}", cert.describe())))
             }
@@ -514,7 +550,8 @@ enum Source {
 /// Why a revocation source gave no proof: the certificate is revoked (final), or the source
 /// could not answer (try the next one).
 enum Failure {
-    Revoked(String),
+    /// Why, and the signed OCSP response or CRL that says so.
+    Revoked(String, Vec<u8>),
     Unavailable(String),
 }
 
