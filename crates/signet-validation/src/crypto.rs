@@ -239,7 +239,7 @@ mod tests {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{
         ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING,
-        ECDSA_P384_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
+        ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
     };
 
     fn spki_of(pair: &EcdsaKeyPair, curve: &str) -> Vec<u8> {
@@ -275,14 +275,14 @@ mod tests {
         );
         assert!(verify(&spki, alg, b"massage", der_sig.as_ref(), EcdsaEncoding::Der).is_err());
 
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_ASN1_SIGNING, &rng).unwrap();
         let p384 =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
         let sig = p384.sign(&rng, b"message").unwrap();
         assert_eq!(
             verify(
                 &spki_of(&p384, P384),
-                alg,
+                SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha384),
                 b"message",
                 sig.as_ref(),
                 EcdsaEncoding::Der
