@@ -88,12 +88,15 @@ fn verdict(report: &Value) -> (String, String, String) {
     (field("indication"), field("subIndication"), field("level"))
 }
 
-/// The level's short name as the report gives it (`B-LTA`), whatever prefix it carries.
+/// The level's short name (`B-LTA`) of the report's `PAdES-BASELINE-LTA`.
 fn short_level(level: &str) -> &str {
-    ["B-LTA", "B-LT", "B-T", "B-B"]
-        .into_iter()
-        .find(|l| level.ends_with(l))
-        .unwrap_or("none")
+    match level.rsplit('-').next() {
+        Some("LTA") => "B-LTA",
+        Some("LT") => "B-LT",
+        Some("T") => "B-T",
+        Some("B") => "B-B",
+        _ => "none",
+    }
 }
 
 fn xmllint_schema(xml: &[u8]) {
