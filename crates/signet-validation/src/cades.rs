@@ -4,6 +4,8 @@
 //! [`signer_evidence`] is shared with the PAdES reader, whose `/Contents` is a CAdES
 //! signature over the byte ranges.
 
+use std::collections::HashSet;
+
 use signet_ades::asn1::{self, SEQUENCE};
 use signet_ades::oids;
 use signet_core::HashAlgorithm;
@@ -17,6 +19,11 @@ use crate::{
 
 /// RFC 5126 §6.4.1: id-aa-ets-archiveTimestampV2 (older; read but not checked).
 const ARCHIVE_TIME_STAMP_V2: &str = "1.2.840.113549.1.9.16.2.48";
+
+/// Most signatures read from one file (each hashes its signed data).
+pub(crate) const MAX_SIGNATURES: usize = 100;
+/// Most time-stamps read for one signature.
+const MAX_TIMESTAMPS: usize = 64;
 
 /// The DER of `id-signedData`, which a CMS signature names in its first bytes.
 const SIGNED_DATA_OID: [u8; 11] = [
@@ -70,6 +77,12 @@ pub fn read(
             "the CMS SignedData has no SignerInfo: it holds no signature".into(),
         ));
     }
+    if sd.signer_infos.len() > MAX_SIGNATURES {
+        return Err(ValidationError::TooLarge(format!(
+            "the CMS has {} SignerInfos, more than the {MAX_SIGNATURES} read",
+            sd.signer_infos.len()
+        )));
+    }
     let (content, name): (Option<&[u8]>, String) = match (sd.econtent, detached.first()) {
         (Some(c), _) => (Some(c), "content".into()),
         (None, Some(d)) => (
@@ -105,10 +118,18 @@ pub fn read(
     Ok(out)
 }
 
-fn push_unique(list: &mut Vec<Vec<u8>>, item: &[u8]) {
-    if !list.iter().any(|i| i == item) {
-        list.push(item.to_vec());
-    }
+/// Most certificates, CRLs or OCSP responses one signature carries.
+const MAX_VALUES: usize = 10_000;
+
+/// The first [`MAX_VALUES`] distinct items, in order.
+fn unique<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter(|i| seen.insert(*i))
+        .take(MAX_VALUES)
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// The evidence of one CMS signer over `content` (the concatenated slices, `None` when not
@@ -122,14 +143,13 @@ pub(crate) fn signer_evidence(
     data_name: String,
 ) -> (SignatureEvidence, SignerCheck) {
     // certificate-values (EN 319 122-1 §5.5.1): SEQUENCE OF Certificate.
-    let mut extra = Vec::new();
-    for v in si.unsigned_values(cms::CERTIFICATE_VALUES) {
-        if let Ok(certs) = v.children() {
-            for c in certs {
-                push_unique(&mut extra, c.raw);
-            }
-        }
-    }
+    let values = si.unsigned_values(cms::CERTIFICATE_VALUES);
+    let extra_tlvs: Vec<_> = values
+        .iter()
+        .flat_map(|v| v.children().unwrap_or_default())
+        .take(MAX_VALUES)
+        .collect();
+    let extra = unique(extra_tlvs.iter().map(|c| c.raw));
     let check = cms::check_signer(sd, si, content, &extra);
     let mut ev = SignatureEvidence::new(SignatureEvidence::id_for(si.signature), format);
     ev.claimed_signing_time = check.signing_time;
@@ -145,19 +165,13 @@ pub(crate) fn signer_evidence(
     ev.signature_value = check.signature_value.clone();
     ev.constraint_failures = check.constraint_failures.clone();
 
-    for c in sd.certificates() {
-        push_unique(&mut ev.certificates, c);
-    }
-    for c in &extra {
-        push_unique(&mut ev.certificates, c);
-    }
-    for c in sd.crls() {
-        push_unique(&mut ev.crls, c);
-    }
-    for o in sd.ocsp_responses() {
-        push_unique(&mut ev.ocsp_responses, o);
-    }
+    ev.certificates = unique(
+        sd.certificates()
+            .into_iter()
+            .chain(extra.iter().map(Vec::as_slice)),
+    );
     let signed = si.signed_attributes();
+    let (mut crls, mut ocsp) = (Vec::new(), Vec::new());
     let revocation = si
         .unsigned_values(cms::REVOCATION_VALUES)
         .into_iter()
@@ -169,71 +183,88 @@ pub(crate) fn signer_evidence(
                 .flat_map(|a| a.values.iter())
                 .map(|v| cms::revocation_values(v, true)),
         );
-    for (crls, ocsp) in revocation {
-        for c in &crls {
-            push_unique(&mut ev.crls, c);
-        }
-        for o in &ocsp {
-            push_unique(&mut ev.ocsp_responses, o);
+    for (c, o) in revocation {
+        crls.extend(c);
+        ocsp.extend(o);
+        if crls.len() + ocsp.len() > 2 * MAX_VALUES {
+            break;
         }
     }
+    ev.crls = unique(sd.crls().into_iter().chain(crls.iter().map(Vec::as_slice)));
+    ev.ocsp_responses = unique(
+        sd.ocsp_responses()
+            .into_iter()
+            .chain(ocsp.iter().map(Vec::as_slice)),
+    );
     ev.has_validation_data = check
         .certificate
         .as_deref()
         .is_some_and(|c| cms::has_revocation_for(c, &ev.crls, &ev.ocsp_responses));
-    ev.timestamps = timestamps(sd, si, content);
+    let (timestamps, truncated) = timestamps(sd, si, content);
+    ev.timestamps = timestamps;
+    if truncated {
+        ev.constraint_failures.push(format!(
+            "more than {MAX_TIMESTAMPS} time-stamps; the others were not read"
+        ));
+    }
     (ev, check)
 }
 
-/// Content, signature and archive time-stamps, in the order of the SignerInfo.
+/// Content, signature and archive time-stamps, in the order of the SignerInfo; at most
+/// [`MAX_TIMESTAMPS`] (each may hash the whole content). The flag says some were left out.
 fn timestamps(
     sd: &SignedData<'_>,
     si: &SignerInfo<'_>,
     content: Option<&[&[u8]]>,
-) -> Vec<TimestampEvidence> {
+) -> (Vec<TimestampEvidence>, bool) {
+    let signed = si.signed_attributes();
+    let tokens: Vec<(&str, &[u8])> = signed
+        .iter()
+        .filter(|a| a.oid == oids::CONTENT_TIME_STAMP)
+        .chain(si.unsigned_attrs.iter())
+        .flat_map(|a| a.values.iter().map(|v| (a.oid.as_str(), v.raw)))
+        .filter(|(oid, _)| {
+            [
+                oids::CONTENT_TIME_STAMP,
+                oids::SIGNATURE_TIME_STAMP,
+                oids::ARCHIVE_TIME_STAMP_V3,
+                ARCHIVE_TIME_STAMP_V2,
+            ]
+            .contains(oid)
+        })
+        .collect();
+    let truncated = tokens.len() > MAX_TIMESTAMPS;
     let mut out = Vec::new();
-    let unavailable = || Check::NotChecked("the signed content is not available".into());
-    // EN 319 122-1 §5.2.8: content-time-stamp, over the signed content.
-    for attr in si.signed_attributes() {
-        if attr.oid != oids::CONTENT_TIME_STAMP {
-            continue;
-        }
-        for v in &attr.values {
-            let covered =
-                |h: HashAlgorithm| content.map(|c| cms::digest_parts(h, c)).unwrap_or_default();
-            let mut ev = timestamp::evidence(TimestampKind::Content, v.raw.to_vec(), &covered);
-            if content.is_none() && ev.time.is_some() {
-                ev.intact = unavailable();
-            }
-            out.push(ev);
-        }
-    }
-    for attr in &si.unsigned_attrs {
-        for v in &attr.values {
-            let token = v.raw.to_vec();
-            match attr.oid.as_str() {
-                // EN 319 122-1 §5.3: over the signature value's octets.
-                oids::SIGNATURE_TIME_STAMP => {
-                    out.push(timestamp::evidence(TimestampKind::Signature, token, &|h| {
-                        h.digest(si.signature)
-                    }))
+    for (oid, token) in tokens.into_iter().take(MAX_TIMESTAMPS) {
+        let token = token.to_vec();
+        out.push(match oid {
+            // EN 319 122-1 §5.2.8: over the signed content.
+            oids::CONTENT_TIME_STAMP => {
+                let covered =
+                    |h: HashAlgorithm| content.map(|c| cms::digest_parts(h, c)).unwrap_or_default();
+                let mut ev = timestamp::evidence(TimestampKind::Content, token, &covered);
+                if content.is_none() && ev.time.is_some() {
+                    ev.intact = Check::NotChecked("the signed content is not available".into());
                 }
-                oids::ARCHIVE_TIME_STAMP_V3 => out.push(archive_v3(token, sd, si, content)),
-                ARCHIVE_TIME_STAMP_V2 => {
-                    let mut ev =
-                        timestamp::evidence(TimestampKind::Archive, token, &|_| Vec::new());
-                    if ev.time.is_some() {
-                        ev.intact = Check::NotChecked(
-                            "archive-time-stamp (v2, RFC 5126) is not checked; only v3 is".into(),
-                        );
-                    }
-                    out.push(ev);
-                }
-                _ => {}
+                ev
             }
-        }
+            // EN 319 122-1 §5.3: over the signature value's octets.
+            oids::SIGNATURE_TIME_STAMP => {
+                timestamp::evidence(TimestampKind::Signature, token, &|h| h.digest(si.signature))
+            }
+            oids::ARCHIVE_TIME_STAMP_V3 => archive_v3(token, sd, si, content),
+            _ => {
+                let mut ev = timestamp::evidence(TimestampKind::Archive, token, &|_| Vec::new());
+                if ev.time.is_some() {
+                    ev.intact = Check::NotChecked(
+                        "archive-time-stamp (v2, RFC 5126) is not checked; only v3 is".into(),
+                    );
+                }
+                ev
+            }
+        });
     }
-    out
+    (out, truncated)
 }
 
 /// The `ATSHashIndexV3` (the ats-hash-index-v3 unsigned attribute of the token's SignerInfo),
@@ -836,7 +867,8 @@ mod tests {
                 String::from_utf8_lossy(&out.stderr)
             );
         };
-        std::fs::write(p("doc.txt"), DOC).unwrap();
+        let (doc, key, cert, out) = (p("doc.txt"), p("key.pem"), p("cert.pem"), p("sig.der"));
+        std::fs::write(&doc, DOC).unwrap();
         run(&[
             "req".as_ref(),
             "-x509".as_ref(),
@@ -850,16 +882,16 @@ mod tests {
             "-days".as_ref(),
             "2".as_ref(),
             "-keyout".as_ref(),
-            p("key.pem").as_os_str(),
+            key.as_os_str(),
             "-out".as_ref(),
-            p("cert.pem").as_os_str(),
+            cert.as_os_str(),
         ]);
-        let cert = std::fs::read_to_string(p("cert.pem")).unwrap();
-        let cert = cert
+        let cert_der = std::fs::read_to_string(&cert).unwrap();
+        let cert_der = cert_der
             .lines()
             .filter(|l| !l.starts_with("-----"))
             .collect::<String>();
-        let cert = data_encoding::BASE64.decode(cert.as_bytes()).unwrap();
+        let cert_der = data_encoding::BASE64.decode(cert_der.as_bytes()).unwrap();
         // As asked for, and with -stream: BER with indefinite lengths.
         for stream in [false, true] {
             let mut args: Vec<&std::ffi::OsStr> = vec![
@@ -870,25 +902,25 @@ mod tests {
                 "-outform".as_ref(),
                 "DER".as_ref(),
                 "-in".as_ref(),
-                p("doc.txt").into_os_string().leak(),
+                doc.as_os_str(),
                 "-signer".as_ref(),
-                p("cert.pem").into_os_string().leak(),
+                cert.as_os_str(),
                 "-inkey".as_ref(),
-                p("key.pem").into_os_string().leak(),
+                key.as_os_str(),
                 "-out".as_ref(),
-                p("sig.der").into_os_string().leak(),
+                out.as_os_str(),
             ];
             if stream {
                 args.push("-stream".as_ref());
             }
             run(&args);
-            let sig = std::fs::read(p("sig.der")).unwrap();
+            let sig = std::fs::read(&out).unwrap();
             assert_eq!(sig.get(1) == Some(&0x80), stream);
             let ev = read_one(&sig, &[]);
             assert_eq!(ev.format_error, None);
             assert_eq!(ev.signature_value, Check::Passed);
             assert_eq!(ev.signed_data[0].intact, Check::Passed);
-            assert_eq!(ev.signing_certificate.as_ref(), Some(&cert));
+            assert_eq!(ev.signing_certificate.as_ref(), Some(&cert_der));
             assert!(ev.claimed_signing_time.is_some());
             assert_eq!(ev.digest_algorithm, Some(HashAlgorithm::Sha256));
             // OpenSSL 3.0 adds no ESS signing-certificate(-v2) attribute by default.

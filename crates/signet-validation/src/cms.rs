@@ -32,6 +32,10 @@ pub const OCSP_BASIC: &str = "1.3.6.1.5.5.7.48.1.1";
 pub const ADBE_REVOCATION_INFO_ARCHIVAL: &str = "1.2.840.113583.1.1.8";
 const SUBJECT_KEY_IDENTIFIER: &str = "2.5.29.14";
 
+/// The constraint failure of a SignerInfo without an ESS signing certificate reference.
+pub const ESS_MISSING: &str =
+    "the signing-certificate-v2 signed attribute is missing (EN 319 122-1 §5.2.2)";
+
 /// Deepest BER nesting accepted (a CMS with a token with certificates needs about 25).
 const MAX_DEPTH: usize = 64;
 /// Most BER elements rewritten to DER.
@@ -529,7 +533,7 @@ impl<'a> SignerInfo<'a> {
 
 /// The single value of the attribute `oid`: `Ok(None)` when absent, `Err` when repeated or
 /// multi-valued (RFC 5652 §11: content-type, message-digest and signing-time are single).
-fn single<'a, 'b>(attrs: &'b [Attribute<'a>], oid: &str) -> Result<Option<Tlv<'a>>, String> {
+fn single<'a>(attrs: &[Attribute<'a>], oid: &str) -> Result<Option<Tlv<'a>>, String> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
     match (found.next(), found.next()) {
         (None, _) => Ok(None),
@@ -809,9 +813,7 @@ pub fn check_signer(
         },
     };
     if ess.is_none() {
-        out.constraint_failures.push(
-            "the signing-certificate-v2 signed attribute is missing (EN 319 122-1 §5.2.2)".into(),
-        );
+        out.constraint_failures.push(ESS_MISSING.into());
     }
 
     // Content type and message digest (RFC 5652 §5.3, §11.1, §11.2).

@@ -62,6 +62,12 @@ pub fn read(
             signatures.push(field);
         }
     }
+    if signatures.len() + doc_timestamps.len() > crate::cades::MAX_SIGNATURES {
+        return Err(ValidationError::TooLarge(format!(
+            "the PDF has more than {} signatures and document time-stamps",
+            crate::cades::MAX_SIGNATURES
+        )));
+    }
     if signatures.is_empty() {
         let what = if doc_timestamps.is_empty() {
             "the PDF has no signature"
@@ -73,6 +79,21 @@ pub fn read(
     signatures.sort_by_key(|f| f.range.map_or(usize::MAX, |r| r[2] + r[3]));
     doc_timestamps.sort_by_key(|t| t.covers_up_to);
     let dss = Dss::read(&doc, limits);
+    // Each signature carries its own copy of the DSS and of the document time-stamps after it.
+    let dss_bytes: usize = [&dss.certificates, &dss.crls, &dss.ocsp]
+        .iter()
+        .flat_map(|l| l.iter().map(Vec::len))
+        .sum();
+    let ts_bytes: usize = doc_timestamps.iter().map(|t| t.evidence.token.len()).sum();
+    let copies = signatures
+        .len()
+        .saturating_mul(dss_bytes.saturating_add(ts_bytes));
+    if copies > limits.max_document_bytes.saturating_mul(4) {
+        return Err(ValidationError::TooLarge(
+            "the PDF's DSS and document time-stamps are too large to attach to every signature"
+                .into(),
+        ));
+    }
     Ok(signatures
         .iter()
         .map(|f| signature_evidence(f, input, &dss, &doc_timestamps))
@@ -500,8 +521,9 @@ impl Dss {
             (Ok(Object::Reference(id)), _) | (_, Object::Reference(id)) => offset_of(doc, id.0),
             _ => None,
         };
-        let mut budget = limits.max_document_bytes.saturating_mul(4);
+        let mut budget = limits.max_document_bytes;
         let mut count = 0usize;
+        let mut seen = HashSet::new();
         let mut collect = |d: &Dictionary, keys: [&[u8]; 3], out: &mut Self| {
             for (key, list) in keys.into_iter().zip([0, 1, 2]) {
                 for item in array(doc, d, key) {
@@ -521,7 +543,7 @@ impl Dss {
                         1 => &mut out.crls,
                         _ => &mut out.ocsp,
                     };
-                    if !target.contains(&bytes) {
+                    if seen.insert(bytes.clone()) {
                         target.push(bytes);
                     }
                 }
@@ -539,9 +561,13 @@ impl Dss {
     }
 }
 
-fn push_unique(list: &mut Vec<Vec<u8>>, item: &[u8]) {
-    if !list.iter().any(|i| i == item) {
-        list.push(item.to_vec());
+/// Appends the `items` not in `list` yet.
+fn merge(list: &mut Vec<Vec<u8>>, items: &[Vec<u8>]) {
+    let mut seen: HashSet<Vec<u8>> = list.iter().cloned().collect();
+    for item in items {
+        if seen.insert(item.clone()) {
+            list.push(item.clone());
+        }
     }
 }
 
@@ -605,15 +631,9 @@ fn signature_evidence(
     let end = field.range.map_or(usize::MAX, |r| r[2] + r[3]);
     ev.covers_whole_document = Some(end == input.len());
     if dss.at.is_some_and(|at| at >= end) {
-        for c in &dss.certificates {
-            push_unique(&mut ev.certificates, c);
-        }
-        for c in &dss.crls {
-            push_unique(&mut ev.crls, c);
-        }
-        for o in &dss.ocsp {
-            push_unique(&mut ev.ocsp_responses, o);
-        }
+        merge(&mut ev.certificates, &dss.certificates);
+        merge(&mut ev.crls, &dss.crls);
+        merge(&mut ev.ocsp_responses, &dss.ocsp);
         ev.has_validation_data = true;
     }
     for ts in doc_timestamps {
@@ -850,6 +870,117 @@ mod tests {
         );
         assert_eq!(d("D:2025130405"), None);
         assert_eq!(d("yesterday"), None);
+    }
+
+    /// The interop venv (pyHanko): INTEROP_VENV, or `interop-venv` in the target directory the
+    /// test runs from, or in the workspace's `target`.
+    fn pyhanko() -> Option<std::path::PathBuf> {
+        let exe_target = std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.parent()?.parent()?.join("interop-venv")));
+        let candidates = [
+            std::env::var_os("INTEROP_VENV").map(std::path::PathBuf::from),
+            exe_target,
+            Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv"),
+            ),
+        ];
+        let found = candidates
+            .into_iter()
+            .flatten()
+            .map(|v| v.join("bin/pyhanko"))
+            .find(|p| p.exists());
+        if found.is_none() {
+            assert!(
+                std::env::var_os("SIGNET_REQUIRE_INTEROP").is_none(),
+                "the interop venv (pyHanko) is missing"
+            );
+            eprintln!("SKIPPED: the interop venv (pyHanko) is missing");
+        }
+        found
+    }
+
+    /// Signatures made by pyHanko, PAdES and adbe.pkcs7.detached, alone and after Signet's.
+    #[test]
+    fn pyhanko_signatures() {
+        let Some(pyhanko) = pyhanko() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        let (key, cert) = (p("key.pem"), p("cert.pem"));
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args([
+                "-nodes",
+                "-subj",
+                "/CN=pyHanko signer",
+                "-days",
+                "2",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let py_sign = |input: &[u8], pades: bool| -> Vec<u8> {
+            std::fs::write(p("in.pdf"), input).unwrap();
+            let mut cmd = std::process::Command::new(&pyhanko);
+            cmd.args(["sign", "addsig", "--field", "PySig"]);
+            if pades {
+                cmd.arg("--use-pades");
+            }
+            cmd.args(["pemder", "--no-pass", "--key"])
+                .arg(&key)
+                .arg("--cert")
+                .arg(&cert)
+                .arg(p("in.pdf"))
+                .arg(p("out.pdf"));
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::read(p("out.pdf")).unwrap()
+        };
+        for pades in [true, false] {
+            let pdf = py_sign(&small_pdf(), pades);
+            let evs = read_all(&pdf);
+            assert_eq!(evs.len(), 1);
+            let ev = &evs[0];
+            assert_eq!(ev.format_error, None);
+            assert_eq!(ev.signed_data[0].intact, Check::Passed);
+            assert_eq!(ev.signature_value, Check::Passed);
+            assert_eq!(ev.covers_whole_document, Some(true));
+            assert!(ev.claimed_signing_time.is_some());
+            if pades {
+                assert_eq!(ev.signing_certificate_reference, Check::Passed);
+                assert_eq!(ev.constraint_failures, Vec::<String>::new());
+            }
+        }
+        // Signet's signature, then pyHanko's in a later revision.
+        let ours = sign(small_pdf(), Level::BT, Envelope::Certification);
+        let both = py_sign(&ours, true);
+        let evs = read_all(&both);
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].covers_whole_document, Some(false));
+        assert_eq!(
+            evs[0].signing_certificate.as_ref(),
+            Some(&pki().signer.certificate)
+        );
+        assert!(
+            evs.iter()
+                .all(|e| e.signature_value.passed() && e.signed_data[0].intact.passed())
+        );
+        assert_eq!(evs[1].covers_whole_document, Some(true));
     }
 
     #[test]
