@@ -691,15 +691,19 @@ mod tests {
 
     /// A CMS signed by the test signer with exactly `attrs` as signed attributes.
     fn hand_made(attrs: Vec<Vec<u8>>) -> Vec<u8> {
+        let cert = signet_ades::cert::CertView::parse(&pki().signer.certificate).unwrap();
+        hand_made_with_sid(attrs, cert.issuer_and_serial())
+    }
+
+    fn hand_made_with_sid(attrs: Vec<Vec<u8>>, sid: Vec<u8>) -> Vec<u8> {
         let pki = pki();
-        let cert = signet_ades::cert::CertView::parse(&pki.signer.certificate).unwrap();
         let signed = asn1::set_of(attrs);
         let value = pki.sign_digest(&HashAlgorithm::Sha256.digest(&signed));
         let mut implicit = signed.clone();
         implicit[0] = asn1::ctx(0);
         let si = asn1::seq(&[
             &asn1::uint(1),
-            &cert.issuer_and_serial(),
+            &sid,
             &ades_cms::digest_algorithm(HashAlgorithm::Sha256).unwrap(),
             &implicit,
             &asn1::seq(&[&asn1::oid("1.2.840.10045.4.3.2").unwrap()]),
@@ -758,6 +762,46 @@ mod tests {
             "{:?}",
             ev.constraint_failures
         );
+    }
+
+    /// A version 3 SignerInfo names its certificate by subjectKeyIdentifier.
+    #[test]
+    fn subject_key_identifier_sid() {
+        let pki = pki();
+        let sd = ades_cms::SignedData::parse(
+            &pki.sign(
+                Format::Cades,
+                Level::BB,
+                Envelope::Attached,
+                Content::Document(DOC.to_vec()),
+            ),
+            "t",
+        )
+        .unwrap();
+        let si = asn1::read_all(&sd.signer_infos[0]).unwrap();
+        let signed_attrs = si.children().unwrap()[3].raw.to_vec();
+        let attrs: Vec<Vec<u8>> = asn1::read_all(&signed_attrs)
+            .unwrap()
+            .children()
+            .unwrap()
+            .iter()
+            .map(|a| a.raw.to_vec())
+            .collect();
+        let ski = cms::tests_ski(&pki.signer.certificate).unwrap();
+        let ev = read_one(
+            &hand_made_with_sid(attrs.clone(), asn1::tlv(0x80, &ski)),
+            &[],
+        );
+        assert_eq!(
+            ev.signing_certificate.as_ref(),
+            Some(&pki.signer.certificate)
+        );
+        assert_eq!(ev.signature_value, Check::Passed);
+        assert_eq!(ev.signing_certificate_reference, Check::Passed);
+        // An identifier that names no certificate: NO_SIGNING_CERTIFICATE_FOUND.
+        let ev = read_one(&hand_made_with_sid(attrs, asn1::tlv(0x80, b"nobody")), &[]);
+        assert_eq!(ev.signing_certificate, None);
+        assert!(matches!(ev.signature_value, Check::NotChecked(_)));
     }
 
     #[test]

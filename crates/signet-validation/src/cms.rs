@@ -547,7 +547,10 @@ fn single<'a>(attrs: &[Attribute<'a>], oid: &str) -> Result<Option<Tlv<'a>>, Str
 /// UTCTime or GeneralizedTime (with optional fractions), UTC (`Z`), as CMS and TSTInfo carry
 /// times.
 pub fn asn1_time(t: &Tlv<'_>) -> Result<OffsetDateTime, String> {
-    let s = std::str::from_utf8(t.content).map_err(|_| "a time is not ASCII")?;
+    let s = std::str::from_utf8(t.content)
+        .ok()
+        .filter(|s| s.is_ascii())
+        .ok_or("a time is not ASCII")?;
     let bad = || format!("malformed time {s:?}");
     let body = s.strip_suffix('Z').ok_or_else(bad)?;
     let (digits, fraction) = match body.split_once('.') {
@@ -648,6 +651,11 @@ fn subject_key_identifier(cert: &[u8]) -> Option<&[u8]> {
         }
     }
     None
+}
+
+#[cfg(test)]
+pub fn tests_ski(cert: &[u8]) -> Option<Vec<u8>> {
+    subject_key_identifier(cert).map(<[u8]>::to_vec)
 }
 
 fn matches_sid(cert: &[u8], sid: &SignerId<'_>) -> bool {

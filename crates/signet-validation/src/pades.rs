@@ -1002,6 +1002,12 @@ mod tests {
                     || !e.timestamps.iter().all(|t| t.intact.passed())));
             }
         }
+        // Corruption anywhere: read or refused, never a panic.
+        for at in (0..pdf.len()).step_by(89) {
+            let mut bad = pdf.clone();
+            bad[at] ^= 0x5a;
+            let _ = read(&bad, &[], &limits);
+        }
         let few = Limits {
             max_pdf_objects: 3,
             ..Limits::default()
