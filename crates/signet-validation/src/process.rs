@@ -109,8 +109,24 @@ fn signature(ev: SignatureEvidence, options: &Options<'_>) -> SignatureReport {
         }
     }
 
-    let mut chain_reports = Vec::new();
-    let verdict = basic(&ev, options, best_signature_time, &mut chain_reports, &mut infos);
+    // The chain is built even when an earlier check decides the indication: the report shows
+    // it and the level reached is structural.
+    let chain = ev
+        .signing_certificate
+        .as_deref()
+        .filter(|_| ev.format_error.is_none())
+        .map(|signer| signer_chain(&ev, signer, options, None));
+    let chain_reports = chain.as_ref().map(certificate_reports).unwrap_or_default();
+    if let Some(chain) = &chain {
+        note_fetched(chain, &mut infos);
+    }
+    // A content time-stamp proves the signature was made after it (EN 319 102-1 §5.3.4).
+    let made_after = timestamps
+        .iter()
+        .filter(|t| t.kind == TimestampKind::Content)
+        .filter_map(|t| t.proves)
+        .max();
+    let verdict = basic(&ev, chain.as_ref(), best_signature_time, made_after, options);
     if let Some(claimed) = ev.claimed_signing_time
         && claimed > best_signature_time + time::Duration::minutes(5)
         && best_signature_time < options.validation_time
@@ -153,15 +169,15 @@ fn signature(ev: SignatureEvidence, options: &Options<'_>) -> SignatureReport {
 /// EN 319 102-1 §5.3 with the best signature time of §5.5: the first failing check decides.
 fn basic(
     ev: &SignatureEvidence,
-    options: &Options<'_>,
+    chain: Option<&ChainValidation>,
     best_signature_time: OffsetDateTime,
-    chain_reports: &mut Vec<CertificateReport>,
-    infos: &mut Vec<String>,
+    made_after: Option<OffsetDateTime>,
+    options: &Options<'_>,
 ) -> Option<Verdict> {
     if let Some(e) = &ev.format_error {
         return Some(failed(SubIndication::FormatFailure, e.clone()));
     }
-    let Some(signer) = &ev.signing_certificate else {
+    let Some(chain) = chain else {
         return Some(indeterminate(
             SubIndication::NoSigningCertificateFound,
             "the signature does not contain or identify its signing certificate",
@@ -202,9 +218,6 @@ fn basic(
         ));
     }
 
-    let chain = signer_chain(ev, signer, options, None);
-    chain_reports.extend(certificate_reports(&chain));
-    note_fetched(&chain, infos);
     if let Some(e) = &chain.error {
         return Some(match e {
             ChainError::NoChain(r) => indeterminate(
@@ -221,7 +234,7 @@ fn basic(
             ),
         });
     }
-    if let Some(v) = chain_at(&chain, ev, options, best_signature_time) {
+    if let Some(v) = chain_at(chain, made_after, options, best_signature_time) {
         return Some(v);
     }
     if !ev.constraint_failures.is_empty() {
@@ -281,7 +294,7 @@ fn note_fetched(chain: &ChainValidation, infos: &mut Vec<String>) {
 /// the signature valid).
 fn chain_at(
     chain: &ChainValidation,
-    ev: &SignatureEvidence,
+    made_after: Option<OffsetDateTime>,
     options: &Options<'_>,
     poe: OffsetDateTime,
 ) -> Option<Verdict> {
@@ -301,6 +314,18 @@ fn chain_at(
                     "{who} is valid only from {}, after the signature time {}",
                     rfc3339(cert.not_before),
                     rfc3339(poe)
+                ),
+            ));
+        }
+        if i == 0
+            && let Some(after) = made_after.filter(|t| *t > cert.not_after)
+        {
+            return Some(failed(
+                SubIndication::Expired,
+                format!(
+                    "{who} expired at {}, before a content time-stamp at {} that the signature was made after",
+                    rfc3339(cert.not_after),
+                    rfc3339(after)
                 ),
             ));
         }
@@ -334,12 +359,15 @@ fn chain_at(
                         ),
                     ));
                 }
-                if ev.claimed_signing_time.is_some_and(|claimed| *time <= claimed) {
+                // Only a content time-stamp proves when the signature was made at the earliest;
+                // the claimed signing time is the signer's word.
+                if let Some(after) = made_after.filter(|t| t >= time) {
                     return Some(failed(
                         SubIndication::Revoked,
                         format!(
-                            "{who} was revoked at {}{why}, before the claimed signing time",
-                            rfc3339(*time)
+                            "{who} was revoked at {}{why}, before a content time-stamp at {} that the signature was made after",
+                            rfc3339(*time),
+                            rfc3339(after)
                         ),
                     ));
                 }

@@ -1,11 +1,12 @@
 //! Path building (RFC 4158 in small): a depth-first search from the leaf through the
 //! certificates at hand to a trust anchor, matching issuers by name or key identifier.
 //!
-//! Each step checks the certificate's signature with the candidate issuer's key and that the
-//! issuer may issue certificates (basicConstraints cA, pathLenConstraint, keyCertSign). A
-//! path that breaks a rule is kept only as the answer when no clean path exists, so a
-//! cross-certificate or a re-keyed CA with the same name does not hide a good path. The
-//! search is bounded in depth and in the number of steps tried.
+//! Each step checks the certificate's signature with the candidate issuer's key — a candidate
+//! whose key did not sign it is not its issuer at all, only a namesake (another CA with the same
+//! name: no path through it) — and that the issuer may issue certificates (basicConstraints
+//! cA, pathLenConstraint, keyCertSign). A path that breaks a rule is kept only as the answer
+//! when no clean path exists, so a cross-certificate or a re-keyed CA with the same name does
+//! not hide a good path. The search is bounded in depth and in the number of steps tried.
 
 use super::ChainContext;
 use super::cert::Cert;
@@ -139,6 +140,8 @@ struct Search<'s> {
     at: time::OffsetDateTime,
     steps_left: usize,
     best: Best,
+    /// A namesake whose key did not sign the certificate: said when no path is found.
+    namesake: Option<String>,
 }
 
 impl<'s> Search<'s> {
@@ -152,6 +155,7 @@ impl<'s> Search<'s> {
                 anchored: false,
                 error: None,
             },
+            namesake: None,
         };
         if !store.is_empty() {
             search.visit(&mut vec![0], None);
@@ -160,6 +164,9 @@ impl<'s> Search<'s> {
             search.best.error = Some(format!(
                 "no path to a trust anchor within {MAX_STEPS} issuer candidates"
             ));
+        }
+        if !search.best.anchored && search.best.error.is_none() {
+            search.best.error = search.namesake;
         }
         search.best
     }
@@ -188,6 +195,10 @@ impl<'s> Search<'s> {
                 return false;
             }
             self.steps_left -= 1;
+            if let Err(e) = self.signed_by(path, next) {
+                self.namesake.get_or_insert(e);
+                continue;
+            }
             let step_error = error.clone().or_else(|| self.check_step(path, next).err());
             path.push(next);
             let done = self.visit(path, step_error);
@@ -225,23 +236,30 @@ impl<'s> Search<'s> {
         found
     }
 
-    /// Whether `store[issuer]` issued the last certificate of `path` and may issue it.
-    fn check_step(&self, path: &[usize], issuer: usize) -> Result<(), String> {
-        let get = |i: usize| {
-            self.store
-                .get(i)
-                .map(|n| &n.cert)
-                .ok_or("no such certificate")
-        };
-        let subject = get(*path.last().ok_or("empty path")?)?;
-        let issuer = get(issuer)?;
-        let name = issuer.subject_text();
+    fn cert(&self, i: usize) -> Result<&Cert, String> {
+        self.store
+            .get(i)
+            .map(|n| &n.cert)
+            .ok_or_else(|| "no such certificate".to_string())
+    }
+
+    /// Whether `store[issuer]`'s key signed the last certificate of `path`.
+    fn signed_by(&self, path: &[usize], issuer: usize) -> Result<(), String> {
+        let subject = self.cert(*path.last().ok_or("empty path")?)?;
+        let issuer = self.cert(issuer)?;
         subject.verify_issued_by(issuer).map_err(|e| {
             format!(
-                "the signature of {} does not verify with the key of {name}: {e}",
-                subject.subject_text()
+                "the signature of {} does not verify with the key of {} (a namesake, not its issuer): {e}",
+                subject.subject_text(),
+                issuer.subject_text()
             )
-        })?;
+        })
+    }
+
+    /// Whether `store[issuer]`, whose key signed the last certificate of `path`, may issue it.
+    fn check_step(&self, path: &[usize], issuer: usize) -> Result<(), String> {
+        let issuer = self.cert(issuer)?;
+        let name = issuer.subject_text();
         let Some((true, path_len)) = issuer.basic_constraints else {
             return Err(format!(
                 "{name} is not a CA certificate (basicConstraints cA is not set)"
