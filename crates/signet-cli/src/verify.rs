@@ -131,13 +131,9 @@ impl Setup {
             };
             sources.push((source.clone(), bytes));
         }
-        let (lists, notes) = trust::load_trusted_lists(
-            sources,
-            &fetch_list,
-            &Limits::default(),
-            &mut anchors,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (lists, notes) =
+            trust::load_trusted_lists(sources, &fetch_list, &Limits::default(), &mut anchors)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         for note in notes {
             eprintln!("note: {note}");
         }
@@ -156,7 +152,8 @@ impl Setup {
             });
         }
         let _ = signed;
-        let fetcher = (!args.offline).then(|| HttpValidationData::for_validation(http.clone(), Vec::new()));
+        let fetcher =
+            (!args.offline).then(|| HttpValidationData::for_validation(http.clone(), Vec::new()));
         Ok(Self {
             anchors,
             lists,
@@ -224,7 +221,9 @@ fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .map_err(|_| {
-        anyhow::anyhow!("--at {text:?}: expected RFC 3339 (2026-01-31T12:00:00Z) or a date (2026-01-31)")
+        anyhow::anyhow!(
+            "--at {text:?}: expected RFC 3339 (2026-01-31T12:00:00Z) or a date (2026-01-31)"
+        )
     })?;
     Ok(date.midnight().assume_utc())
 }
@@ -314,13 +313,19 @@ pub fn extend(args: ExtendArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .find(|s| s.indication != Indication::TotalPassed)
     {
-        let sub = bad.sub_indication.map(|s| format!("/{s}")).unwrap_or_default();
+        let sub = bad
+            .sub_indication
+            .map(|s| format!("/{s}"))
+            .unwrap_or_default();
         bail!(
             "cannot extend {}: signature {} is {}{sub}: {}",
             args.file.display(),
             bad.evidence.id,
             bad.indication,
-            bad.errors.first().map(String::as_str).unwrap_or("see `signet verify`")
+            bad.errors
+                .first()
+                .map(String::as_str)
+                .unwrap_or("see `signet verify`")
         );
     }
     if before.signatures.is_empty() {
@@ -367,7 +372,10 @@ pub fn extend(args: ExtendArgs) -> anyhow::Result<ExitCode> {
     }
     let mut short = false;
     for s in &after.signatures {
-        let level = s.level.map(|l| l.to_string()).unwrap_or_else(|| "not baseline".into());
+        let level = s
+            .level
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| "not baseline".into());
         eprintln!("{}: {} {level}", s.evidence.id, s.indication);
         if s.indication != Indication::TotalPassed || s.level.is_none_or(|l| l < target) {
             short = true;

@@ -137,7 +137,14 @@ fn signet_signatures_validate_at_the_level_they_were_made() {
             );
             // The ETSI report of the same validation is valid against the official XSD.
             let etsi = run(
-                &["verify", out.to_str().unwrap(), "--trust", ca, "--report", "etsi"],
+                &[
+                    "verify",
+                    out.to_str().unwrap(),
+                    "--trust",
+                    ca,
+                    "--report",
+                    "etsi",
+                ],
                 dir.path(),
             );
             assert_eq!(etsi.status.code(), Some(0), "{}", text(&etsi));
@@ -170,7 +177,13 @@ fn offline_a_b_b_lacks_revocation_data_but_a_b_lt_carries_its_own() {
     );
     // The human summary says why.
     let out = run(
-        &["verify", bb[0].to_str().unwrap(), "--trust", ca, "--offline"],
+        &[
+            "verify",
+            bb[0].to_str().unwrap(),
+            "--trust",
+            ca,
+            "--offline",
+        ],
         dir.path(),
     );
     let summary = String::from_utf8_lossy(&out.stdout);
@@ -199,7 +212,13 @@ fn patch(path: &Path, from: &[u8], to: &[u8], into: &Path) {
     let at = bytes
         .windows(from.len())
         .position(|w| w == from)
-        .unwrap_or_else(|| panic!("{} has no {:?}", path.display(), String::from_utf8_lossy(from)));
+        .unwrap_or_else(|| {
+            panic!(
+                "{} has no {:?}",
+                path.display(),
+                String::from_utf8_lossy(from)
+            )
+        });
     bytes[at..at + from.len()].copy_from_slice(to);
     std::fs::write(into, bytes).unwrap();
 }
@@ -219,12 +238,22 @@ fn broken_signatures_get_the_standard_sub_indications() {
     let cases: Vec<(PathBuf, &str, &str)> = vec![
         {
             let out = dir.path().join("pdf-content.pdf");
-            patch(pdf, b"/MediaBox [0 0 595 842]", b"/MediaBox [0 0 595 843]", &out);
+            patch(
+                pdf,
+                b"/MediaBox [0 0 595 842]",
+                b"/MediaBox [0 0 595 843]",
+                &out,
+            );
             (out, "TOTAL-FAILED", "HASH_FAILURE")
         },
         {
             let out = dir.path().join("xml-content.xml");
-            patch(xml, b"<Total>117.00</Total>", b"<Total>917.00</Total>", &out);
+            patch(
+                xml,
+                b"<Total>117.00</Total>",
+                b"<Total>917.00</Total>",
+                &out,
+            );
             (out, "TOTAL-FAILED", "HASH_FAILURE")
         },
         {
@@ -282,7 +311,10 @@ fn broken_signatures_get_the_standard_sub_indications() {
 
     // Not a signature at all, and a truncated one: a clear error, exit code 2, no panic.
     let junk = write(dir.path(), "junk.bin", b"\x00\x01not a signature");
-    let out = run(&["verify", junk.to_str().unwrap(), "--trust", ca], dir.path());
+    let out = run(
+        &["verify", junk.to_str().unwrap(), "--trust", ca],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -322,7 +354,14 @@ fn revocation_after_the_proof_of_existence_keeps_a_b_lta_valid() {
     // Revocation times have a one-second resolution: be sure they follow the signatures.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     server.cli_ok(
-        &["admin", "credential", "revoke", &cred, "--reason", "keyCompromise"],
+        &[
+            "admin",
+            "credential",
+            "revoke",
+            &cred,
+            "--reason",
+            "keyCompromise",
+        ],
         &[],
     );
     // B-B: the revocation comes from the OCSP responder now, and nothing proves the signature
@@ -401,7 +440,14 @@ fn extend_b_b_to_b_lta_in_every_format() {
         &broken,
     );
     let out = run(
-        &["extend", broken.to_str().unwrap(), "--level", "B-LT", "--trust", ca],
+        &[
+            "extend",
+            broken.to_str().unwrap(),
+            "--level",
+            "B-LT",
+            "--trust",
+            ca,
+        ],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -462,7 +508,10 @@ fn third_party_signatures_agree_with_pyhanko() {
         let want = |k: &str| expect[k].as_str().map(str::to_string);
         let mut problems = Vec::new();
         if want("indication").as_deref() != Some(indication.as_str()) {
-            problems.push(format!("indication {indication} (expected {:?})", want("indication")));
+            problems.push(format!(
+                "indication {indication} (expected {:?})",
+                want("indication")
+            ));
         }
         if let Some(s) = want("sub_indication")
             && s != sub

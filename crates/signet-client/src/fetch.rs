@@ -151,7 +151,10 @@ impl HttpValidationData {
 
     /// For a validator: a revoked certificate is an answer (the signed OCSP response or CRL
     /// saying so, for the validator to weigh against the proof of existence), not a failure.
-    pub fn for_validation(http: reqwest::blocking::Client, known_certificates: Vec<Vec<u8>>) -> Self {
+    pub fn for_validation(
+        http: reqwest::blocking::Client,
+        known_certificates: Vec<Vec<u8>>,
+    ) -> Self {
         Self {
             keep_revoked: true,
             ..Self::new(http, known_certificates)

@@ -216,10 +216,11 @@ pub fn verify(
 ) -> Result<(), String> {
     let (key_oid, curve) = key_kind(spki)?;
     let algorithms = verification_algorithm(alg, &key_oid, curve.as_deref(), encoding)?;
-    if algorithms
-        .into_iter()
-        .any(|a| UnparsedPublicKey::new(a, spki).verify(message, signature).is_ok())
-    {
+    if algorithms.into_iter().any(|a| {
+        UnparsedPublicKey::new(a, spki)
+            .verify(message, signature)
+            .is_ok()
+    }) {
         Ok(())
     } else {
         Err("the signature value does not verify with the public key".into())
@@ -270,7 +271,13 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            verify(&spki, alg, b"message", fixed_sig.as_ref(), EcdsaEncoding::Fixed),
+            verify(
+                &spki,
+                alg,
+                b"message",
+                fixed_sig.as_ref(),
+                EcdsaEncoding::Fixed
+            ),
             Ok(())
         );
         assert!(verify(&spki, alg, b"massage", der_sig.as_ref(), EcdsaEncoding::Der).is_err());
@@ -303,8 +310,7 @@ mod tests {
             Ok(SignatureAlgorithm::RsaPkcs1(HashAlgorithm::Sha512))
         );
         assert!(
-            SignatureAlgorithm::from_xmldsig("http://www.w3.org/2000/09/xmldsig#rsa-sha1")
-                .is_err()
+            SignatureAlgorithm::from_xmldsig("http://www.w3.org/2000/09/xmldsig#rsa-sha1").is_err()
         );
     }
 }

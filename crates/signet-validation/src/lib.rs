@@ -39,8 +39,8 @@ pub mod x509;
 mod xades;
 
 pub use model::*;
-pub use signet_ades::Limits;
 pub use process::{Options, POLICY};
+pub use signet_ades::Limits;
 
 use signet_core::HashAlgorithm;
 

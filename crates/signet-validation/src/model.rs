@@ -37,7 +37,11 @@ impl Check {
 
     /// `Passed` when `ok`, else `Failed(reason())`.
     pub fn from_bool(ok: bool, reason: impl FnOnce() -> String) -> Self {
-        if ok { Self::Passed } else { Self::Failed(reason()) }
+        if ok {
+            Self::Passed
+        } else {
+            Self::Failed(reason())
+        }
     }
 }
 

@@ -126,7 +126,13 @@ fn signature(ev: SignatureEvidence, options: &Options<'_>) -> SignatureReport {
         .filter(|t| t.kind == TimestampKind::Content)
         .filter_map(|t| t.proves)
         .max();
-    let verdict = basic(&ev, chain.as_ref(), best_signature_time, made_after, options);
+    let verdict = basic(
+        &ev,
+        chain.as_ref(),
+        best_signature_time,
+        made_after,
+        options,
+    );
     if let Some(claimed) = ev.claimed_signing_time
         && claimed > best_signature_time + time::Duration::minutes(5)
         && best_signature_time < options.validation_time
@@ -619,7 +625,10 @@ fn achieved_level(
             .filter(|t| t.kind == kind && t.proves.is_some())
             .count()
     };
-    let (signature_ts, archive_ts) = (valid(TimestampKind::Signature), valid(TimestampKind::Archive));
+    let (signature_ts, archive_ts) = (
+        valid(TimestampKind::Signature),
+        valid(TimestampKind::Archive),
+    );
     let timed = signature_ts > 0 || (ev.format == Format::Pades && archive_ts > 0);
     if !timed {
         return Some(Level::BB);
