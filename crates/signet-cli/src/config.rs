@@ -26,6 +26,7 @@ pub struct Config {
     pub metrics: Metrics,
     pub tsa: Tsa,
     pub audit: Audit,
+    pub validation: Validation,
 }
 
 /// Where Signet keeps its state: users, credentials (software keys sealed under the master
@@ -169,6 +170,34 @@ impl Default for Tsa {
             key: d.key_type.name().into(),
             validity_days: d.validity_days,
             policy_oid: d.policy_oid,
+        }
+    }
+}
+
+/// Signature validation and augmentation (`/dss/v2/verify`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Validation {
+    /// Files of trust anchors (PEM, or one DER certificate each), trusted besides the embedded
+    /// CA's certificate, which always is: Signet's own signatures validate out of the box.
+    pub trust: Vec<String>,
+    /// EU trusted lists (ETSI TS 119 612): files or http(s) URLs of the list of lists or of
+    /// national lists; their signatures are checked and their services' certificates trusted.
+    pub trusted_lists: Vec<String>,
+    /// Fetch the validation data a signature lacks (issuer certificates, CRLs, OCSP responses
+    /// from the URLs its certificates name). false: only what the signature carries counts.
+    pub fetch: bool,
+    /// Largest signed file accepted for validation, in bytes.
+    pub max_document_bytes: usize,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self {
+            trust: Vec::new(),
+            trusted_lists: Vec::new(),
+            fetch: true,
+            max_document_bytes: signet_ades::Limits::default().max_document_bytes,
         }
     }
 }
@@ -336,6 +365,7 @@ impl Default for Config {
             metrics: Metrics::default(),
             tsa: Tsa::default(),
             audit: Audit::default(),
+            validation: Validation::default(),
         }
     }
 }
@@ -544,6 +574,16 @@ impl Config {
             "store.max_connections must be 1-1000"
         );
         anyhow::ensure!(
+            self.validation.max_document_bytes >= 1024,
+            "validation.max_document_bytes must be at least 1024"
+        );
+        for list in &self.validation.trusted_lists {
+            anyhow::ensure!(
+                !list.trim().is_empty(),
+                "validation.trusted_lists: an entry is empty (give a file or an http(s) URL)"
+            );
+        }
+        anyhow::ensure!(
             matches!(self.keys.backend.as_str(), "software" | "pkcs11"),
             "keys.backend must be software or pkcs11 (got {:?})",
             self.keys.backend
@@ -595,6 +635,33 @@ mod tests {
             let err = at(bad).expect_err(bad).to_string();
             assert!(!err.contains("s3cret"), "{err}");
         }
+    }
+
+    #[test]
+    fn validation_section() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("v.toml");
+        std::fs::write(
+            &file,
+            "[validation]\ntrust = [\"/etc/signet/eu-roots.pem\"]\ntrusted_lists = [\"https://ec.europa.eu/tools/lotl/eu-lotl.xml\"]\nfetch = false\nmax_document_bytes = 2048\n",
+        )
+        .expect("write");
+        let v = Config::load(Some(&file)).expect("loads").validation;
+        assert_eq!(v.trust, vec!["/etc/signet/eu-roots.pem".to_string()]);
+        assert_eq!(
+            v.trusted_lists,
+            vec!["https://ec.europa.eu/tools/lotl/eu-lotl.xml".to_string()]
+        );
+        assert_eq!((v.fetch, v.max_document_bytes), (false, 2048));
+        let d = Validation::default();
+        assert!(d.fetch && d.trust.is_empty() && d.trusted_lists.is_empty());
+        assert_eq!(d.max_document_bytes, 16 << 20);
+        std::fs::write(&file, "[validation]\nmax_document_bytes = 10\n").expect("write");
+        let err = Config::load(Some(&file)).expect_err("too small");
+        assert!(
+            err.to_string().contains("validation.max_document_bytes"),
+            "{err:#}"
+        );
     }
 
     #[test]

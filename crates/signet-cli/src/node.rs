@@ -22,6 +22,9 @@ use signet_sam::{Sam, SamConfig};
 use signet_server::{AppState, ServerConfig, ServiceInfo};
 use signet_service::admin::Admin;
 use signet_service::bootstrap::{CaSettings, load_or_create_ca};
+use signet_service::verification::{
+    MAX_REVOCATION_AGE, ValidationSettings, load_anchors, load_trusted_lists,
+};
 use signet_service::{PkiService, Service, TimeStampSource, TsaSettings};
 use signet_store::{AuditKey, PgOptions, PgStore, SqliteStore, Store};
 use zeroize::Zeroizing;
@@ -50,6 +53,9 @@ pub struct Node {
     configured_public_url: String,
     /// Where time-stamps come from (`[tsa]`).
     pub time_stamps: TimeStampSource,
+    /// Trust anchors, trusted lists, fetching and limits of validation (`[validation]`),
+    /// loaded once.
+    pub validation: ValidationSettings,
 }
 
 /// Settings key of the public URL the last `serve` bound, for certificates issued by later
@@ -350,6 +356,7 @@ impl Node {
                 url: config.tsa.url.clone(),
             }
         };
+        let validation = validation_settings(config, &ca.certificate)?;
         let ca_pem_path = data_dir.join("ca.pem");
         std::fs::write(&ca_pem_path, ca.certificate_pem())
             .with_context(|| format!("writing {}", ca_pem_path.display()))?;
@@ -416,6 +423,7 @@ impl Node {
             ca_pem_path,
             configured_public_url,
             time_stamps,
+            validation,
         })
     }
 
@@ -434,6 +442,7 @@ impl Node {
                 pki,
                 self.keys.provisioning(),
                 self.server.ades.clone(),
+                self.validation.clone(),
             )),
             config: Arc::clone(&self.server),
         }
@@ -475,6 +484,66 @@ impl Node {
             ca.urls = Some(ValidationUrls::under(url));
         }
         Ok(Arc::new(self.pki_service(ca)))
+    }
+}
+
+/// `[validation]`: the embedded CA's certificate and the configured anchors, the trusted lists,
+/// the network fetcher when fetching is on, the limits.
+fn validation_settings(
+    config: &Config,
+    ca_certificate: &[u8],
+) -> anyhow::Result<ValidationSettings> {
+    let v = &config.validation;
+    let files: Vec<PathBuf> = v.trust.iter().map(PathBuf::from).collect();
+    let mut anchors = load_anchors(ca_certificate, &files).map_err(anyhow::Error::msg)?;
+    let trusted_lists =
+        load_trusted_lists(&v.trusted_lists, &mut anchors).map_err(anyhow::Error::msg)?;
+    Ok(ValidationSettings {
+        anchors,
+        trusted_lists,
+        fetch: v.fetch,
+        network: v
+            .fetch
+            .then(|| Arc::new(NetworkFetcher::default()) as Arc<dyn signet_ades::ValidationData>),
+        limits: signet_ades::Limits {
+            max_document_bytes: v.max_document_bytes,
+            max_pdf_objects: config.limits.max_pdf_objects,
+            max_xml_depth: config.limits.max_xml_depth,
+        },
+        max_revocation_age: MAX_REVOCATION_AGE,
+    })
+}
+
+/// Validation data over HTTP for certificates of other CAs (`[validation] fetch`): issuer
+/// certificates from caIssuers, OCSP or CRLs from the URLs the certificates name. The blocking
+/// HTTP client is made on first use, on the validation's blocking thread (one cannot be made
+/// inside the async runtime).
+#[derive(Default)]
+struct NetworkFetcher(
+    std::sync::OnceLock<Result<signet_client::fetch::HttpValidationData, String>>,
+);
+
+/// How long one validation data fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl signet_ades::ValidationData for NetworkFetcher {
+    fn chain_and_revocation(
+        &self,
+        certificate: &[u8],
+    ) -> Result<signet_ades::Revocation, signet_ades::AdesError> {
+        let fetcher = self.0.get_or_init(|| {
+            let options = signet_client::HttpOptions {
+                timeout: FETCH_TIMEOUT,
+                ..Default::default()
+            };
+            signet_client::http_client(&options)
+                .map(|http| signet_client::fetch::HttpValidationData::new(http, Vec::new()))
+                .map_err(|e| e.to_string())
+        });
+        match fetcher {
+            Ok(f) => f.chain_and_revocation(certificate),
+            Err(e) => Err(signet_ades::AdesError::ValidationData(e.clone())),
+        }
     }
 }
 

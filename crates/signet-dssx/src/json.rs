@@ -1,14 +1,18 @@
 //! The DSS-X 2.0 JSON syntax (`oasis-dss-core-schema.json`): the short member names (`reqID`,
 //! `inDocs`, `optInp`, `b64Data`, `sigObj`, ...). Bodies are the bare objects of the OpenAPI
 //! binding; the wrapped form of the schema's root (`{"signReq": {...}}`) is accepted too.
+//! VerifyRequest / VerifyResponse are in [`verify`].
 
 use serde_json::{Map, Value, json};
 
 use crate::{
-    DigestInfo, Document, DocumentHash, IncludeObject, Kind, Limits, Message, OptionalInputs,
-    Other, ParseError, PendingRequest, SignRequest, SignResponse, SignaturePlacement, Signed,
-    XPathKind, decode_b64, encode_b64,
+    DigestInfo, Document, DocumentHash, DssResult, IncludeObject, Kind, Limits, Message,
+    OptionalInputs, Other, ParseError, PendingRequest, SignRequest, SignResponse,
+    SignaturePlacement, Signed, XPathKind, decode_b64, encode_b64,
 };
+
+mod verify;
+pub use verify::write_verify;
 
 type Obj = Map<String, Value>;
 
@@ -22,6 +26,7 @@ pub fn parse(body: &[u8], kind: Kind, limits: &Limits) -> Result<Message, ParseE
     let wrapper = match kind {
         Kind::Sign => "signReq",
         Kind::Pending => "pendingReq",
+        Kind::Verify => "verifyReq",
     };
     if obj.len() == 1 {
         if let Some(Value::Object(inner)) = obj.remove(wrapper) {
@@ -43,6 +48,7 @@ pub fn parse(body: &[u8], kind: Kind, limits: &Limits) -> Result<Message, ParseE
     let parsed = match kind {
         Kind::Sign => parse_sign(&obj, limits).map(|r| Message::Sign(Box::new(r))),
         Kind::Pending => parse_pending(&obj).map(Message::Pending),
+        Kind::Verify => verify::parse(&obj, limits).map(|r| Message::Verify(Box::new(r))),
     };
     parsed.map_err(|e| e.with_request_id(request_id.as_deref()))
 }
@@ -341,27 +347,43 @@ fn b64_data(item: &Signed) -> Value {
     Value::Object(o)
 }
 
-/// A bare `dss2-SignResponseType` object (the OpenAPI `/sign` response).
-pub fn write(resp: &SignResponse) -> Vec<u8> {
-    let mut result = Obj::new();
-    result.insert("maj".into(), json!(resp.result.major));
-    if let Some(m) = resp.result.minor {
-        result.insert("min".into(), json!(m));
+/// The members of every `dsb-ResponseBaseType`: result, profile, reqID, respID.
+fn response_base(
+    result: &DssResult,
+    profiles: &[String],
+    request_id: Option<&str>,
+    response_id: Option<&str>,
+) -> Obj {
+    let mut r = Obj::new();
+    r.insert("maj".into(), json!(result.major));
+    if let Some(m) = result.minor {
+        r.insert("min".into(), json!(m));
     }
-    if let Some(msg) = &resp.result.message {
-        result.insert("msg".into(), json!({ "value": msg, "lang": "en" }));
+    if let Some(msg) = &result.message {
+        r.insert("msg".into(), json!({ "value": msg, "lang": "en" }));
     }
     let mut o = Obj::new();
-    o.insert("result".into(), Value::Object(result));
-    if !resp.applied_profiles.is_empty() {
-        o.insert("profile".into(), json!(resp.applied_profiles));
+    o.insert("result".into(), Value::Object(r));
+    if !profiles.is_empty() {
+        o.insert("profile".into(), json!(profiles));
     }
-    if let Some(id) = &resp.request_id {
+    if let Some(id) = request_id {
         o.insert("reqID".into(), json!(id));
     }
-    if let Some(id) = &resp.response_id {
+    if let Some(id) = response_id {
         o.insert("respID".into(), json!(id));
     }
+    o
+}
+
+/// A bare `dss2-SignResponseType` object (the OpenAPI `/sign` response).
+pub fn write(resp: &SignResponse) -> Vec<u8> {
+    let mut o = response_base(
+        &resp.result,
+        &resp.applied_profiles,
+        resp.request_id.as_deref(),
+        resp.response_id.as_deref(),
+    );
     let which = |o: &mut Obj, s: &Signed| {
         if let Some(w) = &s.which_doc {
             o.insert("whichDoc".into(), json!(w));

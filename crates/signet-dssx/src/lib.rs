@@ -1,5 +1,6 @@
-//! OASIS DSS-X 2.0 core messages (the XML binding of ETSI TS 119 432): the request model Signet
-//! honours, the response it writes, and both syntaxes — XML ([`xml`]) and the DSS-X JSON
+//! OASIS DSS-X 2.0 core messages (the XML binding of ETSI TS 119 432, and the VerifyRequest of
+//! TS 119 442 in [`verify`]): the request model Signet honours, the response it writes, and both
+//! syntaxes — XML ([`xml`]) and the DSS-X JSON
 //! syntax ([`json`], the short member names of `oasis-dss-core-schema.json`).
 //!
 //! Parsing never drops what it does not understand: every optional input Signet does not
@@ -11,6 +12,7 @@
 
 pub mod alg;
 pub mod json;
+pub mod verify;
 pub mod xml;
 
 /// `dss2`: the DSS-X 2.0 core namespace.
@@ -29,6 +31,10 @@ pub mod major {
     pub const SUCCESS: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:Success";
     pub const REQUESTER_ERROR: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:RequesterError";
     pub const RESPONDER_ERROR: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:ResponderError";
+    /// Verification: whether the signature is valid cannot be decided (EN 319 102-1
+    /// INDETERMINATE).
+    pub const INSUFFICIENT_INFORMATION: &str =
+        "urn:oasis:names:tc:dss:1.0:resultmajor:InsufficientInformation";
     pub const PENDING: &str =
         "urn:oasis:names:tc:dss:1.0:profiles:asynchronousprocessing:resultmajor:Pending";
 }
@@ -48,6 +54,21 @@ pub mod minor {
     pub const NOT_AUTHORIZED: &str = "urn:oasis:names:tc:dss:1.0:resultminor:NotAuthorized";
     pub const RESPONSE_ID_UNKNOWN: &str =
         "urn:oasis:names:tc:dss:1.0:profiles:asynchronousprocessing:resultminor:ResponseIdUnknown";
+    /// Verification (DSS-X 2.0 §9.2, from DSS 1.0 core): the one signature is valid.
+    pub const VALID_ON_ALL_DOCUMENTS: &str =
+        "urn:oasis:names:tc:dss:1.0:resultminor:valid:signature:OnAllDocuments";
+    /// Verification (DSS-X 2.0 §6.3.1): every one of several signatures is valid.
+    pub const VALID_MULTI_SIGNATURES: &str =
+        "urn:oasis:names:tc:dss:1.0:resultminor:ValidMultiSignatures";
+    /// Verification: a signature is invalid (EN 319 102-1 TOTAL-FAILED).
+    pub const INCORRECT_SIGNATURE: &str =
+        "urn:oasis:names:tc:dss:1.0:resultminor:invalid:IncorrectSignature";
+    /// Verification, with InsufficientInformation: no chain to a trust anchor.
+    pub const CERTIFICATE_CHAIN_NOT_COMPLETE: &str =
+        "urn:oasis:names:tc:dss:1.0:resultminor:CertificateChainNotComplete";
+    /// A signature unfit for what was asked (augmenting one that is not valid).
+    pub const INAPPROPRIATE_SIGNATURE: &str =
+        "urn:oasis:names:tc:dss:1.0:resultminor:Inappropriate:signature";
 }
 
 /// Which request an endpoint expects.
@@ -55,6 +76,7 @@ pub mod minor {
 pub enum Kind {
     Sign,
     Pending,
+    Verify,
 }
 
 /// A parsed request.
@@ -62,6 +84,7 @@ pub enum Kind {
 pub enum Message {
     Sign(Box<SignRequest>),
     Pending(PendingRequest),
+    Verify(Box<verify::VerifyRequest>),
 }
 
 /// `dss2:PendingRequest`: `@RequestID` carries the ResponseID of the Pending answer.

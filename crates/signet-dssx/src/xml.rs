@@ -1,4 +1,5 @@
-//! The XML syntax: `dss2:SignRequest` / `dss2:PendingRequest` in, `dss2:SignResponse` out.
+//! The XML syntax: `dss2:SignRequest` / `dss2:PendingRequest` in, `dss2:SignResponse` out
+//! (`dss2:VerifyRequest` / `dss2:VerifyResponse` in [`verify`]).
 //!
 //! Parsing is roxmltree with DTDs refused (so no entity can be declared, expanded or fetched),
 //! a node count limit, and a nesting depth check before anything is read. Elements are matched
@@ -10,10 +11,13 @@ use std::fmt::Write as _;
 use roxmltree::{Node, ParsingOptions};
 
 use crate::{
-    DigestInfo, Document, DocumentHash, IncludeObject, Kind, Limits, Message, NS_BASE, NS_CORE,
-    OptionalInputs, Other, ParseError, PendingRequest, SignRequest, SignResponse,
+    DigestInfo, Document, DocumentHash, DssResult, IncludeObject, Kind, Limits, Message, NS_BASE,
+    NS_CORE, OptionalInputs, Other, ParseError, PendingRequest, SignRequest, SignResponse,
     SignaturePlacement, Signed, XPathKind, decode_b64, encode_b64, minor,
 };
+
+mod verify;
+pub use verify::write_verify;
 
 /// Parses a request body expected to be `kind`.
 pub fn parse(body: &[u8], kind: Kind, limits: &Limits) -> Result<Message, ParseError> {
@@ -53,6 +57,7 @@ pub fn parse(body: &[u8], kind: Kind, limits: &Limits) -> Result<Message, ParseE
     let expected = match kind {
         Kind::Sign => "SignRequest",
         Kind::Pending => "PendingRequest",
+        Kind::Verify => "VerifyRequest",
     };
     if root.tag_name().namespace() != Some(NS_CORE) || root.tag_name().name() != expected {
         return Err(ParseError::NotDss(format!(
@@ -63,6 +68,7 @@ pub fn parse(body: &[u8], kind: Kind, limits: &Limits) -> Result<Message, ParseE
     let parsed = match kind {
         Kind::Sign => parse_sign(root, limits).map(|r| Message::Sign(Box::new(r))),
         Kind::Pending => parse_pending(root).map(Message::Pending),
+        Kind::Verify => verify::parse(root, limits).map(|r| Message::Verify(Box::new(r))),
     };
     parsed.map_err(|e| e.with_request_id(request_id.as_deref()))
 }
@@ -444,6 +450,24 @@ fn base64_element(out: &mut String, tag: &str, item: &Signed) {
     let _ = write!(out, "</dsb:Value></{tag}>");
 }
 
+/// `dsb:Result` and `dsb:AppliedProfile*`, the start of every `dsb:ResponseBaseType`.
+fn result_and_profiles(out: &mut String, result: &DssResult, profiles: &[String]) {
+    out.push_str("<dsb:Result>");
+    simple(out, "dsb:ResultMajor", result.major);
+    if let Some(m) = result.minor {
+        simple(out, "dsb:ResultMinor", m);
+    }
+    if let Some(msg) = &result.message {
+        out.push_str("<dsb:ResultMessage xml:lang=\"en\">");
+        esc(out, msg);
+        out.push_str("</dsb:ResultMessage>");
+    }
+    out.push_str("</dsb:Result>");
+    for p in profiles {
+        simple(out, "dsb:AppliedProfile", p);
+    }
+}
+
 /// Writes a `dss2:SignResponse` in the order of `dss2:SignResponseType`: Result,
 /// AppliedProfile*, OptionalOutputs? (…, DocumentWithSignature*), SignatureObject*.
 pub fn write(resp: &SignResponse) -> Vec<u8> {
@@ -462,20 +486,7 @@ pub fn write(resp: &SignResponse) -> Vec<u8> {
     attr(&mut out, "RequestID", resp.request_id.as_deref());
     attr(&mut out, "ResponseID", resp.response_id.as_deref());
     out.push('>');
-    out.push_str("<dsb:Result>");
-    simple(&mut out, "dsb:ResultMajor", resp.result.major);
-    if let Some(m) = resp.result.minor {
-        simple(&mut out, "dsb:ResultMinor", m);
-    }
-    if let Some(msg) = &resp.result.message {
-        out.push_str("<dsb:ResultMessage xml:lang=\"en\">");
-        esc(&mut out, msg);
-        out.push_str("</dsb:ResultMessage>");
-    }
-    out.push_str("</dsb:Result>");
-    for p in &resp.applied_profiles {
-        simple(&mut out, "dsb:AppliedProfile", p);
-    }
+    result_and_profiles(&mut out, &resp.result, &resp.applied_profiles);
     if !resp.documents_with_signature.is_empty() {
         out.push_str("<dss2:OptionalOutputs>");
         for d in &resp.documents_with_signature {
@@ -514,7 +525,7 @@ mod tests {
     fn sign(xml: &str) -> Result<SignRequest, ParseError> {
         match parse(xml.as_bytes(), Kind::Sign, &L)? {
             Message::Sign(r) => Ok(*r),
-            Message::Pending(_) => panic!("pending"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -103,7 +103,7 @@ pub async fn preflight(
 }
 
 /// A client-safe description: what failed, without internals of the store or key module.
-fn describe(e: &PkiServiceError) -> String {
+pub(crate) fn describe(e: &PkiServiceError) -> String {
     match e {
         PkiServiceError::Invalid(text) => text.clone(),
         PkiServiceError::ExternalTsa { .. } => e.to_string(),

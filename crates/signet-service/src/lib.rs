@@ -5,7 +5,8 @@
 //! approval pages — parse their wire format into the typed requests here, call [`Service`],
 //! and write its typed answers and errors back in their own format. Everything that is not
 //! about a wire format lives here: hash and document signing (with the pre-flight of the TSA
-//! and validation data), time-stamping and the PKI services ([`pki::PkiService`]), the
+//! and validation data), signature validation and augmentation ([`verification`]),
+//! time-stamping and the PKI services ([`pki::PkiService`]), the
 //! "create once, first writer wins" bootstrap of the CA, TSA and audit keys ([`bootstrap`]),
 //! administration ([`admin::Admin`]) and readiness.
 //!
@@ -33,6 +34,7 @@ pub mod pki;
 pub mod readiness;
 pub mod signing;
 mod tsa_client;
+pub mod verification;
 
 pub use ades::AdesSettings;
 pub use documents::{DocumentError, DocumentItem};
@@ -40,6 +42,7 @@ pub use messages::describe;
 pub use pki::{PkiService, PkiServiceError, TimeStampSource, TsaSettings};
 pub use readiness::Readiness;
 pub use signing::{AlgorithmChoice, HashSignRequest};
+pub use verification::{ValidationSettings, Verification, VerificationError};
 
 /// The signing service of one node: what every binding calls.
 pub struct Service {
@@ -48,6 +51,8 @@ pub struct Service {
     pub pki: Arc<PkiService>,
     /// Document signing limits.
     pub ades: AdesSettings,
+    /// Signature validation and augmentation.
+    pub verification: Verification,
     /// For readiness: pings the key module, cannot sign.
     keys: KeyProvisioning,
 }
@@ -59,8 +64,10 @@ impl Service {
         pki: Arc<PkiService>,
         keys: KeyProvisioning,
         ades: AdesSettings,
+        validation: ValidationSettings,
     ) -> Self {
         Self {
+            verification: Verification::new(validation, Arc::clone(&pki)),
             store,
             sam,
             pki,

@@ -910,3 +910,6 @@ pub mod doc_signer;
 
 // `signet sign` run as a user would (issue 15).
 pub mod sign_cli;
+
+// The DSS-X 2.0 schemas answers are checked against (issue 16: VerifyRequest).
+pub mod dss_schema;

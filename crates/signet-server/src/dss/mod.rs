@@ -1,6 +1,7 @@
 //! OASIS DSS-X 2.0 at `/dss/v2/` (the XML binding of ETSI TS 119 432): `sign` takes a
-//! SignRequest, `pending` a PendingRequest (the OpenAPI's `retrievePending`), each in XML
-//! (`application/xml`) or the DSS-X JSON syntax (`application/json`).
+//! SignRequest, `pending` a PendingRequest (the OpenAPI's `retrievePending`), `verify` a
+//! VerifyRequest (ETSI TS 119 442: validation with the TS 119 102-2 report, augmentation),
+//! each in XML (`application/xml`) or the DSS-X JSON syntax (`application/json`).
 //!
 //! DSS-X §8.1: every DSS response is HTTP 200 with a `dsb:Result`; HTTP errors only for
 //! bodies that are not DSS messages (wrong content type: 415, not XML/JSON or another root
@@ -28,6 +29,7 @@ use crate::{AppState, auth};
 
 pub mod pending;
 pub mod sign;
+pub mod verify;
 
 use pending::{Lookup, PendingStore};
 
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/dss/v2/sign", post(sign_entry))
         .route("/dss/v2/pending", post(pending_entry))
+        .route("/dss/v2/verify", post(verify::entry))
         .layer(Extension(Arc::new(PendingStore::default())))
 }
 
@@ -93,11 +96,23 @@ async fn read(
             )
             .into_response());
         };
-    let bytes = read_limited(body, state.config.ades.max_request_bytes)
+    // A signed file to verify is bounded by the validation limits, a document to sign by
+    // signDoc's.
+    let (body_limit, max_document_bytes) = match kind {
+        Kind::Verify => {
+            let max = state.service.verification.limits().max_document_bytes;
+            (verify::request_limit(max), max)
+        }
+        Kind::Sign | Kind::Pending => (
+            state.config.ades.max_request_bytes,
+            state.config.ades.limits.max_document_bytes,
+        ),
+    };
+    let bytes = read_limited(body, body_limit)
         .await
         .map_err(IntoResponse::into_response)?;
     let limits = Limits {
-        max_document_bytes: state.config.ades.limits.max_document_bytes,
+        max_document_bytes,
         max_documents: state.config.ades.max_documents,
         ..Limits::default()
     };
@@ -117,10 +132,11 @@ async fn read(
             request_id,
         }) => {
             tracing::debug!(%message, "DSS-X request refused");
-            Err(render(
-                syntax,
-                &result_only(DssResult::requester(minor, message), request_id),
-            ))
+            let result = DssResult::requester(minor, message);
+            Err(match kind {
+                Kind::Verify => verify::render(syntax, &verify::result_only(result, request_id)),
+                Kind::Sign | Kind::Pending => render(syntax, &result_only(result, request_id)),
+            })
         }
     }
 }
