@@ -496,8 +496,34 @@ fn validation_settings(
     let v = &config.validation;
     let files: Vec<PathBuf> = v.trust.iter().map(PathBuf::from).collect();
     let mut anchors = load_anchors(ca_certificate, &files).map_err(anyhow::Error::msg)?;
-    let trusted_lists =
-        load_trusted_lists(&v.trusted_lists, &mut anchors).map_err(anyhow::Error::msg)?;
+    let limits = signet_ades::Limits {
+        max_document_bytes: v.max_document_bytes,
+        max_pdf_objects: config.limits.max_pdf_objects,
+        max_xml_depth: config.limits.max_xml_depth,
+    };
+    let fetch_list = |url: &str| -> Result<Vec<u8>, String> {
+        if !v.fetch {
+            return Err("fetching is off ([validation] fetch = false)".into());
+        }
+        // A blocking HTTP client cannot live inside the async runtime: its own thread.
+        let url = url.to_owned();
+        std::thread::spawn(move || {
+            let http = signet_client::http_client(&signet_client::HttpOptions {
+                timeout: FETCH_TIMEOUT,
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
+            signet_client::fetch::get_bytes(
+                &http,
+                &url,
+                signet_validation::trust::MAX_TRUSTED_LIST_BYTES,
+            )
+        })
+        .join()
+        .map_err(|_| "the download thread failed".to_string())?
+    };
+    let trusted_lists = load_trusted_lists(&v.trusted_lists, &fetch_list, &limits, &mut anchors)
+        .map_err(anyhow::Error::msg)?;
     Ok(ValidationSettings {
         anchors,
         trusted_lists,
@@ -505,11 +531,7 @@ fn validation_settings(
         network: v
             .fetch
             .then(|| Arc::new(NetworkFetcher::default()) as Arc<dyn signet_ades::ValidationData>),
-        limits: signet_ades::Limits {
-            max_document_bytes: v.max_document_bytes,
-            max_pdf_objects: config.limits.max_pdf_objects,
-            max_xml_depth: config.limits.max_xml_depth,
-        },
+        limits,
         max_revocation_age: MAX_REVOCATION_AGE,
     })
 }

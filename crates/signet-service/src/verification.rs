@@ -113,24 +113,33 @@ pub fn load_anchors(ca_certificate: &[u8], files: &[PathBuf]) -> Result<TrustAnc
     Ok(anchors)
 }
 
-/// Loads `[validation] trusted_lists` (files or URLs) into `anchors` and returns the snapshots
-/// for the reports.
+/// Loads `[validation] trusted_lists` (files, or http(s) URLs read with `fetch`) into
+/// `anchors` and returns the snapshots for the reports (`signet_validation::trust`: each
+/// list's XML signature is checked; a list of lists is followed to its national lists, which
+/// must be signed by a certificate it names). Notes about lists that could not be fetched are
+/// logged.
 pub fn load_trusted_lists(
     sources: &[String],
+    fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+    limits: &signet_ades::Limits,
     anchors: &mut TrustAnchors,
 ) -> Result<Vec<TrustListInfo>, String> {
-    let _ = anchors;
-    if sources.is_empty() {
-        return Ok(Vec::new());
+    let mut lists = Vec::new();
+    for source in sources {
+        let bytes = if source.starts_with("http://") || source.starts_with("https://") {
+            fetch(source)
+        } else {
+            std::fs::read(source).map_err(|e| e.to_string())
+        }
+        .map_err(|e| format!("validation.trusted_lists {source}: {e}"))?;
+        lists.push((source.clone(), bytes));
     }
-    // trusted lists: see trust::tl — read each list (the EU list of lists and the national
-    // lists it points to), check its XML signature, add its services' certificates to
-    // `anchors` and return its TrustListInfo. Until then a configured list is refused rather
-    // than silently ignored.
-    Err(format!(
-        "validation.trusted_lists: trusted lists are not supported by this build yet ({} configured)",
-        sources.len()
-    ))
+    let (used, notes) = signet_validation::trust::load_trusted_lists(lists, fetch, limits, anchors)
+        .map_err(|e| format!("validation.trusted_lists: {e}"))?;
+    for note in notes {
+        tracing::warn!(note = %note, "trusted list skipped");
+    }
+    Ok(used)
 }
 
 /// Why a validation or an augmentation did not give a result.
@@ -439,13 +448,36 @@ mod tests {
     #[test]
     fn configured_trusted_lists_are_never_ignored() {
         let mut anchors = TrustAnchors::default();
-        assert_eq!(load_trusted_lists(&[], &mut anchors), Ok(Vec::new()));
+        let limits = signet_ades::Limits::default();
+        let offline = |url: &str| -> Result<Vec<u8>, String> { Err(format!("offline: {url}")) };
+        assert_eq!(
+            load_trusted_lists(&[], &offline, &limits, &mut anchors),
+            Ok(Vec::new())
+        );
+        // A list that cannot be had, or is not a trusted list, stops the start.
         let err = load_trusted_lists(
-            &["https://ec.europa.eu/tools/lotl/eu-lotl.xml".into()],
+            &["https://tl.invalid/eu-lotl.xml".into()],
+            &offline,
+            &limits,
             &mut anchors,
         )
-        .expect_err("not yet");
+        .expect_err("unreachable");
+        assert_eq!(
+            err,
+            "validation.trusted_lists https://tl.invalid/eu-lotl.xml: offline: https://tl.invalid/eu-lotl.xml"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let junk = dir.path().join("tl.xml");
+        std::fs::write(&junk, "<TrustServiceStatusList/>").expect("write");
+        let err = load_trusted_lists(
+            &[junk.display().to_string()],
+            &offline,
+            &limits,
+            &mut anchors,
+        )
+        .expect_err("unsigned");
         assert!(err.starts_with("validation.trusted_lists: "), "{err}");
+        assert!(anchors.anchors.is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread")]
