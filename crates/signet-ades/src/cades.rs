@@ -169,8 +169,7 @@ pub fn finish(
             tsa,
             hash,
             &sd,
-            &p.part,
-            signature,
+            &p.part.fields(signature),
             &unsigned,
             &p.content_digest,
         )?;

@@ -150,13 +150,18 @@ impl SignedPart {
 
     /// The SignerInfo (version 1: issuerAndSerialNumber), with `unsigned` attributes if any.
     pub fn signer_info(&self, signature: &[u8], unsigned: &[Vec<u8>]) -> Vec<u8> {
-        let fields = self.fields(signature);
-        if unsigned.is_empty() {
-            asn1::seq(&[&fields])
-        } else {
-            let unsigned = asn1::set_of_tagged(asn1::ctx(1), unsigned.to_vec());
-            asn1::seq(&[&fields, &unsigned])
-        }
+        signer_info(&self.fields(signature), unsigned)
+    }
+}
+
+/// A SignerInfo from its fields before unsignedAttrs (as encoded) and its unsigned attributes
+/// (`[1] IMPLICIT SET OF Attribute`, left out when there are none).
+pub fn signer_info(fields: &[u8], unsigned: &[Vec<u8>]) -> Vec<u8> {
+    if unsigned.is_empty() {
+        asn1::seq(&[fields])
+    } else {
+        let unsigned = asn1::set_of_tagged(asn1::ctx(1), unsigned.to_vec());
+        asn1::seq(&[fields, &unsigned])
     }
 }
 

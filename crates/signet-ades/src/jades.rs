@@ -69,8 +69,7 @@ pub struct PreparedJades {
     parallel: Option<ParallelDoc>,
 }
 
-/// An existing JWS in general JSON serialization, kept as the JSON text it arrived in so that
-/// the other signatures' unprotected headers come back byte for byte.
+/// The JWS a Parallel signature joins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ParallelDoc {
     /// The `payload` member's value (a JSON string) and any other top-level members.
@@ -193,30 +192,11 @@ pub fn finish(
         info = timestamp::collect_validation_data(validation, &p.certificate, &tokens)?;
     }
     if p.level >= Level::BLt {
-        // §5.3.5.1 xVals / §5.3.5.2 rVals: certificates and revocation values as pkiOb
-        // objects, standard Base64 DER in `val`.
-        if !info.certificates.is_empty() {
-            let x_vals: Vec<Value> = info
-                .certificates
-                .iter()
-                .map(|c| json!({ "x509Cert": { "val": BASE64.encode(c) } }))
-                .collect();
-            etsi_u.push(etsi_u_entry(&json!({ "xVals": x_vals }))?);
+        for (name, value) in validation_values(&info) {
+            let mut entry = Map::new();
+            entry.insert(name.into(), value);
+            etsi_u.push(etsi_u_entry(&Value::Object(entry))?);
         }
-        let mut r_vals = Map::new();
-        let vals = |items: &[Vec<u8>]| -> Value {
-            items
-                .iter()
-                .map(|v| json!({ "val": BASE64.encode(v) }))
-                .collect()
-        };
-        if !info.crls.is_empty() {
-            r_vals.insert("crlVals".into(), vals(&info.crls));
-        }
-        if !info.ocsp.is_empty() {
-            r_vals.insert("ocspVals".into(), vals(&info.ocsp));
-        }
-        etsi_u.push(etsi_u_entry(&json!({ "rVals": r_vals }))?);
     }
     if p.level >= Level::BLta {
         if p.sig_d {
@@ -258,6 +238,36 @@ pub fn finish(
     })
 }
 
+/// §5.3.5.1 `xVals` / §5.3.5.2 `rVals`: certificates and revocation values as pkiOb
+/// objects, standard Base64 DER in `val`; `xVals` only when there are certificates. The
+/// members of an `etsiU` element each, or together of a `tstVD` (§5.3.7).
+pub(crate) fn validation_values(info: &Revocation) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    if !info.certificates.is_empty() {
+        let x_vals: Vec<Value> = info
+            .certificates
+            .iter()
+            .map(|c| json!({ "x509Cert": { "val": BASE64.encode(c) } }))
+            .collect();
+        out.push(("xVals", Value::Array(x_vals)));
+    }
+    let mut r_vals = Map::new();
+    let vals = |items: &[Vec<u8>]| -> Value {
+        items
+            .iter()
+            .map(|v| json!({ "val": BASE64.encode(v) }))
+            .collect()
+    };
+    if !info.crls.is_empty() {
+        r_vals.insert("crlVals".into(), vals(&info.crls));
+    }
+    if !info.ocsp.is_empty() {
+        r_vals.insert("ocspVals".into(), vals(&info.ocsp));
+    }
+    out.push(("rVals", Value::Object(r_vals)));
+    out
+}
+
 /// RFC 7515 §5.1: ASCII(BASE64URL(protected) || '.' || payload).
 fn signing_input(protected: &str, payload: &str) -> String {
     format!("{protected}.{payload}")
@@ -266,7 +276,12 @@ fn signing_input(protected: &str, payload: &str) -> String {
 /// TS 119 182-1 §5.3.6.3.1 for base64url-encoded `etsiU` elements, `sigD` absent: the
 /// base64url payload, '.', the protected header, '.', the signature value, '.', then every
 /// `etsiU` element before `arcTst`, as it appears in the array.
-fn archive_input(payload: &str, protected: &str, signature: &str, etsi_u: &[String]) -> Vec<u8> {
+pub(crate) fn archive_input(
+    payload: &str,
+    protected: &str,
+    signature: &str,
+    etsi_u: &[String],
+) -> Vec<u8> {
     let mut out = format!("{payload}.{protected}.{signature}.").into_bytes();
     for e in etsi_u {
         out.extend_from_slice(e.as_bytes());
@@ -275,24 +290,24 @@ fn archive_input(payload: &str, protected: &str, signature: &str, etsi_u: &[Stri
 }
 
 /// §5.3.3 tstContainer with one token; `canonAlg` absent (the inputs are base64url strings).
-fn tst_container(token: &[u8]) -> Value {
+pub(crate) fn tst_container(token: &[u8]) -> Value {
     json!({ "tstTokens": [{ "val": BASE64.encode(token) }] })
 }
 
-fn etsi_u_entry(value: &Value) -> Result<String, AdesError> {
+pub(crate) fn etsi_u_entry(value: &Value) -> Result<String, AdesError> {
     Ok(b64url(&to_json(value)?))
 }
 
-fn to_json(value: &Value) -> Result<Vec<u8>, AdesError> {
+pub(crate) fn to_json(value: &Value) -> Result<Vec<u8>, AdesError> {
     serde_json::to_vec(value).map_err(|e| AdesError::Internal(format!("JSON encoding: {e}")))
 }
 
-fn b64url(bytes: &[u8]) -> String {
+pub(crate) fn b64url(bytes: &[u8]) -> String {
     BASE64URL_NOPAD.encode(bytes)
 }
 
 /// TS 119 182-1 Annex E digest algorithm identifiers.
-fn digest_id(hash: HashAlgorithm) -> &'static str {
+pub(crate) fn digest_id(hash: HashAlgorithm) -> &'static str {
     match hash {
         HashAlgorithm::Sha256 => "S256",
         HashAlgorithm::Sha384 => "S384",
@@ -478,7 +493,7 @@ fn invalid(msg: &str) -> AdesError {
 
 /// The deepest nesting of JSON arrays and objects in `text`, stopping as soon as `limit` is
 /// passed (brackets inside strings do not count).
-fn json_depth_exceeds(text: &[u8], limit: usize) -> bool {
+pub(crate) fn json_depth_exceeds(text: &[u8], limit: usize) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in text {
         if in_string {
@@ -531,148 +546,217 @@ impl<'de> de::Deserialize<'de> for Members {
     }
 }
 
-/// Checks one signature entry of an existing JWS (protected header a JSON object without
-/// `b64: false`, signature base64url); the entry itself is kept as written.
-fn check_entry(protected: Option<&Value>, signature: Option<&Value>) -> Result<(), AdesError> {
+/// How an existing JWS was serialized (RFC 7515 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Serialization {
+    Compact,
+    Flattened,
+    General,
+}
+
+/// An existing JWS in any serialization, kept as the JSON text it arrived in so that what is
+/// not changed comes back byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JwsDoc {
+    /// The top-level members other than the signature entries (`payload` among them), as
+    /// JSON text.
+    pub members: Vec<(String, String)>,
+    /// The signature entries, each a JSON object's text.
+    pub signatures: Vec<String>,
+    /// Each entry's decoded protected header.
+    pub headers: Vec<Map<String, Value>>,
+    /// The payload string as it enters the signing input; `None` when detached.
+    pub payload: Option<String>,
+    pub serialization: Serialization,
+}
+
+/// Checks one signature entry (protected header base64url of a JSON object, signature
+/// base64url) and returns its protected header; the entry itself is kept as written.
+fn check_entry(
+    protected: Option<&Value>,
+    signature: Option<&Value>,
+) -> Result<Map<String, Value>, String> {
     let protected = protected
         .and_then(Value::as_str)
-        .ok_or_else(|| invalid("a signature has no protected header"))?;
+        .ok_or("a signature has no protected header")?;
     let header = BASE64URL_NOPAD
         .decode(protected.as_bytes())
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .filter(Value::is_object)
-        .ok_or_else(|| invalid("a protected header is not base64url JSON"))?;
-    if header.get("b64") == Some(&Value::Bool(false)) {
-        return Err(invalid(
-            "its payload is unencoded (RFC 7797 b64=false); every signature of a JWS must share the payload encoding",
-        ));
-    }
+        .and_then(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .ok_or("a protected header is not base64url JSON")?;
     signature
         .and_then(Value::as_str)
         .filter(|s| BASE64URL_NOPAD.decode(s.as_bytes()).is_ok())
-        .ok_or_else(|| invalid("a signature value is not base64url"))?;
-    Ok(())
+        .ok_or("a signature value is not base64url")?;
+    Ok(header)
 }
 
-/// Reads the JWS a Parallel signature joins: general or flattened JSON serialization, or the
-/// compact one, with its payload inside.
-fn parse_parallel(doc: &[u8]) -> Result<ParallelDoc, AdesError> {
-    let text = std::str::from_utf8(doc).map_err(|_| invalid("the document is not UTF-8"))?;
+/// Reads a JWS: general or flattened JSON serialization, or the compact one; the payload may
+/// be detached. Errors are reasons, for the caller to say what they are for.
+pub(crate) fn parse_jws(doc: &[u8]) -> Result<JwsDoc, String> {
+    let text = std::str::from_utf8(doc).map_err(|_| "the document is not UTF-8")?;
     let trimmed = text.trim();
     if !trimmed.starts_with('{') {
         return parse_compact(trimmed);
     }
     if json_depth_exceeds(trimmed.as_bytes(), MAX_JSON_DEPTH) {
-        return Err(invalid(&format!(
-            "JSON nested deeper than {MAX_JSON_DEPTH} levels"
-        )));
+        return Err(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels"));
     }
     let Members(members) =
-        serde_json::from_str(trimmed).map_err(|e| invalid(&format!("not a JSON object: {e}")))?;
+        serde_json::from_str(trimmed).map_err(|e| format!("not a JSON object: {e}"))?;
     let get = |name: &str| members.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-    let value_of = |name: &str| -> Result<Option<Value>, AdesError> {
+    let value_of = |name: &str| -> Result<Option<Value>, String> {
         get(name)
             .map(|raw| serde_json::from_str::<Value>(raw.get()))
             .transpose()
-            .map_err(|e| invalid(&e.to_string()))
+            .map_err(|e| e.to_string())
     };
-    let payload = value_of("payload")?
-        .ok_or_else(|| invalid("there is no payload member (a detached JWS)"))?;
-    let payload = payload
-        .as_str()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| invalid("the payload is empty or not a string"))?
-        .to_owned();
+    let payload = match value_of("payload")? {
+        None => None,
+        Some(Value::String(p)) => Some(p),
+        Some(_) => return Err("the payload is not a string".into()),
+    };
     let mut signatures = Vec::new();
+    let mut headers = Vec::new();
     let flattened = ["protected", "header", "signature"];
-    if let Some(raw) = get("signatures") {
+    let serialization = if let Some(raw) = get("signatures") {
         if members.iter().any(|(k, _)| flattened.contains(&k.as_str())) {
-            return Err(invalid(
-                "it mixes the general and the flattened serialization",
-            ));
+            return Err("it mixes the general and the flattened serialization".into());
         }
         let entries: Vec<Box<RawValue>> =
-            serde_json::from_str(raw.get()).map_err(|_| invalid("signatures is not an array"))?;
+            serde_json::from_str(raw.get()).map_err(|_| "signatures is not an array")?;
         if entries.is_empty() {
-            return Err(invalid("the signatures array is empty"));
+            return Err("the signatures array is empty".into());
         }
         for e in entries {
-            let v: Value = serde_json::from_str(e.get()).map_err(|x| invalid(&x.to_string()))?;
+            let v: Value = serde_json::from_str(e.get()).map_err(|x| x.to_string())?;
             if !v.is_object() {
-                return Err(invalid("a signatures entry is not an object"));
+                return Err("a signatures entry is not an object".into());
             }
-            check_entry(v.get("protected"), v.get("signature"))?;
+            headers.push(check_entry(v.get("protected"), v.get("signature"))?);
             signatures.push(e.get().to_owned());
         }
+        Serialization::General
     } else if get("signature").is_some() {
-        check_entry(
+        headers.push(check_entry(
             value_of("protected")?.as_ref(),
             value_of("signature")?.as_ref(),
-        )?;
+        )?);
         let parts: Vec<String> = flattened
             .iter()
             .filter_map(|k| get(k).map(|v| format!("{}:{}", json!(k), v.get())))
             .collect();
         signatures.push(format!("{{{}}}", parts.join(",")));
+        Serialization::Flattened
     } else {
-        return Err(invalid(
-            "it is neither a general nor a flattened JWS JSON serialization",
-        ));
-    }
-    check_payload(&payload)?;
+        return Err("it is neither a general nor a flattened JWS JSON serialization".into());
+    };
     let members = members
         .iter()
         .filter(|(k, _)| k != "signatures" && !flattened.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.get().to_owned()))
         .collect();
-    Ok(ParallelDoc {
+    Ok(JwsDoc {
         members,
         signatures,
+        headers,
         payload,
+        serialization,
     })
 }
 
-fn check_payload(payload: &str) -> Result<(), AdesError> {
-    BASE64URL_NOPAD
-        .decode(payload.as_bytes())
-        .map(|_| ())
-        .map_err(|_| invalid("the payload is not base64url"))
-}
-
-/// `BASE64URL(header).BASE64URL(payload).BASE64URL(signature)`.
-fn parse_compact(text: &str) -> Result<ParallelDoc, AdesError> {
+/// `BASE64URL(header).BASE64URL(payload).BASE64URL(signature)`; an empty payload part is a
+/// detached payload (RFC 7515 Appendix F).
+fn parse_compact(text: &str) -> Result<JwsDoc, String> {
     let parts: Vec<&str> = text.split('.').collect();
     let [protected, payload, signature] = parts.as_slice() else {
-        return Err(invalid(
-            "it is neither JWS JSON nor a compact serialization",
-        ));
+        return Err("it is neither JWS JSON nor a compact serialization".into());
     };
-    if payload.is_empty() {
-        return Err(invalid("the compact JWS has a detached payload"));
-    }
-    check_entry(Some(&json!(protected)), Some(&json!(signature)))?;
-    check_payload(payload)?;
-    Ok(ParallelDoc {
-        members: vec![("payload".into(), json!(payload).to_string())],
+    let header = check_entry(Some(&json!(protected)), Some(&json!(signature)))?;
+    let (members, payload) = if payload.is_empty() {
+        (Vec::new(), None)
+    } else {
+        (
+            vec![("payload".into(), json!(payload).to_string())],
+            Some((*payload).to_owned()),
+        )
+    };
+    Ok(JwsDoc {
+        members,
         signatures: vec![json!({ "protected": protected, "signature": signature }).to_string()],
-        payload: (*payload).to_owned(),
+        headers: vec![header],
+        payload,
+        serialization: Serialization::Compact,
+    })
+}
+
+/// Reads the JWS a Parallel signature joins: its payload inside, base64url-encoded in every
+/// signature.
+fn parse_parallel(doc: &[u8]) -> Result<ParallelDoc, AdesError> {
+    let jws = parse_jws(doc).map_err(|m| invalid(&m))?;
+    if jws
+        .headers
+        .iter()
+        .any(|h| h.get("b64") == Some(&Value::Bool(false)))
+    {
+        return Err(invalid(
+            "its payload is unencoded (RFC 7797 b64=false); every signature of a JWS must share the payload encoding",
+        ));
+    }
+    let payload = match jws.payload {
+        None => return Err(invalid("there is no payload (a detached JWS)")),
+        Some(p) if p.is_empty() => return Err(invalid("the payload is empty")),
+        Some(p) => p,
+    };
+    BASE64URL_NOPAD
+        .decode(payload.as_bytes())
+        .map_err(|_| invalid("the payload is not base64url"))?;
+    Ok(ParallelDoc {
+        members: jws.members,
+        signatures: jws.signatures,
+        payload,
     })
 }
 
 /// RFC 7515 §7.2.1 general serialization: the document's members, then `signatures` with
 /// ours appended.
 fn general_serialization(doc: &ParallelDoc, ours: &Value) -> Result<Vec<u8>, AdesError> {
-    let mut parts: Vec<String> = doc
-        .members
-        .iter()
-        .map(|(k, v)| format!("{}:{v}", json!(k)))
-        .collect();
     let mut entries = doc.signatures.clone();
     entries
         .push(String::from_utf8(to_json(ours)?).map_err(|e| AdesError::Internal(e.to_string()))?);
-    parts.push(format!("\"signatures\":[{}]", entries.join(",")));
-    Ok(format!("{{{}}}", parts.join(",")).into_bytes())
+    Ok(write_jws(&doc.members, &entries, Serialization::General))
+}
+
+/// Writes a JWS JSON serialization: `members` as given, then the entries — in `signatures`
+/// (general), or the one entry's members inline (flattened; a compact JWS becomes
+/// flattened, the only JSON form of one signature).
+pub(crate) fn write_jws(
+    members: &[(String, String)],
+    entries: &[String],
+    serialization: Serialization,
+) -> Vec<u8> {
+    let mut parts: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", json!(k)))
+        .collect();
+    match (serialization, entries) {
+        (Serialization::Compact | Serialization::Flattened, [entry]) => {
+            let inner = entry.trim();
+            let inner = inner
+                .strip_prefix('{')
+                .and_then(|e| e.strip_suffix('}'))
+                .unwrap_or(inner);
+            if !inner.trim().is_empty() {
+                parts.push(inner.to_owned());
+            }
+        }
+        _ => parts.push(format!("\"signatures\":[{}]", entries.join(","))),
+    }
+    format!("{{{}}}", parts.join(",")).into_bytes()
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@
 //!    (B-LT) and the archive time-stamp (B-LTA) through [`TimeStamper`] and [`ValidationData`],
 //!    and returns the signed document or the detached signature.
 //!
+//! [`extend`] brings an existing signature — Signet's or another producer's — to B-T, B-LT or
+//! B-LTA with the same pieces (augmentation, EN 319 102-1 §4.3.3).
+//!
 //! Every CMS structure is written as canonical DER (X.690 §11: definite lengths, SET OF sorted);
 //! certificates, CRLs, OCSP responses and time-stamp tokens are embedded as the exact bytes
 //! their issuer produced.
@@ -27,6 +30,7 @@ mod cades;
 pub mod cert;
 pub mod cms;
 pub mod ecdsa;
+pub mod extend;
 mod jades;
 mod level;
 pub mod oids;
@@ -44,6 +48,7 @@ pub mod xml {
     pub use crate::xades::c14n::*;
 }
 
+pub use extend::{ExtendRequest, Extended, extend};
 pub use level::{Envelope, Format, Level};
 pub use props::{PdfProps, SignedProps};
 pub use qualifying::{Policy, ProductionPlace, QualifyingProps};

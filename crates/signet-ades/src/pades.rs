@@ -451,10 +451,10 @@ pub fn finish(
     };
     fill_contents(&mut doc.bytes, doc.contents, &der)?;
     if p.level >= Level::BLt {
-        add_dss(&mut doc, &info)?;
+        add_dss(&mut doc.bytes, &mut doc.state, &info)?;
     }
     if p.level >= Level::BLta {
-        add_document_time_stamp(&mut doc, need_tsa(tsa)?, hash)?;
+        add_document_time_stamp(&mut doc.bytes, &mut doc.state, need_tsa(tsa)?, hash)?;
     }
     Ok(Finished {
         output: Output::DocumentWithSignature(doc.bytes),
@@ -462,9 +462,13 @@ pub fn finish(
     })
 }
 
-/// EN 319 142-1 §5.4.2: the DSS dictionary, in its own revision, merged with an existing one.
-fn add_dss(doc: &mut SignedPdf, data: &Revocation) -> Result<(), AdesError> {
-    let state = &mut doc.state;
+/// EN 319 142-1 §5.4.2: the DSS dictionary, in its own revision appended to `bytes`, merged
+/// with an existing one.
+pub(crate) fn add_dss(
+    bytes: &mut Vec<u8>,
+    state: &mut PdfState,
+    data: &Revocation,
+) -> Result<(), AdesError> {
     let (dss_id, mut dss) = match state.dss.take() {
         Some((Some(id), d)) => (id, d),
         Some((None, d)) => (state.allocate(), d),
@@ -489,18 +493,19 @@ fn add_dss(doc: &mut SignedPdf, data: &Revocation) -> Result<(), AdesError> {
     objects.push(NewObject::dict(dss_id, &dss)?);
     state.catalog.set("DSS", Object::Reference(dss_id));
     objects.push(NewObject::dict(state.root, &state.catalog)?);
-    state.append(&mut doc.bytes, &objects)?;
+    state.append(bytes, &objects)?;
     state.dss = Some((Some(dss_id), dss));
     Ok(())
 }
 
-/// EN 319 142-1 §5.4.3: a document time-stamp over the whole document so far.
-fn add_document_time_stamp(
-    doc: &mut SignedPdf,
+/// EN 319 142-1 §5.4.3: a document time-stamp over the whole document so far, in its own
+/// revision appended to `bytes`. Returns the token.
+pub(crate) fn add_document_time_stamp(
+    bytes: &mut Vec<u8>,
+    state: &mut PdfState,
     tsa: &dyn TimeStamper,
     hash: HashAlgorithm,
-) -> Result<(), AdesError> {
-    let state = &mut doc.state;
+) -> Result<Vec<u8>, AdesError> {
     let ts_id = state.allocate();
     let widget_id = state.allocate();
     let name = state.unique_field_name("Timestamp");
@@ -515,23 +520,23 @@ fn add_document_time_stamp(
         NewObject::dict(widget_id, &widget(name, ts_id, state.page))?,
     ];
     objects.extend(attach_field(state, widget_id, false)?);
-    let offsets = state.append(&mut doc.bytes, &objects)?;
+    let offsets = state.append(bytes, &objects)?;
     let body_at = offsets[0];
     let contents = (
         body_at + contents_rel,
         body_at + contents_rel + TOKEN_RESERVE * 2 + 2,
     );
-    patch_byte_range(&mut doc.bytes, body_at + br_rel, contents)?;
+    patch_byte_range(bytes, body_at + br_rel, contents)?;
     let mut ctx = digest::Context::new(hash.aws_lc());
-    ctx.update(&doc.bytes[..contents.0]);
-    ctx.update(&doc.bytes[contents.1..]);
+    ctx.update(&bytes[..contents.0]);
+    ctx.update(&bytes[contents.1..]);
     let digest = ctx.finish();
     let token = timestamp::timestamp(tsa, hash, digest.as_ref())?;
-    fill_contents(&mut doc.bytes, contents, &token).map_err(|_| {
+    fill_contents(bytes, contents, &token).map_err(|_| {
         AdesError::TimeStamp(format!(
             "the document time-stamp token ({} bytes) is larger than the {TOKEN_RESERVE} bytes reserved",
             token.len()
         ))
     })?;
-    Ok(())
+    Ok(token)
 }

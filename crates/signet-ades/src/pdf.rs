@@ -56,6 +56,8 @@ pub struct PdfState {
     pub field_names: HashSet<Vec<u8>>,
     /// Signature fields that already hold a signature.
     pub signed_fields: usize,
+    /// Their `/V` values (signature dictionaries, usually references), for augmentation.
+    pub signature_values: Vec<Object>,
     /// The DocMDP permission of an existing certification signature.
     pub docmdp: Option<i64>,
     /// An existing DSS dictionary (PAdES B-LT of an earlier signature).
@@ -64,6 +66,12 @@ pub struct PdfState {
 
 /// Reads `bytes` as a PDF, within `limits`.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfState, AdesError> {
+    load(bytes, limits).map(|(_, state)| state)
+}
+
+/// [`read`], also returning the parsed document (for augmentation, which reads the existing
+/// signatures and DSS).
+pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<(Document, PdfState), AdesError> {
     if !bytes.starts_with(b"%PDF-") {
         return Err(invalid("not a PDF: the file does not start with %PDF-"));
     }
@@ -133,6 +141,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfState, AdesError> {
         acroform,
         field_names: HashSet::new(),
         signed_fields: 0,
+        signature_values: Vec::new(),
         docmdp: None,
         dss: None,
     };
@@ -168,11 +177,13 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfState, AdesError> {
     // The page's /Annots, like /Fields, becomes a direct array.
     let annots = resolve_array(&doc, state.page_dict.get(b"Annots").ok())?;
     state.page_dict.set("Annots", Object::Array(annots));
-    Ok(state)
+    Ok((doc, state))
 }
 
 fn encrypted() -> AdesError {
-    invalid("encrypted PDFs cannot be signed: remove the encryption first")
+    invalid(
+        "the PDF is encrypted: encrypted PDFs can be neither signed nor extended; remove the encryption first",
+    )
 }
 
 /// The offset in the last `startxref` line; also checks that the file ends with `%%EOF`
@@ -248,7 +259,10 @@ fn first_page(doc: &Document, catalog: &Dictionary) -> Result<(ObjectId, Diction
 }
 
 /// A direct array, or the array an indirect reference points to; absent = empty.
-fn resolve_array(doc: &Document, value: Option<&Object>) -> Result<Vec<Object>, AdesError> {
+pub(crate) fn resolve_array(
+    doc: &Document,
+    value: Option<&Object>,
+) -> Result<Vec<Object>, AdesError> {
     match value {
         None | Some(Object::Null) => Ok(Vec::new()),
         Some(Object::Array(a)) => Ok(a.clone()),
@@ -261,7 +275,7 @@ fn resolve_array(doc: &Document, value: Option<&Object>) -> Result<Vec<Object>, 
     }
 }
 
-fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
+pub(crate) fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
     match o {
         Object::Reference(id) => doc.get_object(*id).ok(),
         other => Some(other),
@@ -298,13 +312,13 @@ fn scan_fields(doc: &Document, fields: &[Object], state: &mut PdfState) -> Resul
             Ok(Object::Name(n)) => Some(n.clone()),
             _ => inherited_ft,
         };
-        let has_value = d
-            .get(b"V")
-            .ok()
+        let value = d.get(b"V").ok();
+        let has_value = value
             .and_then(|v| deref(doc, v))
             .is_some_and(|v| !matches!(v, Object::Null));
         if ft.as_deref() == Some(b"Sig") && has_value {
             state.signed_fields += 1;
+            state.signature_values.extend(value.cloned());
         }
         if let Ok(kids) = d.get(b"Kids") {
             for k in resolve_array(doc, Some(kids))? {

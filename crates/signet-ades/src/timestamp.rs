@@ -5,7 +5,7 @@ use signet_core::HashAlgorithm;
 
 use crate::asn1::{self, OCTET_STRING, SEQUENCE};
 use crate::cert::CertView;
-use crate::cms::{self, SignedData, SignedPart};
+use crate::cms::{self, SignedData};
 use crate::{AdesError, Revocation, TimeStamper, ValidationData, oids};
 
 /// Asks the TSA for a token over `digest` and checks that it is a time-stamp token for exactly
@@ -89,26 +89,51 @@ pub fn collect_validation_data(
     signer: &[u8],
     tokens: &[Vec<u8>],
 ) -> Result<Revocation, AdesError> {
-    let vd = validation.ok_or_else(|| {
+    let mut out = fetch(source(validation)?, signer, "signer")?;
+    for token in tokens {
+        let extra = token_validation_data(validation, token, &out)?;
+        out.merge(extra);
+    }
+    Ok(out)
+}
+
+fn source(validation: Option<&dyn ValidationData>) -> Result<&dyn ValidationData, AdesError> {
+    validation.ok_or_else(|| {
         AdesError::ValidationData(
             "no source of certificates and revocation data is configured".into(),
         )
-    })?;
-    let mut out = fetch(vd, signer, "signer")?;
-    for token in tokens {
-        for cert in token_certificates(token)? {
-            let view = CertView::parse(&cert)
-                .map_err(|e| AdesError::TimeStamp(format!("TSA certificate: {e}")))?;
-            let self_issued = view.issuer == view.subject;
-            if !out.certificates.contains(&cert) {
-                out.certificates.push(cert.clone());
-            }
-            if !self_issued {
-                out.merge(fetch(vd, &cert, "time-stamping unit")?);
-            }
+    })
+}
+
+/// The validation data of the time-stamping units that signed `token` and that `have` does
+/// not already hold (a unit whose certificate `have` holds is not asked about again).
+pub fn token_validation_data(
+    validation: Option<&dyn ValidationData>,
+    token: &[u8],
+    have: &Revocation,
+) -> Result<Revocation, AdesError> {
+    let vd = source(validation)?;
+    let mut all = Revocation::default();
+    for cert in token_certificates(token)? {
+        let view = CertView::parse(&cert)
+            .map_err(|e| AdesError::TimeStamp(format!("TSA certificate: {e}")))?;
+        let self_issued = view.issuer == view.subject;
+        all.merge(Revocation {
+            certificates: vec![cert.clone()],
+            ..Default::default()
+        });
+        if !self_issued && !have.certificates.contains(&cert) {
+            all.merge(fetch(vd, &cert, "time-stamping unit")?);
         }
     }
-    Ok(out)
+    let keep = |items: Vec<Vec<u8>>, old: &[Vec<u8>]| -> Vec<Vec<u8>> {
+        items.into_iter().filter(|i| !old.contains(i)).collect()
+    };
+    Ok(Revocation {
+        certificates: keep(all.certificates, &have.certificates),
+        crls: keep(all.crls, &have.crls),
+        ocsp: keep(all.ocsp, &have.ocsp),
+    })
 }
 
 fn fetch(vd: &dyn ValidationData, cert: &[u8], whose: &str) -> Result<Revocation, AdesError> {
@@ -143,11 +168,12 @@ pub fn embed_validation_data(sd: &mut SignedData, data: &Revocation) -> Result<(
     Ok(())
 }
 
-/// `archive-time-stamp-v3` (EN 319 122-1 §5.5.3) for the SignerInfo being built.
+/// `archive-time-stamp-v3` (EN 319 122-1 §5.5.3) for a SignerInfo: the one being built, or
+/// an existing one being extended.
 ///
 /// The messageImprint covers the concatenation of (1) the eContentType OID, (2) the hash of
 /// the signed content (`content_digest`, computed with `hash`), (3) the SignerInfo fields
-/// version … signature, and (4) the `ATSHashIndexV3` value, which itself lists a hash of every
+/// version … signature as encoded (`signer_fields`), and (4) the `ATSHashIndexV3` value, which itself lists a hash of every
 /// certificate and revocation value in the SignedData and of every unsigned attribute value
 /// of this SignerInfo. The index travels as the ats-hash-index-v3 unsigned attribute of the
 /// time-stamp token's own SignerInfo.
@@ -155,15 +181,14 @@ pub fn archive_time_stamp_v3(
     tsa: &dyn TimeStamper,
     hash: HashAlgorithm,
     sd: &SignedData,
-    part: &SignedPart,
-    signature: &[u8],
+    signer_fields: &[u8],
     unsigned: &[Vec<u8>],
     content_digest: &[u8],
 ) -> Result<Vec<u8>, AdesError> {
     let index = ats_hash_index_v3(hash, sd, unsigned)?;
     let mut input = sd.econtent_type.clone();
     input.extend_from_slice(content_digest);
-    input.extend_from_slice(&part.fields(signature));
+    input.extend_from_slice(signer_fields);
     input.extend_from_slice(&index);
     let token = timestamp(tsa, hash, &hash.digest(&input))?;
     let index_attr = cms::attribute(oids::ATS_HASH_INDEX_V3, vec![index])?;

@@ -161,12 +161,31 @@ pub fn parse_own(text: &str) -> Result<Document<'_>, AdesError> {
 /// Exclusive C14N of the whole document (the same-document reference `URI=""`): comments
 /// dropped, processing instructions outside the document element kept on their own lines.
 pub fn document(doc: &Document<'_>) -> Vec<u8> {
+    document_in(doc, Namespaces::Exclusive)
+}
+
+/// Inclusive C14N 1.0 / 1.1 of the whole document, without comments (what XML-DSig makes of
+/// a node-set without a canonicalization transform, and what signxml writes by default).
+pub fn document_inclusive(doc: &Document<'_>) -> Vec<u8> {
+    document_in(doc, Namespaces::Inclusive)
+}
+
+/// Which namespace declarations a canonical start tag renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Namespaces {
+    /// Exc-C14N §3: the visibly utilized ones.
+    Exclusive,
+    /// C14N 1.0 §2.3 / 1.1 §2.3: every one in scope.
+    Inclusive,
+}
+
+fn document_in(doc: &Document<'_>, namespaces: Namespaces) -> Vec<u8> {
     let mut out = Vec::with_capacity(doc.input_text().len());
     let mut after_root = false;
     for child in doc.root().children() {
         match child.node_type() {
             NodeType::Element => {
-                element_subtree(child, &mut out);
+                subtree(child, namespaces, &mut out);
                 after_root = true;
             }
             NodeType::PI => {
@@ -188,6 +207,17 @@ pub fn document(doc: &Document<'_>) -> Vec<u8> {
 /// signature element the time-stamps cover), without comments and without an
 /// InclusiveNamespaces PrefixList.
 pub fn element_subtree(apex: Node<'_, '_>, out: &mut Vec<u8>) {
+    subtree(apex, Namespaces::Exclusive, out);
+}
+
+/// Inclusive C14N 1.0 / 1.1 of the subtree at `apex`, without comments. The `xml:`
+/// attributes of its ancestors, which inclusive C14N would carry over to the apex, are not:
+/// callers refuse subtrees below such attributes.
+pub fn element_subtree_inclusive(apex: Node<'_, '_>, out: &mut Vec<u8>) {
+    subtree(apex, Namespaces::Inclusive, out);
+}
+
+fn subtree(apex: Node<'_, '_>, namespaces: Namespaces, out: &mut Vec<u8>) {
     // Namespace declarations rendered by each open output ancestor: (prefix, URI), with ""
     // as the default namespace's prefix.
     let mut rendered: Vec<Vec<(String, String)>> = Vec::new();
@@ -197,7 +227,7 @@ pub fn element_subtree(apex: Node<'_, '_>, out: &mut Vec<u8>) {
             Edge::Open(n) => match n.node_type() {
                 NodeType::Element => {
                     let scope = rendered.last().cloned().unwrap_or_default();
-                    let declared = open_tag(n, source, &scope, out);
+                    let declared = open_tag(n, source, &scope, namespaces, out);
                     let mut next = scope;
                     for (p, u) in declared {
                         next.retain(|(q, _)| *q != p);
@@ -235,26 +265,36 @@ fn prefix_of(qname: &str) -> Option<&str> {
     qname.split_once(':').map(|(p, _)| p)
 }
 
-/// Writes the start tag with the namespace declarations exclusive C14N renders (Exc-C14N §3:
-/// the visibly utilized prefixes not already rendered with the same URI by an output
-/// ancestor). Returns the declarations written.
+/// Writes the start tag with the namespace declarations C14N renders (exclusive: the visibly
+/// utilized prefixes, inclusive: all in scope; either not already rendered with the same URI
+/// by an output ancestor). Returns the declarations written.
 fn open_tag(
     n: Node<'_, '_>,
     source: &str,
     scope: &[(String, String)],
+    namespaces: Namespaces,
     out: &mut Vec<u8>,
 ) -> Vec<(String, String)> {
     let qname = element_qname(n, source);
     let mut used: Vec<(String, String)> = Vec::new();
-    match prefix_of(qname) {
-        Some(p) => {
-            let uri = n.lookup_namespace_uri(Some(p)).unwrap_or_default();
-            used.push((p.to_owned(), uri.to_owned()));
+    if namespaces == Namespaces::Inclusive {
+        for ns in n.namespaces() {
+            let prefix = ns.name().unwrap_or_default();
+            if prefix != "xml" {
+                used.push((prefix.to_owned(), ns.uri().to_owned()));
+            }
         }
-        None => {
-            let uri = n.default_namespace().unwrap_or_default();
-            used.push((String::new(), uri.to_owned()));
+        // No default namespace in scope: `xmlns=""` where an output ancestor rendered one.
+        if !used.iter().any(|(p, _)| p.is_empty()) {
+            used.push((String::new(), String::new()));
         }
+    }
+    let element_ns = match prefix_of(qname) {
+        Some(p) => (p, n.lookup_namespace_uri(Some(p)).unwrap_or_default()),
+        None => ("", n.default_namespace().unwrap_or_default()),
+    };
+    if !used.iter().any(|(q, _)| q == element_ns.0) {
+        used.push((element_ns.0.to_owned(), element_ns.1.to_owned()));
     }
     let mut attrs: Vec<(&str, &str, &str, &str)> = Vec::new();
     for a in n.attributes() {

@@ -21,12 +21,12 @@ use crate::{
     State, TimeStamper, ValidationData,
 };
 
-const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
-const XADES141: &str = "http://uri.etsi.org/01903/v1.4.1#";
-const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-const BASE64: &str = "http://www.w3.org/2000/09/xmldsig#base64";
+pub(crate) const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub(crate) const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
+pub(crate) const XADES141: &str = "http://uri.etsi.org/01903/v1.4.1#";
+pub(crate) const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+pub(crate) const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+pub(crate) const BASE64: &str = "http://www.w3.org/2000/09/xmldsig#base64";
 const SIGNED_PROPERTIES_TYPE: &str = "http://uri.etsi.org/01903#SignedProperties";
 /// The URI a detached signature names its document by: CSC requests carry no file name.
 const DETACHED_URI: &str = "document";
@@ -56,11 +56,32 @@ pub struct PreparedXades {
 }
 
 #[derive(Debug, Clone)]
-struct Insertion {
-    /// Where the `ds:Signature` is inserted (before the root's end tag, or at the `/>`).
+pub(crate) struct Insertion {
+    /// Where content is inserted (before the element's end tag, or at the `/>`).
     at: usize,
-    /// The root was `<r .../>`: `/>` (2 bytes at `at`) becomes `>` + signature + `</r>`.
+    /// The element was `<r .../>`: `/>` (2 bytes at `at`) becomes `>` + content + `</r>`.
     empty_root: Option<String>,
+}
+
+impl Insertion {
+    /// `doc` with `content` inserted as the last children of the element.
+    pub(crate) fn splice(&self, doc: &str, content: &str) -> String {
+        let mut out = String::with_capacity(doc.len() + content.len() + 16);
+        out.push_str(&doc[..self.at]);
+        match &self.empty_root {
+            Some(name) => {
+                out.push('>');
+                out.push_str(content);
+                out.push_str(&format!("</{name}>"));
+                out.push_str(&doc[self.at + 2..]);
+            }
+            None => {
+                out.push_str(content);
+                out.push_str(&doc[self.at..]);
+            }
+        }
+        out
+    }
 }
 
 /// The SignatureMethod URI (RFC 6931 §2.2/§2.3). RSA-PSS URIs carry no parameters: the salt is
@@ -88,7 +109,7 @@ fn text(value: &str) -> Result<String, AdesError> {
     String::from_utf8(out).map_err(|_| AdesError::Internal("escaped text is not UTF-8".into()))
 }
 
-fn element(name: &str, content: &str) -> String {
+pub(crate) fn element(name: &str, content: &str) -> String {
     format!("<{name}>{content}</{name}>")
 }
 
@@ -114,7 +135,7 @@ fn canonical(fragment: &str) -> Result<Vec<u8>, AdesError> {
     Ok(out)
 }
 
-fn random_id() -> Result<String, AdesError> {
+pub(crate) fn random_id() -> Result<String, AdesError> {
     let mut bytes = [0u8; 12];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| AdesError::Internal("no randomness for the signature Id".into()))?;
@@ -173,13 +194,13 @@ fn reference(
     r
 }
 
-fn find_insertion(doc: &roxmltree::Document<'_>) -> Result<Insertion, AdesError> {
-    let root = doc.root_element();
-    let range = root.range();
-    let source = doc.input_text();
+/// Where content goes to become the last children of `element`.
+pub(crate) fn find_insertion(element: roxmltree::Node<'_, '_>) -> Result<Insertion, AdesError> {
+    let range = element.range();
+    let source = element.document().input_text();
     let element = source
         .get(range.clone())
-        .ok_or_else(|| AdesError::Internal("root element range".into()))?;
+        .ok_or_else(|| AdesError::Internal("element range".into()))?;
     if element.ends_with("/>") {
         let name_end = element[1..]
             .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
@@ -191,7 +212,7 @@ fn find_insertion(doc: &roxmltree::Document<'_>) -> Result<Insertion, AdesError>
     }
     let at = element
         .rfind("</")
-        .ok_or_else(|| AdesError::Internal("root element has no end tag".into()))?;
+        .ok_or_else(|| AdesError::Internal("element has no end tag".into()))?;
     Ok(Insertion {
         at: range.start + at,
         empty_root: None,
@@ -211,7 +232,7 @@ pub fn prepare(req: DocumentRequest) -> Result<Prepared, AdesError> {
     let (data, document_digest) = match (req.envelope, &req.content) {
         (Envelope::Enveloped, Content::Document(doc)) => {
             let parsed = c14n::parse_untrusted(doc, req.limits.max_xml_depth)?;
-            let insertion = find_insertion(&parsed)?;
+            let insertion = find_insertion(parsed.root_element())?;
             // URI="" with the enveloped-signature transform: the document without the
             // signature, which is the document as sent.
             let octets = c14n::document(&parsed);
@@ -479,7 +500,7 @@ fn signed_properties(
 
 /// `xades:CertificateValues` and `xades:RevocationValues` for `data`, leaving out the
 /// certificates in `skip` (already in KeyInfo or embedded earlier); empty parts are left out.
-fn validation_values(data: &Revocation, skip: &[Vec<u8>]) -> String {
+pub(crate) fn validation_values(data: &Revocation, skip: &[Vec<u8>]) -> String {
     let mut out = String::new();
     let certs: Vec<&Vec<u8>> = data
         .certificates
@@ -517,49 +538,31 @@ fn validation_values(data: &Revocation, skip: &[Vec<u8>]) -> String {
     out
 }
 
-/// The validation data of the time-stamping units that signed `token` and that `have` does
-/// not already hold.
-fn token_validation_data(
-    validation: Option<&dyn ValidationData>,
-    token: &[u8],
-    have: &Revocation,
-) -> Result<Revocation, AdesError> {
-    let vd = validation.ok_or_else(|| {
-        AdesError::ValidationData(
-            "no source of certificates and revocation data is configured".into(),
-        )
-    })?;
-    let mut all = Revocation::default();
-    for cert in timestamp::token_certificates(token)? {
-        let view = CertView::parse(&cert)
-            .map_err(|e| AdesError::TimeStamp(format!("TSA certificate: {e}")))?;
-        let self_issued = view.issuer == view.subject;
-        all.merge(Revocation {
-            certificates: vec![cert.clone()],
-            ..Default::default()
-        });
-        if !self_issued && !have.certificates.contains(&cert) {
-            let r = vd.chain_and_revocation(&cert)?;
-            if r.crls.is_empty() && r.ocsp.is_empty() {
-                return Err(AdesError::ValidationData(
-                    "no CRL or OCSP response for the archive time-stamping unit's certificate"
-                        .into(),
-                ));
-            }
-            all.merge(r);
+/// [`validation_values`] as separate elements, so that the archive time-stamp can
+/// canonicalize each.
+pub(crate) fn validation_elements(data: &Revocation, skip: &[Vec<u8>]) -> Vec<String> {
+    let values = validation_values(data, skip);
+    let mut out = Vec::new();
+    for name in ["xades:CertificateValues", "xades:RevocationValues"] {
+        let open = format!("<{name}>");
+        let close = format!("</{name}>");
+        if let (Some(s), Some(e)) = (values.find(&open), values.find(&close)) {
+            out.push(values[s..e + close.len()].to_owned());
         }
     }
-    let keep = |items: Vec<Vec<u8>>, old: &[Vec<u8>]| -> Vec<Vec<u8>> {
-        items.into_iter().filter(|i| !old.contains(i)).collect()
-    };
-    Ok(Revocation {
-        certificates: keep(all.certificates, &have.certificates),
-        crls: keep(all.crls, &have.crls),
-        ocsp: keep(all.ocsp, &have.ocsp),
-    })
+    out
 }
 
-fn time_stamp_element(name: &str, id: &str, token: &[u8]) -> String {
+/// `xades141:TimeStampValidationData` (EN 319 132-1 §5.5.1): validation data for a
+/// time-stamp, added after it.
+pub(crate) fn time_stamp_validation_data(data: &Revocation) -> String {
+    format!(
+        "<xades141:TimeStampValidationData xmlns:xades141=\"{XADES141}\">{}</xades141:TimeStampValidationData>",
+        validation_values(data, &[])
+    )
+}
+
+pub(crate) fn time_stamp_element(name: &str, id: &str, token: &[u8]) -> String {
     let (open, close) = if name.starts_with("xades141:") {
         (
             format!("<{name} xmlns:xades141=\"{XADES141}\" Id=\"{id}\">"),
@@ -617,15 +620,7 @@ pub fn finish(
         .collect();
     drop(key_info_doc);
     if p.level >= Level::BLt {
-        let values = validation_values(&info, &key_info_certs);
-        // Split into its elements so that the archive time-stamp can canonicalize each.
-        for name in ["xades:CertificateValues", "xades:RevocationValues"] {
-            let open = format!("<{name}>");
-            let close = format!("</{name}>");
-            if let (Some(s), Some(e)) = (values.find(&open), values.find(&close)) {
-                unsigned.push(values[s..e + close.len()].to_owned());
-            }
-        }
+        unsigned.extend(validation_elements(&info, &key_info_certs));
     }
     if p.level >= Level::BLta {
         let tsa = need_tsa(tsa)?;
@@ -651,12 +646,9 @@ pub fn finish(
             certificates: key_info_certs.clone(),
             ..Default::default()
         });
-        let extra = token_validation_data(validation, &token, &have)?;
+        let extra = timestamp::token_validation_data(validation, &token, &have)?;
         if !extra.is_empty() {
-            unsigned.push(format!(
-                "<xades141:TimeStampValidationData xmlns:xades141=\"{XADES141}\">{}</xades141:TimeStampValidationData>",
-                validation_values(&extra, &[])
-            ));
+            unsigned.push(time_stamp_validation_data(&extra));
             info.merge(extra);
         }
     }
@@ -677,22 +669,7 @@ pub fn finish(
     sig.push_str("</ds:Signature>");
     let output = match (p.envelope, p.enveloped) {
         (Envelope::Enveloped, Some((doc, ins))) => {
-            let mut out = String::with_capacity(doc.len() + sig.len() + 16);
-            match &ins.empty_root {
-                Some(name) => {
-                    out.push_str(&doc[..ins.at]);
-                    out.push('>');
-                    out.push_str(&sig);
-                    out.push_str(&format!("</{name}>"));
-                    out.push_str(&doc[ins.at + 2..]);
-                }
-                None => {
-                    out.push_str(&doc[..ins.at]);
-                    out.push_str(&sig);
-                    out.push_str(&doc[ins.at..]);
-                }
-            }
-            Output::DocumentWithSignature(out.into_bytes())
+            Output::DocumentWithSignature(ins.splice(&doc, &sig).into_bytes())
         }
         _ => Output::SignatureObject(
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{sig}").into_bytes(),
@@ -705,7 +682,7 @@ pub fn finish(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// The detached document's reference: its name when the request gives one.
 fn detached_uri(req: &DocumentRequest) -> String {

@@ -39,7 +39,12 @@ fn es256_signer(pki: &Pki) -> (KeyRef, Signer) {
     )
 }
 
-fn request(s: &Signer, level: Level, envelope: Envelope, content: Content) -> DocumentRequest {
+pub(crate) fn request(
+    s: &Signer,
+    level: Level,
+    envelope: Envelope,
+    content: Content,
+) -> DocumentRequest {
     DocumentRequest {
         format: Format::Xades,
         level,
@@ -68,7 +73,7 @@ fn sign(pki: &Pki, key: &KeyRef, s: &Signer, req: DocumentRequest) -> Result<Fin
 const DOC: &str = "<?xml version=\"1.0\"?>\n<!-- head -->\n<inv:Invoice xmlns:inv=\"urn:inv\" xmlns=\"urn:d\" b=\"2\" a=\"1\">\n  <Line n=\"1\">caf\u{e9} &amp; cr\u{e8}me</Line>\n  <Empty/>\n</inv:Invoice>\n";
 
 /// Where to write samples for the interop check below (INTEROP_VENV or target/interop-venv).
-fn venv_python() -> Option<PathBuf> {
+pub(crate) fn venv_python() -> Option<PathBuf> {
     let venv = std::env::var_os("INTEROP_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
