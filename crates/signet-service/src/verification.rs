@@ -197,17 +197,17 @@ fn augment(
             ));
         }
     };
-    // NEEDS(lead): with signet_ades::extend (h-extend) merged, this is
-    //   signet_ades::extend::extend(
-    //       signet_ades::extend::ExtendRequest { signature: signed, detached, target, limits },
-    //       tsa,
-    //       validation,
-    //   )
-    //   .map(|e| e.output)
-    let _ = (signed, detached, target, limits, tsa, validation);
-    Err(AdesError::InvalidRequest(
-        "augmentation is not available in this build".into(),
-    ))
+    signet_ades::extend::extend(
+        signet_ades::extend::ExtendRequest {
+            signature: signed,
+            detached,
+            target,
+            limits,
+        },
+        tsa,
+        validation,
+    )
+    .map(|e| e.output)
 }
 
 impl Verification {
