@@ -568,3 +568,176 @@ fn third_party_signatures_agree_with_pyhanko() {
         disagreements.join("\n")
     );
 }
+
+/// A TS 119 612 list of `territory`: one granted CA/QC service with `ca` (DER), and pointers
+/// `(territory, location, signer certificate DER)` to other lists.
+fn trusted_list(territory: &str, ca: Option<&[u8]>, pointers: &[(&str, &str, &[u8])]) -> String {
+    const TSL: &str = "http://uri.etsi.org/02231/v2#";
+    const TYPES: &str = "http://uri.etsi.org/02231/v2/additionaltypes#";
+    let pointers: String = pointers
+        .iter()
+        .map(|(t, location, cert)| {
+            format!(
+                "<OtherTSLPointer><ServiceDigitalIdentities><ServiceDigitalIdentity><DigitalId><X509Certificate>{}</X509Certificate></DigitalId></ServiceDigitalIdentity></ServiceDigitalIdentities><TSLLocation>{location}</TSLLocation><AdditionalInformation><OtherInformation><SchemeTerritory>{t}</SchemeTerritory></OtherInformation><OtherInformation><ns3:MimeType>application/vnd.etsi.tsl+xml</ns3:MimeType></OtherInformation></AdditionalInformation></OtherTSLPointer>",
+                b64(cert)
+            )
+        })
+        .collect();
+    let pointers = if pointers.is_empty() {
+        String::new()
+    } else {
+        format!("<PointersToOtherTSL>{pointers}</PointersToOtherTSL>")
+    };
+    let services = ca
+        .map(|ca| {
+            format!(
+                "<TrustServiceProviderList><TrustServiceProvider><TSPInformation><TSPName><Name xml:lang=\"en\">Signet test TSP</Name></TSPName></TSPInformation><TSPServices><TSPService><ServiceInformation><ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/CA/QC</ServiceTypeIdentifier><ServiceName><Name xml:lang=\"en\">Signet test CA</Name></ServiceName><ServiceDigitalIdentity><DigitalId><X509Certificate>{}</X509Certificate></DigitalId></ServiceDigitalIdentity><ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted</ServiceStatus><StatusStartingTime>2020-01-01T00:00:00Z</StatusStartingTime></ServiceInformation></TSPService></TSPServices></TrustServiceProvider></TrustServiceProviderList>",
+                b64(ca)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TrustServiceStatusList xmlns=\"{TSL}\" xmlns:ns3=\"{TYPES}\" Id=\"tsl\" TSLTag=\"http://uri.etsi.org/19612/TSLTag\"><SchemeInformation><TSLVersionIdentifier>5</TSLVersionIdentifier><TSLSequenceNumber>7</TSLSequenceNumber><TSLType>http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUgeneric</TSLType><SchemeOperatorName><Name xml:lang=\"en\">Test operator</Name></SchemeOperatorName><SchemeTerritory>{territory}</SchemeTerritory>{pointers}<ListIssueDateTime>2026-11-01T10:00:00Z</ListIssueDateTime><NextUpdate><dateTime>2027-05-01T10:00:00Z</dateTime></NextUpdate></SchemeInformation>{services}</TrustServiceStatusList>\n"
+    )
+}
+
+/// The DER of a PEM certificate file's first certificate.
+fn pem_der(path: &Path) -> Vec<u8> {
+    let pem = std::fs::read_to_string(path).unwrap();
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    unb64(&body)
+}
+
+#[test]
+fn trusted_lists_are_checked_and_named_in_the_report() {
+    let server = Server::start();
+    let user = server.add_user("tina");
+    server.create_credential(&user, PIN, &["--scal", "1", "--multisign", "10"]);
+    let ca_der = pem_der(&server.ca_pem());
+    let dir = tempfile::tempdir().unwrap();
+    let sign_xml = |name: &str, xml: String| -> PathBuf {
+        let input = write(dir.path(), name, xml.as_bytes());
+        let out = client(
+            &[
+                "sign",
+                "--server",
+                &server.url,
+                "--format",
+                "xades",
+                input.to_str().unwrap(),
+            ],
+            &signer_env(&user, PIN),
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        dir.path().join(name.replace(".xml", "-signed.xml"))
+    };
+    // The national list names Signet's CA as a granted CA/QC service; it is signed (enveloped
+    // XAdES over the whole list) by the test user, whose certificate the list of lists names.
+    let national = sign_xml("tl-xx.xml", trusted_list("XX", Some(&ca_der), &[]));
+    let signed_list = std::fs::read_to_string(&national).unwrap();
+    // KeyInfo's first certificate: the signer's.
+    let tag = "<ds:X509Certificate>";
+    let start = signed_list.find(tag).expect("KeyInfo") + tag.len();
+    let end = start + signed_list[start..].find('<').unwrap();
+    let signer = unb64(&signed_list[start..end]);
+    let lotl = sign_xml(
+        "lotl.xml",
+        trusted_list(
+            "EU",
+            None,
+            &[("XX", "https://tl.invalid/tl-xx.xml", &signer)],
+        ),
+    );
+    let pdf = &sign_all(&server, &user, dir.path(), "B-LT")[0];
+
+    // The national list alone, then with the list of lists that points to it.
+    for lists in [vec![&national], vec![&lotl, &national]] {
+        let mut args = vec!["--offline"];
+        for l in &lists {
+            args.extend(["--trusted-list", l.to_str().unwrap()]);
+        }
+        let (code, report) = verify_json(pdf, &args);
+        let (got, _, level) = verdict(&report);
+        assert_eq!(
+            (code, got.as_str(), short_level(&level)),
+            (Some(0), "TOTAL-PASSED", "B-LT"),
+            "{report:#}"
+        );
+        let named: Vec<(&str, &str)> = report["trustedLists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["territory"].as_str().unwrap(),
+                    l["sha256"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let digest = |p: &Path| data_encoding::HEXUPPER.encode(&sha256(&std::fs::read(p).unwrap()));
+        let expected: Vec<(String, String)> = lists
+            .iter()
+            .map(|l| {
+                let t = if *l == &lotl { "EU" } else { "XX" };
+                (t.to_string(), digest(l))
+            })
+            .collect();
+        let expected: Vec<(&str, &str)> = expected
+            .iter()
+            .map(|(t, d)| (t.as_str(), d.as_str()))
+            .collect();
+        assert_eq!(named, expected, "{report:#}");
+    }
+
+    // A list altered after signing is refused, and so is a national list the list of lists
+    // does not name the signer of.
+    let altered = dir.path().join("tl-altered.xml");
+    patch(&national, b"Signet test CA<", b"Signet test CB<", &altered);
+    let out = run(
+        &[
+            "verify",
+            pdf.to_str().unwrap(),
+            "--trusted-list",
+            altered.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("trusted list"),
+        "{}",
+        text(&out)
+    );
+    let wrong_lotl = sign_xml(
+        "lotl-wrong.xml",
+        trusted_list(
+            "EU",
+            None,
+            &[("XX", "https://tl.invalid/tl-xx.xml", &ca_der)],
+        ),
+    );
+    let out = run(
+        &[
+            "verify",
+            pdf.to_str().unwrap(),
+            "--trusted-list",
+            wrong_lotl.to_str().unwrap(),
+            "--trusted-list",
+            national.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("not signed by a certificate the list of lists"),
+        "{}",
+        text(&out)
+    );
+}
