@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a corpus of third-party signatures, good and broken, with its own test PKI.
 
-usage: validation_corpus.py OUTDIR [--crl-url-base URL]
+usage: validation_corpus.py OUTDIR [--crl-url-base URL] [--bench-pdf PDF]
 
 Writes into OUTDIR:
   root.pem, untrusted-root.pem       the trust anchor, and a second root nobody trusts
@@ -37,6 +37,9 @@ needs), document time-stamps at the run; the CRLs are valid 7 days, so validate 
 with the corpus TSA key (RSA: DummyTimeStamper signs with RSA only), the revocation data from
 the CRLs made here. The CRL distribution points name --crl-url-base
 (default http://127.0.0.1:9/, the discard port: nothing is ever fetched from it).
+
+--bench-pdf PDF also signs PDF as pyHanko's PAdES B-LTA into OUTDIR/bench-lta.pdf, made as
+pades-pyhanko-b-lta.pdf is (not a manifest entry): the file scripts/bench-verify times.
 """
 import argparse
 import asyncio
@@ -771,7 +774,7 @@ CRYPTO_FIRST = ('A TOTAL-FAILED from cryptographic verification (§5.2.7) is rep
                 'the certificate status is unknown (pyHanko and DSS both check integrity first).')
 
 
-def build(outdir, crl_url_base):
+def build(outdir, crl_url_base, bench_pdf=None):
     os.makedirs(outdir, exist_ok=True)
     os.makedirs(os.path.join(outdir, 'revocation'), exist_ok=True)
     now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -789,6 +792,9 @@ def build(outdir, crl_url_base):
     ph = Pyhanko(pki)
     pdf = base_pdf()
     corpus.write_plain('unsigned.pdf', pdf)
+    if bench_pdf:
+        with open(bench_pdf, 'rb') as f:
+            corpus.write_plain('bench-lta.pdf', ph.pades(f.read(), pki.signer_ec, lta=True))
     pades_corpus(corpus, pki, ph, pdf)
     cades_corpus(corpus, pki, ph)
     tmp = tempfile.mkdtemp(prefix='signet-corpus-')
@@ -1128,13 +1134,15 @@ def main():
     parser.add_argument('outdir')
     parser.add_argument('--crl-url-base', default='http://127.0.0.1:9/',
                         help='URL the CRL distribution points of the certificates name')
+    parser.add_argument('--bench-pdf', metavar='PDF',
+                        help='also sign PDF as PAdES B-LTA into OUTDIR/bench-lta.pdf')
     args = parser.parse_args()
     # pyHanko warns that fetching is off while embedding validation data: that is the point.
     logging.basicConfig(level=logging.ERROR)
     for tool in ('openssl', 'xmlsec1'):
         if shutil.which(tool) is None:
             sys.exit(f'validation_corpus.py: {tool} not found (run tests/interop/setup.sh)')
-    manifest = build(args.outdir, args.crl_url_base)
+    manifest = build(args.outdir, args.crl_url_base, args.bench_pdf)
     print(f'{len(manifest["entries"])} signed files in {args.outdir}')
 
 
