@@ -13,14 +13,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::doc_signer::minimal_pdf;
-use common::interop::{Interop, interop, workspace_root};
+use common::dss::*;
+use common::dss_schema::{conforms, json_schema};
+use common::interop::{Interop, interop};
 use common::*;
 use serde_json::{Value, json};
 
 const PIN: &str = "20481024";
-const DSS2: &str = "http://docs.oasis-open.org/dss-x/ns/core";
-const DSB: &str = "http://docs.oasis-open.org/dss-x/ns/base";
-const SAD_MIME: &str = "application/vnd.etsi.ts119432.sad";
 const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const SHA384_URI: &str = "http://www.w3.org/2001/04/xmldsig-more#sha384";
 const ECDSA_SHA256_URI: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
@@ -30,56 +29,12 @@ const PROFILE_A: &str = "http://uri.etsi.org/19432/v1.1.1/creationprofile#";
 const PROFILE_B: &str = "http://uri.etsi.org/19432/v1.1.1#/creationprofile#";
 const ASYNC_PROFILE: &str = "urn:oasis:names:tc:dss:1.0:profiles:asynchronousprocessing:1.0";
 
-const SUCCESS: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:Success";
-const REQUESTER: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:RequesterError";
 const PENDING: &str =
     "urn:oasis:names:tc:dss:1.0:profiles:asynchronousprocessing:resultmajor:Pending";
-const NOT_SUPPORTED: &str = "urn:oasis:names:tc:dss:1.0:resultminor:NotSupported";
-const GENERAL: &str = "urn:oasis:names:tc:dss:1.0:resultminor:GeneralError";
-const NOT_AUTHORIZED: &str = "urn:oasis:names:tc:dss:1.0:resultminor:NotAuthorized";
 const KEY_LOOKUP: &str = "urn:oasis:names:tc:dss:1.0:resultminor:invalid:KeyLookupFailed";
 const HASH_ALG: &str = "urn:oasis:names:tc:dssx:2.0:resultminor:Inappropriate:HashAlgorithm";
 const ID_UNKNOWN: &str =
     "urn:oasis:names:tc:dss:1.0:profiles:asynchronousprocessing:resultminor:ResponseIdUnknown";
-
-fn unesc(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
-}
-
-/// The text of every `<name ...>text</name>` in `xml`.
-fn texts(xml: &str, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = xml;
-    let open = format!("<{name}");
-    let close = format!("</{name}>");
-    while let Some(at) = rest.find(&open) {
-        let after = &rest[at + open.len()..];
-        if !after.starts_with(['>', ' ']) {
-            rest = after;
-            continue;
-        }
-        let Some(gt) = after.find('>') else { break };
-        let body = &after[gt + 1..];
-        let Some(end) = body.find(&close) else { break };
-        out.push(unesc(&body[..end]));
-        rest = &body[end..];
-    }
-    out
-}
-
-fn text(xml: &str, name: &str) -> Option<String> {
-    texts(xml, name).into_iter().next()
-}
 
 type Digests = Vec<(String, Vec<u8>)>;
 /// An output: (WhichDoc, MIME type, bytes).
@@ -90,8 +45,7 @@ type Out = (Option<String>, Option<String>, Vec<u8>);
 struct Req {
     request_id: Option<String>,
     profiles: Vec<String>,
-    /// (ID, MIME type, bytes)
-    documents: Vec<(Option<String>, Option<String>, Vec<u8>)>,
+    documents: Vec<Doc>,
     /// (ID, [(DigestMethod, value)])
     hashes: Vec<(Option<String>, Digests)>,
     sad: Option<String>,
@@ -121,20 +75,7 @@ impl Req {
             x += &format!("<dsb:Profile>{}</dsb:Profile>", esc(p));
         }
         x += "<dss2:InputDocuments>";
-        for (id, mime, data) in &self.documents {
-            let id = id
-                .as_ref()
-                .map(|i| format!(r#" ID="{i}""#))
-                .unwrap_or_default();
-            let mime = mime
-                .as_ref()
-                .map(|m| format!(r#" MimeType="{m}""#))
-                .unwrap_or_default();
-            x += &format!(
-                "<dss2:Document{id}><dss2:Base64Data{mime}><dsb:Value>{}</dsb:Value></dss2:Base64Data></dss2:Document>",
-                b64(data)
-            );
-        }
+        x += &xml_documents(&self.documents);
         for (id, digests) in &self.hashes {
             let id = id
                 .as_ref()
@@ -211,20 +152,7 @@ impl Req {
         if !self.profiles.is_empty() {
             r["profile"] = json!(self.profiles);
         }
-        let docs: Vec<Value> = self
-            .documents
-            .iter()
-            .map(|(id, mime, data)| {
-                let mut d = json!({ "b64Data": { "val": b64(data) } });
-                if let Some(m) = mime {
-                    d["b64Data"]["mimeType"] = json!(m);
-                }
-                if let Some(i) = id {
-                    d["ID"] = json!(i);
-                }
-                d
-            })
-            .collect();
+        let docs = json_documents(&self.documents);
         let hashes: Vec<Value> = self
             .hashes
             .iter()
@@ -292,12 +220,6 @@ impl Req {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Syntax {
-    Xml,
-    Json,
-}
-
 /// A DSS response, reduced to what the tests look at (the same for both syntaxes).
 #[derive(Debug, Default)]
 struct Resp {
@@ -308,59 +230,6 @@ struct Resp {
     response_id: Option<String>,
     documents: Vec<Out>,
     signatures: Vec<Out>,
-}
-
-/// Walks `value` against definition `def` of the DSS-X JSON schema: every member must be
-/// declared, of the declared type (strings, booleans, integers, arrays, objects by `$ref`),
-/// required members present, enumerations respected.
-fn conforms(schema: &Value, def: &Value, value: &Value, at: &str) {
-    let def = match def.get("$ref").and_then(Value::as_str) {
-        Some(r) => {
-            let name = r.trim_start_matches("#/definitions/");
-            &schema["definitions"][name]
-        }
-        None => def,
-    };
-    match def["type"].as_str() {
-        Some("object") => {
-            let obj = value
-                .as_object()
-                .unwrap_or_else(|| panic!("{at}: not an object"));
-            for (k, v) in obj {
-                let d = def["properties"]
-                    .get(k)
-                    .unwrap_or_else(|| panic!("{at}: member {k} is not in the DSS-X JSON schema"));
-                conforms(schema, d, v, &format!("{at}.{k}"));
-            }
-            if let Some(req) = def["required"].as_array() {
-                for r in req {
-                    let r = r.as_str().expect("name");
-                    assert!(obj.contains_key(r), "{at}: required member {r} missing");
-                }
-            }
-        }
-        Some("array") => {
-            for (i, v) in value
-                .as_array()
-                .unwrap_or_else(|| panic!("{at}: not an array"))
-                .iter()
-                .enumerate()
-            {
-                conforms(schema, &def["items"], v, &format!("{at}[{i}]"));
-            }
-        }
-        Some("string") => {
-            let s = value
-                .as_str()
-                .unwrap_or_else(|| panic!("{at}: not a string"));
-            if let Some(e) = def["enum"].as_array() {
-                assert!(e.iter().any(|x| x == s), "{at}: {s} not in the enumeration");
-            }
-        }
-        Some("boolean") => assert!(value.is_boolean(), "{at}: not a boolean"),
-        Some("integer") => assert!(value.is_i64(), "{at}: not an integer"),
-        other => panic!("{at}: unexpected schema type {other:?}"),
-    }
 }
 
 struct Ctx {
@@ -389,9 +258,6 @@ async fn setup_with(env: &[(&str, &str)]) -> Ctx {
         &["--key", "rsa-2048", "--scal", "1", "--multisign", "100"],
     );
     let token = server.login(&user).await;
-    let schema_path = workspace_root().join("tests/spec/dss-x/oasis-dss-core-schema.json");
-    let schema: Value =
-        serde_json::from_slice(&std::fs::read(schema_path).expect("JSON schema")).expect("JSON");
     Ctx {
         server,
         tools,
@@ -399,7 +265,7 @@ async fn setup_with(env: &[(&str, &str)]) -> Ctx {
         ec,
         rsa,
         dir: tempfile::tempdir().expect("tempdir"),
-        schema,
+        schema: json_schema(),
         counter: Default::default(),
     }
 }
@@ -425,23 +291,10 @@ impl Ctx {
         token: Option<&str>,
         body: Vec<u8>,
     ) -> Resp {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![(
-            "Content-Type",
-            match syntax {
-                Syntax::Xml => "application/xml",
-                Syntax::Json => "application/json",
-            },
-        )];
-        if let Some(a) = &auth {
-            headers.push(("Authorization", a.as_str()));
-        }
-        let reply = self.server.raw("POST", path, &headers, body).await;
-        let shown = String::from_utf8_lossy(&reply.body[..reply.body.len().min(2000)]).to_string();
-        assert_eq!(reply.status, 200, "DSS response expected: {shown}");
+        let body = post(&self.server, path, syntax, token, body).await;
         match syntax {
-            Syntax::Xml => self.check_xml(&reply.body),
-            Syntax::Json => self.check_json(&reply.body),
+            Syntax::Xml => self.check_xml(&body),
+            Syntax::Json => self.check_json(&body),
         }
     }
 

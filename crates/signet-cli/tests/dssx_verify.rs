@@ -10,80 +10,28 @@
 mod common;
 
 use common::doc_signer::{DocSigner, minimal_pdf};
+use common::dss::*;
 use common::dss_schema::{assert_xml_schema_valid, conforms, json_schema};
 use common::*;
 use serde_json::{Value, json};
 
-const DSS2: &str = "http://docs.oasis-open.org/dss-x/ns/core";
-const DSB: &str = "http://docs.oasis-open.org/dss-x/ns/base";
-const SAD_MIME: &str = "application/vnd.etsi.ts119432.sad";
 const REPORT_MIME: &str = "application/vnd.etsi.ts119102-2+xml";
 const PROFILE: &str = "http://uri.etsi.org/19432/v1.1.1/creationprofile#";
 
-const SUCCESS: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:Success";
-const REQUESTER: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:RequesterError";
 const RESPONDER: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:ResponderError";
 const INSUFFICIENT: &str = "urn:oasis:names:tc:dss:1.0:resultmajor:InsufficientInformation";
 const VALID: &str = "urn:oasis:names:tc:dss:1.0:resultminor:valid:signature:OnAllDocuments";
 const INCORRECT: &str = "urn:oasis:names:tc:dss:1.0:resultminor:invalid:IncorrectSignature";
 const CHAIN: &str = "urn:oasis:names:tc:dss:1.0:resultminor:CertificateChainNotComplete";
 const INAPPROPRIATE: &str = "urn:oasis:names:tc:dss:1.0:resultminor:Inappropriate:signature";
-const NOT_SUPPORTED: &str = "urn:oasis:names:tc:dss:1.0:resultminor:NotSupported";
-const GENERAL: &str = "urn:oasis:names:tc:dss:1.0:resultminor:GeneralError";
-const NOT_AUTHORIZED: &str = "urn:oasis:names:tc:dss:1.0:resultminor:NotAuthorized";
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Syntax {
-    Xml,
-    Json,
-}
 
 const SYNTAXES: [Syntax; 2] = [Syntax::Xml, Syntax::Json];
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
-}
-
-fn unesc(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-/// The text of every `<name ...>text</name>` in `xml`.
-fn texts(xml: &str, name: &str) -> Vec<String> {
-    let (open, close) = (format!("<{name}"), format!("</{name}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(at) = rest.find(&open) {
-        let after = &rest[at + open.len()..];
-        if !after.starts_with(['>', ' ']) {
-            rest = after;
-            continue;
-        }
-        let Some(gt) = after.find('>') else { break };
-        let body = &after[gt + 1..];
-        let Some(end) = body.find(&close) else { break };
-        out.push(unesc(&body[..end]));
-        rest = &body[end..];
-    }
-    out
-}
-
-fn text(xml: &str, name: &str) -> Option<String> {
-    texts(xml, name).into_iter().next()
-}
 
 /// A VerifyRequest in either syntax, from one description.
 #[derive(Clone, Default)]
 struct VerifyReq {
     request_id: Option<String>,
-    /// (ID, MIME type, bytes)
-    documents: Vec<(Option<String>, Option<String>, Vec<u8>)>,
+    documents: Vec<Doc>,
     /// The SignatureObject's bytes, as Base64 text (so a test can send broken Base64).
     signature: Option<String>,
     /// `Other` with the report's MIME type (schema-valid).
@@ -113,20 +61,7 @@ impl VerifyReq {
         x += ">";
         if !self.documents.is_empty() {
             x += "<dss2:InputDocuments>";
-            for (id, mime, data) in &self.documents {
-                let id = id
-                    .as_ref()
-                    .map(|i| format!(r#" ID="{i}""#))
-                    .unwrap_or_default();
-                let mime = mime
-                    .as_ref()
-                    .map(|m| format!(r#" MimeType="{m}""#))
-                    .unwrap_or_default();
-                x += &format!(
-                    "<dss2:Document{id}><dss2:Base64Data{mime}><dsb:Value>{}</dsb:Value></dss2:Base64Data></dss2:Document>",
-                    b64(data)
-                );
-            }
+            x += &xml_documents(&self.documents);
             x += "</dss2:InputDocuments>";
         }
         x += "<dss2:OptionalInputs>";
@@ -161,20 +96,7 @@ impl VerifyReq {
         if let Some(id) = &self.request_id {
             r["reqID"] = json!(id);
         }
-        let docs: Vec<Value> = self
-            .documents
-            .iter()
-            .map(|(id, mime, data)| {
-                let mut d = json!({ "b64Data": { "val": b64(data) } });
-                if let Some(m) = mime {
-                    d["b64Data"]["mimeType"] = json!(m);
-                }
-                if let Some(i) = id {
-                    d["ID"] = json!(i);
-                }
-                d
-            })
-            .collect();
+        let docs = json_documents(&self.documents);
         if !docs.is_empty() {
             r["inDocs"] = json!({ "doc": docs });
         }
@@ -355,25 +277,7 @@ impl Ctx {
         token: Option<&str>,
         body: Vec<u8>,
     ) -> Vec<u8> {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![(
-            "Content-Type",
-            match syntax {
-                Syntax::Xml => "application/xml",
-                Syntax::Json => "application/json",
-            },
-        )];
-        if let Some(a) = &auth {
-            headers.push(("Authorization", a.as_str()));
-        }
-        let reply = self.server().raw("POST", path, &headers, body).await;
-        assert_eq!(
-            reply.status,
-            200,
-            "a DSS answer: {}",
-            String::from_utf8_lossy(&reply.body[..reply.body.len().min(2000)])
-        );
-        reply.body
+        post(self.server(), path, syntax, token, body).await
     }
 
     /// Sends `req` (checked against the schema first unless `extension`) and parses the

@@ -152,32 +152,37 @@ fn base64_data(
     Ok((opt_string(o, "mimeType", what)?, value))
 }
 
+/// The number of items in the array `o[key]` (none when it is not an array).
+fn count(o: &Obj, key: &str) -> usize {
+    o.get(key).and_then(Value::as_array).map_or(0, Vec::len)
+}
+
+/// An `inDocs.doc` item: the object (for the members the caller reads), and the MIME type and
+/// decoded bytes of its `b64Data`.
+fn document<'a>(
+    v: &'a Value,
+    limits: &Limits,
+    unsupported: &mut Vec<String>,
+) -> Result<(&'a Obj, Option<String>, Vec<u8>), ParseError> {
+    let d = obj(v, "inDocs.doc[]")?;
+    let data = d
+        .get("b64Data")
+        .ok_or_else(|| ParseError::general("doc without b64Data"))?;
+    let (mime_type, data) = base64_data(data, limits.max_document_bytes, "Document", unsupported)?;
+    Ok((d, mime_type, data.unwrap_or_default()))
+}
+
 fn parse_inputs(o: &Obj, req: &mut SignRequest, limits: &Limits) -> Result<(), ParseError> {
-    let count = |key: &str| o.get(key).and_then(Value::as_array).map_or(0, Vec::len);
-    if count("doc") + count("docHash") > limits.max_documents {
-        return Err(ParseError::general(format!(
-            "Too many input documents: at most {} per request",
-            limits.max_documents
-        )));
-    }
+    limits.check_count(count(o, "doc") + count(o, "docHash"), "input documents")?;
     for (k, v) in o {
         match k.as_str() {
             "doc" => {
                 for d in arr(v, "inDocs.doc")? {
-                    let d = obj(d, "inDocs.doc[]")?;
-                    let data = d
-                        .get("b64Data")
-                        .ok_or_else(|| ParseError::general("doc without b64Data"))?;
-                    let (mime_type, data) = base64_data(
-                        data,
-                        limits.max_document_bytes,
-                        "Document",
-                        &mut req.options.unsupported,
-                    )?;
+                    let (d, mime_type, data) = document(d, limits, &mut req.options.unsupported)?;
                     req.documents.push(Document {
                         id: opt_string(d, "ID", "doc")?,
                         mime_type,
-                        data: data.unwrap_or_default(),
+                        data,
                     });
                 }
             }
@@ -338,13 +343,46 @@ fn parse_options(o: &Obj, limits: &Limits) -> Result<OptionalInputs, ParseError>
     Ok(out)
 }
 
-fn b64_data(item: &Signed) -> Value {
+/// A `dsb-Base64DataType` / `dsb-AnyType` object: `val` and `mimeType`.
+fn b64_data(mime_type: Option<&str>, data: &[u8]) -> Value {
     let mut o = Obj::new();
-    o.insert("val".into(), Value::String(encode_b64(&item.data)));
-    if let Some(m) = &item.mime_type {
-        o.insert("mimeType".into(), Value::String(m.clone()));
+    o.insert("val".into(), Value::String(encode_b64(data)));
+    if let Some(m) = mime_type {
+        o.insert("mimeType".into(), Value::String(m.to_owned()));
     }
     Value::Object(o)
+}
+
+/// `[{"b64Sig": ..., "whichDoc": ...}]`: `dss2-SignatureObjectType` items.
+fn signature_objects(items: &[Signed]) -> Value {
+    signed_items(
+        items,
+        |s| b64_data(s.mime_type.as_deref(), &s.data),
+        "b64Sig",
+    )
+}
+
+/// `[{"doc": {"b64Data": ...}, "whichDoc": ...}]`: `dss2-DocumentWithSignatureType` items.
+fn documents_with_signature(items: &[Signed]) -> Value {
+    signed_items(
+        items,
+        |d| json!({ "b64Data": b64_data(d.mime_type.as_deref(), &d.data) }),
+        "doc",
+    )
+}
+
+fn signed_items(items: &[Signed], data: impl Fn(&Signed) -> Value, key: &str) -> Value {
+    items
+        .iter()
+        .map(|s| {
+            let mut item = Obj::new();
+            item.insert(key.into(), data(s));
+            if let Some(w) = &s.which_doc {
+                item.insert("whichDoc".into(), json!(w));
+            }
+            Value::Object(item)
+        })
+        .collect()
 }
 
 /// The members of every `dsb-ResponseBaseType`: result, profile, reqID, respID.
@@ -384,36 +422,12 @@ pub fn write(resp: &SignResponse) -> Vec<u8> {
         resp.request_id.as_deref(),
         resp.response_id.as_deref(),
     );
-    let which = |o: &mut Obj, s: &Signed| {
-        if let Some(w) = &s.which_doc {
-            o.insert("whichDoc".into(), json!(w));
-        }
-    };
     if !resp.documents_with_signature.is_empty() {
-        let docs: Vec<Value> = resp
-            .documents_with_signature
-            .iter()
-            .map(|d| {
-                let mut item = Obj::new();
-                item.insert("doc".into(), json!({ "b64Data": b64_data(d) }));
-                which(&mut item, d);
-                Value::Object(item)
-            })
-            .collect();
+        let docs = documents_with_signature(&resp.documents_with_signature);
         o.insert("optOutp".into(), json!({ "docWithSignature": docs }));
     }
     if !resp.signature_objects.is_empty() {
-        let sigs: Vec<Value> = resp
-            .signature_objects
-            .iter()
-            .map(|s| {
-                let mut item = Obj::new();
-                item.insert("b64Sig".into(), b64_data(s));
-                which(&mut item, s);
-                Value::Object(item)
-            })
-            .collect();
-        o.insert("sigObj".into(), Value::Array(sigs));
+        o.insert("sigObj".into(), signature_objects(&resp.signature_objects));
     }
     serde_json::to_vec(&Value::Object(o)).unwrap_or_default()
 }

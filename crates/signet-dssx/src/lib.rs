@@ -207,6 +207,29 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Refuses `n` inputs (`what` names them) when that is more than `max_documents`.
+    pub(crate) fn check_count(&self, n: usize, what: &str) -> Result<(), ParseError> {
+        if n > self.max_documents {
+            return Err(ParseError::general(format!(
+                "Too many {what}: at most {} per request",
+                self.max_documents
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Small limits for the parsers' unit tests.
+#[cfg(test)]
+pub(crate) const TEST_LIMITS: Limits = Limits {
+    max_nodes: 10_000,
+    max_depth: 32,
+    max_document_bytes: 1024,
+    max_documents: 4,
+    max_small_bytes: 128,
+};
+
 /// Why a body could not be read as a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {

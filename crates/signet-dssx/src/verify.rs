@@ -80,6 +80,19 @@ pub struct VerifyOptions {
     pub unsupported: Vec<String>,
 }
 
+impl VerifyOptions {
+    /// An `Other` input: one with [`REPORT_MIME_TYPE`] asks for the report, any other is not
+    /// honoured.
+    pub(crate) fn other(&mut self, mime_type: Option<&str>) {
+        match mime_type {
+            Some(REPORT_MIME_TYPE) => self.return_report = true,
+            other => self
+                .unsupported
+                .push(format!("Other with MimeType {:?}", other.unwrap_or(""))),
+        }
+    }
+}
+
 /// `dss2:AugmentedSignature`: the augmented signature where the input was (a
 /// `SignatureObject` for a signature sent as one, a `DocumentWithSignature` for a signed
 /// document).

@@ -213,38 +213,49 @@ fn base64_data(
     Ok((mime, value))
 }
 
+/// `dss2:Document`: the MIME type and decoded bytes of its `Base64Data` (the caller reads the
+/// attributes it uses).
+fn document(
+    node: Node<'_, '_>,
+    limits: &Limits,
+    unsupported: &mut Vec<String>,
+) -> Result<(Option<String>, Vec<u8>), ParseError> {
+    let mut data = None;
+    for part in elements(node)? {
+        match (is_dss(part), part.tag_name().name()) {
+            (true, "Base64Data") => {
+                let (mime, value) =
+                    base64_data(part, limits.max_document_bytes, "Document", unsupported)?;
+                data = Some((mime, value.unwrap_or_default()));
+            }
+            _ => return Err(unexpected(part, "Document")),
+        }
+    }
+    data.ok_or_else(|| ParseError::general("Document without Base64Data"))
+}
+
+/// The name of an element outside the DSS-X namespaces, as NotSupported reports it.
+fn foreign_name(node: Node<'_, '_>) -> String {
+    format!(
+        "{{{}}}{}",
+        node.tag_name().namespace().unwrap_or(""),
+        node.tag_name().name()
+    )
+}
+
 fn parse_inputs(
     node: Node<'_, '_>,
     req: &mut SignRequest,
     limits: &Limits,
 ) -> Result<(), ParseError> {
     for child in elements(node)? {
-        if req.documents.len() + req.hashes.len() >= limits.max_documents {
-            return Err(ParseError::general(format!(
-                "Too many input documents: at most {} per request",
-                limits.max_documents
-            )));
-        }
+        limits.check_count(
+            req.documents.len() + req.hashes.len() + 1,
+            "input documents",
+        )?;
         match (is_dss(child), child.tag_name().name()) {
             (true, "Document") => {
-                let mut data = None;
-                for part in elements(child)? {
-                    match (is_dss(part), part.tag_name().name()) {
-                        (true, "Base64Data") => {
-                            let (mime, value) = base64_data(
-                                part,
-                                limits.max_document_bytes,
-                                "Document",
-                                &mut req.options.unsupported,
-                            )?;
-                            data = Some((mime, value.unwrap_or_default()));
-                        }
-                        _ => return Err(unexpected(part, "Document")),
-                    }
-                }
-                let Some((mime_type, data)) = data else {
-                    return Err(ParseError::general("Document without Base64Data"));
-                };
+                let (mime_type, data) = document(child, limits, &mut req.options.unsupported)?;
                 req.documents.push(Document {
                     id: child.attribute("ID").map(str::to_owned),
                     mime_type,
@@ -307,11 +318,7 @@ fn parse_options(node: Node<'_, '_>, limits: &Limits) -> Result<OptionalInputs, 
     let mut o = OptionalInputs::default();
     for child in elements(node)? {
         if !is_dss(child) {
-            o.unsupported.push(format!(
-                "{{{}}}{}",
-                child.tag_name().namespace().unwrap_or(""),
-                child.tag_name().name()
-            ));
+            o.unsupported.push(foreign_name(child));
             continue;
         }
         match child.tag_name().name() {
@@ -442,68 +449,93 @@ fn simple(out: &mut String, tag: &str, value: &str) {
 }
 
 /// `dsb:Base64DataType` content: `<dsb:Value>` with the MIME type on the parent.
-fn base64_element(out: &mut String, tag: &str, item: &Signed) {
+fn base64_element(out: &mut String, tag: &str, mime_type: Option<&str>, data: &[u8]) {
     let _ = write!(out, "<{tag}");
-    attr(out, "MimeType", item.mime_type.as_deref());
+    attr(out, "MimeType", mime_type);
     out.push_str("><dsb:Value>");
-    out.push_str(&encode_b64(&item.data));
+    out.push_str(&encode_b64(data));
     let _ = write!(out, "</dsb:Value></{tag}>");
 }
 
-/// `dsb:Result` and `dsb:AppliedProfile*`, the start of every `dsb:ResponseBaseType`.
-fn result_and_profiles(out: &mut String, result: &DssResult, profiles: &[String]) {
+/// `dss2:SignatureObject` with a `Base64Signature`.
+fn write_signature_object(out: &mut String, s: &Signed) {
+    out.push_str("<dss2:SignatureObject");
+    attr(out, "WhichDoc", s.which_doc.as_deref());
+    out.push('>');
+    base64_element(out, "dss2:Base64Signature", s.mime_type.as_deref(), &s.data);
+    out.push_str("</dss2:SignatureObject>");
+}
+
+/// `dss2:DocumentWithSignature` with its `Document/Base64Data`.
+fn write_document_with_signature(out: &mut String, d: &Signed) {
+    out.push_str("<dss2:DocumentWithSignature");
+    attr(out, "WhichDoc", d.which_doc.as_deref());
+    out.push_str("><dss2:Document>");
+    base64_element(out, "dss2:Base64Data", d.mime_type.as_deref(), &d.data);
+    out.push_str("</dss2:Document></dss2:DocumentWithSignature>");
+}
+
+/// The XML declaration, the root element `tag` with the namespaces and IDs, then `dsb:Result`
+/// and `dsb:AppliedProfile*`, the start of every `dsb:ResponseBaseType`. `payloads` are the
+/// sizes of the values still to be written in Base64 (for the capacity).
+fn response_start(
+    tag: &str,
+    payloads: impl Iterator<Item = usize>,
+    result: &DssResult,
+    profiles: &[String],
+    request_id: Option<&str>,
+    response_id: Option<&str>,
+) -> String {
+    let size: usize = payloads.map(|n| n / 3 * 4 + 256).sum();
+    let mut out = String::with_capacity(size + 1024);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = write!(
+        out,
+        "<{tag} xmlns:dss2=\"{NS_CORE}\" xmlns:dsb=\"{NS_BASE}\""
+    );
+    attr(&mut out, "RequestID", request_id);
+    attr(&mut out, "ResponseID", response_id);
+    out.push('>');
     out.push_str("<dsb:Result>");
-    simple(out, "dsb:ResultMajor", result.major);
+    simple(&mut out, "dsb:ResultMajor", result.major);
     if let Some(m) = result.minor {
-        simple(out, "dsb:ResultMinor", m);
+        simple(&mut out, "dsb:ResultMinor", m);
     }
     if let Some(msg) = &result.message {
         out.push_str("<dsb:ResultMessage xml:lang=\"en\">");
-        esc(out, msg);
+        esc(&mut out, msg);
         out.push_str("</dsb:ResultMessage>");
     }
     out.push_str("</dsb:Result>");
     for p in profiles {
-        simple(out, "dsb:AppliedProfile", p);
+        simple(&mut out, "dsb:AppliedProfile", p);
     }
+    out
 }
 
 /// Writes a `dss2:SignResponse` in the order of `dss2:SignResponseType`: Result,
 /// AppliedProfile*, OptionalOutputs? (…, DocumentWithSignature*), SignatureObject*.
 pub fn write(resp: &SignResponse) -> Vec<u8> {
-    let size: usize = resp
-        .documents_with_signature
-        .iter()
-        .chain(&resp.signature_objects)
-        .map(|s| s.data.len() / 3 * 4 + 256)
-        .sum();
-    let mut out = String::with_capacity(size + 1024);
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = write!(
-        out,
-        "<dss2:SignResponse xmlns:dss2=\"{NS_CORE}\" xmlns:dsb=\"{NS_BASE}\""
+    let mut out = response_start(
+        "dss2:SignResponse",
+        resp.documents_with_signature
+            .iter()
+            .chain(&resp.signature_objects)
+            .map(|s| s.data.len()),
+        &resp.result,
+        &resp.applied_profiles,
+        resp.request_id.as_deref(),
+        resp.response_id.as_deref(),
     );
-    attr(&mut out, "RequestID", resp.request_id.as_deref());
-    attr(&mut out, "ResponseID", resp.response_id.as_deref());
-    out.push('>');
-    result_and_profiles(&mut out, &resp.result, &resp.applied_profiles);
     if !resp.documents_with_signature.is_empty() {
         out.push_str("<dss2:OptionalOutputs>");
         for d in &resp.documents_with_signature {
-            out.push_str("<dss2:DocumentWithSignature");
-            attr(&mut out, "WhichDoc", d.which_doc.as_deref());
-            out.push_str("><dss2:Document>");
-            base64_element(&mut out, "dss2:Base64Data", d);
-            out.push_str("</dss2:Document></dss2:DocumentWithSignature>");
+            write_document_with_signature(&mut out, d);
         }
         out.push_str("</dss2:OptionalOutputs>");
     }
     for s in &resp.signature_objects {
-        out.push_str("<dss2:SignatureObject");
-        attr(&mut out, "WhichDoc", s.which_doc.as_deref());
-        out.push('>');
-        base64_element(&mut out, "dss2:Base64Signature", s);
-        out.push_str("</dss2:SignatureObject>");
+        write_signature_object(&mut out, s);
     }
     out.push_str("</dss2:SignResponse>\n");
     out.into_bytes()
@@ -512,15 +544,7 @@ pub fn write(resp: &SignResponse) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DssResult;
-
-    const L: Limits = Limits {
-        max_nodes: 10_000,
-        max_depth: 32,
-        max_document_bytes: 1024,
-        max_documents: 4,
-        max_small_bytes: 128,
-    };
+    use crate::{DssResult, TEST_LIMITS as L};
 
     fn sign(xml: &str) -> Result<SignRequest, ParseError> {
         match parse(xml.as_bytes(), Kind::Sign, &L)? {

@@ -913,3 +913,6 @@ pub mod sign_cli;
 
 // The DSS-X 2.0 schemas answers are checked against (issue 16: VerifyRequest).
 pub mod dss_schema;
+
+// DSS-X messages as the DSS-X tests write and read them (issue 16).
+pub mod dss;

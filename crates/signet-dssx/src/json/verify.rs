@@ -5,12 +5,14 @@
 
 use serde_json::{Value, json};
 
-use super::{Obj, arr, b64_data, base64_data, boolean, obj, opt_string, response_base, string};
-use crate::verify::{
-    InputDocument, REPORT_MIME_TYPE, VerificationTime, VerifyOptions, VerifyRequest,
-    VerifyResponse, date_time,
+use super::{
+    Obj, arr, b64_data, base64_data, boolean, count, document, documents_with_signature, obj,
+    opt_string, response_base, signature_objects, string, strings,
 };
-use crate::{Limits, ParseError, Signed, encode_b64};
+use crate::verify::{
+    InputDocument, VerificationTime, VerifyOptions, VerifyRequest, VerifyResponse, date_time,
+};
+use crate::{Limits, ParseError, Signed};
 
 pub(super) fn parse(o: &Obj, limits: &Limits) -> Result<VerifyRequest, ParseError> {
     let mut req = VerifyRequest {
@@ -21,27 +23,15 @@ pub(super) fn parse(o: &Obj, limits: &Limits) -> Result<VerifyRequest, ParseErro
     if let Some(v) = o.get("optInp").filter(|v| !v.is_null()) {
         req.options = options(obj(v, "optInp")?, limits)?;
     }
-    let count = |key: &str| o.get(key).and_then(Value::as_array).map_or(0, Vec::len);
     let docs = o
         .get("inDocs")
-        .and_then(|d| d.get("doc"))
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    if docs + count("sigObj") > limits.max_documents {
-        return Err(ParseError::general(format!(
-            "Too many documents and signatures: at most {} per request",
-            limits.max_documents
-        )));
-    }
+        .and_then(Value::as_object)
+        .map_or(0, |d| count(d, "doc"));
+    limits.check_count(docs + count(o, "sigObj"), "documents and signatures")?;
     for (k, v) in o {
         match k.as_str() {
             "reqID" | "optInp" => {}
-            "profile" => {
-                req.profiles = arr(v, "profile")?
-                    .iter()
-                    .map(|s| string(s, "profile"))
-                    .collect::<Result<_, _>>()?
-            }
+            "profile" => req.profiles = strings(v, "profile")?,
             "inDocs" => inputs(obj(v, "inDocs")?, &mut req, limits)?,
             "sigObj" => {
                 for s in arr(v, "sigObj")? {
@@ -59,21 +49,12 @@ fn inputs(o: &Obj, req: &mut VerifyRequest, limits: &Limits) -> Result<(), Parse
         match k.as_str() {
             "doc" => {
                 for d in arr(v, "inDocs.doc")? {
-                    let d = obj(d, "inDocs.doc[]")?;
-                    let data = d
-                        .get("b64Data")
-                        .ok_or_else(|| ParseError::general("doc without b64Data"))?;
-                    let (mime_type, data) = base64_data(
-                        data,
-                        limits.max_document_bytes,
-                        "Document",
-                        &mut req.options.unsupported,
-                    )?;
+                    let (d, mime_type, data) = document(d, limits, &mut req.options.unsupported)?;
                     req.documents.push(InputDocument {
                         id: opt_string(d, "ID", "doc")?,
                         ref_uri: opt_string(d, "refURI", "doc")?,
                         mime_type,
-                        data: data.unwrap_or_default(),
+                        data,
                     });
                 }
             }
@@ -155,12 +136,7 @@ fn options(o: &Obj, limits: &Limits) -> Result<VerifyOptions, ParseError> {
                 for item in arr(v, "other")? {
                     let (mime, _) =
                         base64_data(item, limits.max_small_bytes, "Other", &mut out.unsupported)?;
-                    match mime.as_deref() {
-                        Some(REPORT_MIME_TYPE) => out.return_report = true,
-                        other => out
-                            .unsupported
-                            .push(format!("Other with MimeType {:?}", other.unwrap_or(""))),
-                    }
+                    out.other(mime.as_deref());
                 }
             }
             "returnVerificationReport" => {
@@ -222,55 +198,26 @@ pub fn write_verify(resp: &VerifyResponse) -> Vec<u8> {
     );
     let mut outputs = Obj::new();
     if !resp.others.is_empty() {
-        let others: Vec<Value> = resp
+        let others = resp
             .others
             .iter()
-            .map(|x| {
-                let mut item = Obj::new();
-                if let Some(m) = &x.mime_type {
-                    item.insert("mimeType".into(), json!(m));
-                }
-                item.insert("val".into(), json!(encode_b64(&x.value)));
-                Value::Object(item)
-            })
+            .map(|x| b64_data(x.mime_type.as_deref(), &x.value))
             .collect();
         outputs.insert("other".into(), Value::Array(others));
     }
     if let Some(a) = &resp.augmented {
-        let which = |item: &mut Obj, s: &Signed| {
-            if let Some(w) = &s.which_doc {
-                item.insert("whichDoc".into(), json!(w));
-            }
-        };
         let mut aug = Obj::new();
         if let Some(t) = &a.type_uri {
             aug.insert("type".into(), json!(t));
         }
         if !a.signature_objects.is_empty() {
-            let sigs: Vec<Value> = a
-                .signature_objects
-                .iter()
-                .map(|s| {
-                    let mut item = Obj::new();
-                    item.insert("b64Sig".into(), b64_data(s));
-                    which(&mut item, s);
-                    Value::Object(item)
-                })
-                .collect();
-            aug.insert("sigObj".into(), Value::Array(sigs));
+            aug.insert("sigObj".into(), signature_objects(&a.signature_objects));
         }
         if !a.documents_with_signature.is_empty() {
-            let docs: Vec<Value> = a
-                .documents_with_signature
-                .iter()
-                .map(|d| {
-                    let mut item = Obj::new();
-                    item.insert("doc".into(), json!({ "b64Data": b64_data(d) }));
-                    which(&mut item, d);
-                    Value::Object(item)
-                })
-                .collect();
-            aug.insert("docWithSignature".into(), Value::Array(docs));
+            aug.insert(
+                "docWithSignature".into(),
+                documents_with_signature(&a.documents_with_signature),
+            );
         }
         outputs.insert("augSig".into(), json!([Value::Object(aug)]));
     }
@@ -283,16 +230,8 @@ pub fn write_verify(resp: &VerifyResponse) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::AugmentedSignature;
-    use crate::{DssResult, Kind, Message, Other, minor};
-
-    const L: Limits = Limits {
-        max_nodes: 10_000,
-        max_depth: 32,
-        max_document_bytes: 1024,
-        max_documents: 4,
-        max_small_bytes: 128,
-    };
+    use crate::verify::{AugmentedSignature, REPORT_MIME_TYPE};
+    use crate::{DssResult, Kind, Message, Other, TEST_LIMITS as L, minor};
 
     fn verify(body: &Value) -> Result<VerifyRequest, ParseError> {
         match super::super::parse(body.to_string().as_bytes(), Kind::Verify, &L)? {

@@ -2,20 +2,17 @@
 //! module (same limits, same refusal of unexpected elements, same recording of optional
 //! inputs Signet does not honour).
 
-use std::fmt::Write as _;
-
 use roxmltree::Node;
 
 use super::{
-    attr, base64_data, base64_element, boolean, elements, is_dss, result_and_profiles, text,
-    unexpected,
+    attr, base64_data, base64_element, boolean, document, elements, foreign_name, is_dss,
+    response_start, text, unexpected, write_document_with_signature, write_signature_object,
 };
-use crate::verify::InputDocument;
 use crate::verify::{
-    NS_VERIFICATION_REPORT, REPORT_MIME_TYPE, VerificationTime, VerifyOptions, VerifyRequest,
+    InputDocument, NS_VERIFICATION_REPORT, VerificationTime, VerifyOptions, VerifyRequest,
     VerifyResponse, date_time,
 };
-use crate::{Limits, NS_BASE, NS_CORE, ParseError, Signed, encode_b64};
+use crate::{Limits, ParseError, Signed};
 
 /// The children of a `dss2:VerifyRequest` root.
 pub(super) fn parse(root: Node<'_, '_>, limits: &Limits) -> Result<VerifyRequest, ParseError> {
@@ -40,14 +37,12 @@ pub(super) fn parse(root: Node<'_, '_>, limits: &Limits) -> Result<VerifyRequest
     Ok(req)
 }
 
+/// Room for one more document or signature.
 fn count_check(req: &VerifyRequest, limits: &Limits) -> Result<(), ParseError> {
-    if req.documents.len() + req.signatures.len() >= limits.max_documents {
-        return Err(ParseError::general(format!(
-            "Too many documents and signatures: at most {} per request",
-            limits.max_documents
-        )));
-    }
-    Ok(())
+    limits.check_count(
+        req.documents.len() + req.signatures.len() + 1,
+        "documents and signatures",
+    )
 }
 
 fn inputs(
@@ -60,24 +55,7 @@ fn inputs(
         count_check(req, limits)?;
         match (is_dss(child), child.tag_name().name()) {
             (true, "Document") => {
-                let mut data = None;
-                for part in elements(child)? {
-                    match (is_dss(part), part.tag_name().name()) {
-                        (true, "Base64Data") => {
-                            let (mime, value) = base64_data(
-                                part,
-                                limits.max_document_bytes,
-                                "Document",
-                                unsupported,
-                            )?;
-                            data = Some((mime, value.unwrap_or_default()));
-                        }
-                        _ => return Err(unexpected(part, "Document")),
-                    }
-                }
-                let Some((mime_type, data)) = data else {
-                    return Err(ParseError::general("Document without Base64Data"));
-                };
+                let (mime_type, data) = document(child, limits, unsupported)?;
                 req.documents.push(InputDocument {
                     id: child.attribute("ID").map(str::to_owned),
                     ref_uri: child.attribute("RefURI").map(str::to_owned),
@@ -183,8 +161,7 @@ fn options(node: Node<'_, '_>, limits: &Limits) -> Result<VerifyOptions, ParseEr
             continue;
         }
         if !is_dss(child) {
-            o.unsupported
-                .push(format!("{{{}}}{name}", namespace.unwrap_or("")));
+            o.unsupported.push(foreign_name(child));
             continue;
         }
         match name {
@@ -192,12 +169,7 @@ fn options(node: Node<'_, '_>, limits: &Limits) -> Result<VerifyOptions, ParseEr
             "Other" => {
                 let (mime, _) =
                     base64_data(child, limits.max_small_bytes, "Other", &mut o.unsupported)?;
-                match mime.as_deref() {
-                    Some(REPORT_MIME_TYPE) => o.return_report = true,
-                    other => o
-                        .unsupported
-                        .push(format!("Other with MimeType {:?}", other.unwrap_or(""))),
-                }
+                o.other(mime.as_deref());
             }
             "UseVerificationTime" => {
                 o.verification_time = use_verification_time(child, &mut o.unsupported)?
@@ -228,47 +200,30 @@ pub fn write_verify(resp: &VerifyResponse) -> Vec<u8> {
             .iter()
             .chain(&a.documents_with_signature)
     });
-    let size: usize = augmented
-        .map(|s| s.data.len())
-        .chain(resp.others.iter().map(|o| o.value.len()))
-        .map(|n| n / 3 * 4 + 256)
-        .sum();
-    let mut out = String::with_capacity(size + 1024);
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = write!(
-        out,
-        "<dss2:VerifyResponse xmlns:dss2=\"{NS_CORE}\" xmlns:dsb=\"{NS_BASE}\""
+    let mut out = response_start(
+        "dss2:VerifyResponse",
+        augmented
+            .map(|s| s.data.len())
+            .chain(resp.others.iter().map(|o| o.value.len())),
+        &resp.result,
+        &resp.applied_profiles,
+        resp.request_id.as_deref(),
+        resp.response_id.as_deref(),
     );
-    attr(&mut out, "RequestID", resp.request_id.as_deref());
-    attr(&mut out, "ResponseID", resp.response_id.as_deref());
-    out.push('>');
-    result_and_profiles(&mut out, &resp.result, &resp.applied_profiles);
     if !resp.others.is_empty() || resp.augmented.is_some() {
         out.push_str("<dss2:OptionalOutputs>");
         for o in &resp.others {
-            out.push_str("<dsb:Other");
-            attr(&mut out, "MimeType", o.mime_type.as_deref());
-            out.push_str("><dsb:Value>");
-            out.push_str(&encode_b64(&o.value));
-            out.push_str("</dsb:Value></dsb:Other>");
+            base64_element(&mut out, "dsb:Other", o.mime_type.as_deref(), &o.value);
         }
         if let Some(a) = &resp.augmented {
             out.push_str("<dss2:AugmentedSignature");
             attr(&mut out, "Type", a.type_uri.as_deref());
             out.push('>');
             for s in &a.signature_objects {
-                out.push_str("<dss2:SignatureObject");
-                attr(&mut out, "WhichDoc", s.which_doc.as_deref());
-                out.push('>');
-                base64_element(&mut out, "dss2:Base64Signature", s);
-                out.push_str("</dss2:SignatureObject>");
+                write_signature_object(&mut out, s);
             }
             for d in &a.documents_with_signature {
-                out.push_str("<dss2:DocumentWithSignature");
-                attr(&mut out, "WhichDoc", d.which_doc.as_deref());
-                out.push_str("><dss2:Document>");
-                base64_element(&mut out, "dss2:Base64Data", d);
-                out.push_str("</dss2:Document></dss2:DocumentWithSignature>");
+                write_document_with_signature(&mut out, d);
             }
             out.push_str("</dss2:AugmentedSignature>");
         }
@@ -284,16 +239,8 @@ mod tests {
     use std::process::{Command, Stdio};
 
     use super::*;
-    use crate::verify::{AugmentedSignature, InputDocument};
-    use crate::{DssResult, Kind, Message, Other, major, minor};
-
-    const L: Limits = Limits {
-        max_nodes: 10_000,
-        max_depth: 32,
-        max_document_bytes: 1024,
-        max_documents: 4,
-        max_small_bytes: 128,
-    };
+    use crate::verify::{AugmentedSignature, REPORT_MIME_TYPE};
+    use crate::{DssResult, Kind, Message, Other, TEST_LIMITS as L, major, minor};
 
     const HEAD: &str = r#"<dss2:VerifyRequest xmlns:dss2="http://docs.oasis-open.org/dss-x/ns/core" xmlns:dsb="http://docs.oasis-open.org/dss-x/ns/base" RequestID="v-1">"#;
 

@@ -48,13 +48,16 @@ enum Syntax {
     Json,
 }
 
-fn render(syntax: Syntax, resp: &SignResponse) -> Response {
+/// A DSS answer (DSS-X §8.1: always HTTP 200), written by `xml` or `json` as the request was.
+fn respond<R>(
+    syntax: Syntax,
+    resp: &R,
+    xml: fn(&R) -> Vec<u8>,
+    json: fn(&R) -> Vec<u8>,
+) -> Response {
     let (body, mime) = match syntax {
-        Syntax::Xml => (
-            signet_dssx::xml::write(resp),
-            "application/xml; charset=utf-8",
-        ),
-        Syntax::Json => (signet_dssx::json::write(resp), "application/json"),
+        Syntax::Xml => (xml(resp), "application/xml; charset=utf-8"),
+        Syntax::Json => (json(resp), "application/json"),
     };
     (
         StatusCode::OK,
@@ -62,6 +65,42 @@ fn render(syntax: Syntax, resp: &SignResponse) -> Response {
         body,
     )
         .into_response()
+}
+
+fn render(syntax: Syntax, resp: &SignResponse) -> Response {
+    respond(
+        syntax,
+        resp,
+        signet_dssx::xml::write,
+        signet_dssx::json::write,
+    )
+}
+
+fn not_supported(message: impl Into<String>) -> DssResult {
+    DssResult::requester(minor::NOT_SUPPORTED, message)
+}
+
+fn general(message: impl Into<String>) -> DssResult {
+    DssResult::requester(minor::GENERAL_ERROR, message)
+}
+
+/// What every request's optional inputs must meet: nothing Signet does not honour (DSS-X:
+/// named, never ignored), and a language Signet writes its result messages in.
+fn check_options(unsupported: &[String], language: Option<&str>) -> Result<(), DssResult> {
+    if !unsupported.is_empty() {
+        return Err(not_supported(format!(
+            "Optional input(s) not supported: {}",
+            unsupported.join(", ")
+        )));
+    }
+    if let Some(lang) = language
+        && !(lang.eq_ignore_ascii_case("en") || lang.to_ascii_lowercase().starts_with("en-"))
+    {
+        return Err(not_supported(format!(
+            "Language {lang:?}: result messages are in English (en) only"
+        )));
+    }
+    Ok(())
 }
 
 fn new_response_id() -> Option<String> {
@@ -228,22 +267,13 @@ async fn pending_entry(
         unsupported,
     } = req;
     let refuse = |result| render(syntax, &result_only(result, request_id.clone()));
-    if !unsupported.is_empty() {
-        return refuse(DssResult::requester(
-            minor::NOT_SUPPORTED,
-            format!(
-                "Optional input(s) not supported: {}",
-                unsupported.join(", ")
-            ),
-        ));
+    if let Err(result) = check_options(&unsupported, None) {
+        return refuse(result);
     }
     if let Some(p) = profiles.iter().find(|p| {
         p.as_str() != signet_dssx::ASYNC_PROFILE && signet_dssx::alg::creation_profile(p).is_none()
     }) {
-        return refuse(DssResult::requester(
-            minor::NOT_SUPPORTED,
-            format!("Profile {p} is not supported"),
-        ));
+        return refuse(not_supported(format!("Profile {p} is not supported")));
     }
     let caller = match caller(&state, &headers, tls).await {
         Ok(c) => c,

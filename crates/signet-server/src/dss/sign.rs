@@ -15,6 +15,7 @@ use signet_service::{DocumentError, DocumentItem};
 use signet_store::{Credential, SadRefusal, User};
 use zeroize::Zeroizing;
 
+use super::{check_options, general, not_supported};
 use crate::AppState;
 use crate::auth::Caller;
 
@@ -47,14 +48,6 @@ pub enum Work {
         mime: Vec<Option<String>>,
         items: Vec<DocumentItem>,
     },
-}
-
-fn not_supported(message: impl Into<String>) -> DssResult {
-    DssResult::requester(minor::NOT_SUPPORTED, message)
-}
-
-fn general(message: impl Into<String>) -> DssResult {
-    DssResult::requester(minor::GENERAL_ERROR, message)
 }
 
 /// The same answer for an unknown credential and another user's (no existence oracle).
@@ -128,19 +121,7 @@ fn core_result(e: DocumentError) -> DssResult {
 /// Checks `req` for `caller` and builds the job; `Err` is the (error) result to answer with.
 pub async fn check(state: &AppState, caller: &Caller, req: SignRequest) -> Result<Job, DssResult> {
     let o = &req.options;
-    if !o.unsupported.is_empty() {
-        return Err(not_supported(format!(
-            "Optional input(s) not supported: {}",
-            o.unsupported.join(", ")
-        )));
-    }
-    if let Some(lang) = &o.language
-        && !(lang.eq_ignore_ascii_case("en") || lang.to_ascii_lowercase().starts_with("en-"))
-    {
-        return Err(not_supported(format!(
-            "Language {lang:?}: result messages are in English (en) only"
-        )));
-    }
+    check_options(&o.unsupported, o.language.as_deref())?;
     // Profiles: the asynchronous processing profile and TS 119 432 creation profiles.
     let mut accepts_async = false;
     let (mut profile_format, mut profile_level) = (None, None);

@@ -23,7 +23,7 @@
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use signet_ades::{AdesError, Format, Level};
 use signet_dssx::verify::{
@@ -36,7 +36,9 @@ use signet_service::verification::validation::{
     self, DetachedContent, Indication, SubIndication, ValidationError, ValidationReport,
 };
 
-use super::{Syntax, caller, new_response_id, read};
+use super::{
+    Syntax, caller, check_options, general, new_response_id, not_supported, read, respond,
+};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::tls::ClientCertificate;
@@ -50,19 +52,12 @@ pub fn request_limit(max_document_bytes: usize) -> usize {
 }
 
 pub(super) fn render(syntax: Syntax, resp: &VerifyResponse) -> Response {
-    let (body, mime) = match syntax {
-        Syntax::Xml => (
-            signet_dssx::xml::write_verify(resp),
-            "application/xml; charset=utf-8",
-        ),
-        Syntax::Json => (signet_dssx::json::write_verify(resp), "application/json"),
-    };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
-        body,
+    respond(
+        syntax,
+        resp,
+        signet_dssx::xml::write_verify,
+        signet_dssx::json::write_verify,
     )
-        .into_response()
 }
 
 /// A response carrying only a result.
@@ -90,14 +85,6 @@ pub(super) async fn entry(
         return render(syntax, &result_only(result, req.request_id.clone()));
     }
     render(syntax, &run(&state, *req).await)
-}
-
-fn not_supported(message: impl Into<String>) -> DssResult {
-    DssResult::requester(minor::NOT_SUPPORTED, message)
-}
-
-fn general(message: impl Into<String>) -> DssResult {
-    DssResult::requester(minor::GENERAL_ERROR, message)
 }
 
 /// Where the signed input was, so that an augmented signature goes back there.
@@ -129,19 +116,7 @@ struct Job {
 /// Checks everything a client can get wrong before anything is validated.
 fn check(req: VerifyRequest) -> Result<Job, DssResult> {
     let o = req.options;
-    if !o.unsupported.is_empty() {
-        return Err(not_supported(format!(
-            "Optional input(s) not supported: {}",
-            o.unsupported.join(", ")
-        )));
-    }
-    if let Some(lang) = &o.language
-        && !(lang.eq_ignore_ascii_case("en") || lang.to_ascii_lowercase().starts_with("en-"))
-    {
-        return Err(not_supported(format!(
-            "Language {lang:?}: result messages are in English (en) only"
-        )));
-    }
+    check_options(&o.unsupported, o.language.as_deref())?;
     let mut applied_profiles = Vec::new();
     for p in &req.profiles {
         match p.as_str() {
