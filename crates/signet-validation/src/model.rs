@@ -246,6 +246,13 @@ macro_rules! sub_indications {
             pub fn name(self) -> &'static str {
                 match self { $(Self::$variant => $name,)* }
             }
+
+            /// The TS 119 102-2 URI (`urn:etsi:019102:subindication:HASH_FAILURE`).
+            pub fn uri(self) -> &'static str {
+                match self {
+                    $(Self::$variant => concat!("urn:etsi:019102:subindication:", $name),)*
+                }
+            }
         }
     };
 }
@@ -275,13 +282,6 @@ sub_indications! {
     NoPoe = "NO_POE",
     TryLater = "TRY_LATER",
     SignedDataNotFound = "SIGNED_DATA_NOT_FOUND",
-}
-
-impl SubIndication {
-    /// The TS 119 102-2 URI (`urn:etsi:019102:subindication:HASH_FAILURE`).
-    pub fn uri(self) -> String {
-        format!("urn:etsi:019102:subindication:{}", self.name())
-    }
 }
 
 impl fmt::Display for SubIndication {

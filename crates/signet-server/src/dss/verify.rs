@@ -321,43 +321,8 @@ fn result_of(report: &ValidationReport) -> DssResult {
 fn indeterminate_minor(sub: Option<SubIndication>) -> &'static str {
     match sub {
         Some(SubIndication::NoCertificateChainFound) => minor::CERTIFICATE_CHAIN_NOT_COMPLETE,
-        Some(s) => sub_indication_uri(s),
+        Some(s) => s.uri(),
         None => "urn:etsi:019102:mainindication:indeterminate",
-    }
-}
-
-/// The TS 119 102-2 URI of a sub-indication, as a constant (`DssResult` holds static text).
-fn sub_indication_uri(sub: SubIndication) -> &'static str {
-    macro_rules! uris {
-        ($($variant:ident = $name:literal,)*) => {
-            match sub { $(SubIndication::$variant => concat!("urn:etsi:019102:subindication:", $name),)* }
-        };
-    }
-    uris! {
-        FormatFailure = "FORMAT_FAILURE",
-        HashFailure = "HASH_FAILURE",
-        SigCryptoFailure = "SIG_CRYPTO_FAILURE",
-        Revoked = "REVOKED",
-        Expired = "EXPIRED",
-        NotYetValid = "NOT_YET_VALID",
-        SigConstraintsFailure = "SIG_CONSTRAINTS_FAILURE",
-        ChainConstraintsFailure = "CHAIN_CONSTRAINTS_FAILURE",
-        CertificateChainGeneralFailure = "CERTIFICATE_CHAIN_GENERAL_FAILURE",
-        CryptoConstraintsFailure = "CRYPTO_CONSTRAINTS_FAILURE",
-        PolicyProcessingError = "POLICY_PROCESSING_ERROR",
-        SignaturePolicyNotAvailable = "SIGNATURE_POLICY_NOT_AVAILABLE",
-        TimestampOrderFailure = "TIMESTAMP_ORDER_FAILURE",
-        NoSigningCertificateFound = "NO_SIGNING_CERTIFICATE_FOUND",
-        NoCertificateChainFound = "NO_CERTIFICATE_CHAIN_FOUND",
-        RevokedNoPoe = "REVOKED_NO_POE",
-        RevokedCaNoPoe = "REVOKED_CA_NO_POE",
-        OutOfBoundsNoPoe = "OUT_OF_BOUNDS_NO_POE",
-        OutOfBoundsNotRevoked = "OUT_OF_BOUNDS_NOT_REVOKED",
-        RevocationOutOfBoundsNoPoe = "REVOCATION_OUT_OF_BOUNDS_NO_POE",
-        CryptoConstraintsFailureNoPoe = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
-        NoPoe = "NO_POE",
-        TryLater = "TRY_LATER",
-        SignedDataNotFound = "SIGNED_DATA_NOT_FOUND",
     }
 }
 
@@ -532,12 +497,16 @@ mod tests {
         );
         // Every sub-indication has its TS 119 102-2 URI.
         for &sub in SubIndication::ALL {
-            assert_eq!(sub_indication_uri(sub), sub.uri(), "{sub}");
+            assert_eq!(
+                sub.uri(),
+                format!("urn:etsi:019102:subindication:{}", sub.name()),
+                "{sub}"
+            );
             let r = result_of(&report(vec![signature("S", INDETERMINATE, Some(sub), &[])]));
             assert_eq!(r.major, major::INSUFFICIENT_INFORMATION);
             let want = match sub {
                 SubIndication::NoCertificateChainFound => minor::CERTIFICATE_CHAIN_NOT_COMPLETE,
-                _ => sub_indication_uri(sub),
+                _ => sub.uri(),
             };
             assert_eq!(r.minor, Some(want));
             let f = result_of(&report(vec![signature("S", FAILED, Some(sub), &[])]));
