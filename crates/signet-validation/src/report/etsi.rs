@@ -489,7 +489,7 @@ fn signature_attributes(w: &mut Writer, plan: &Plan<'_>) {
 fn status_indications(w: &mut Writer, indication: Indication, sub: Option<SubIndication>) {
     w.leaf("vr:MainIndication", &[], &indication.uri());
     if let Some(sub) = sub {
-        w.leaf("vr:SubIndication", &[], &sub.uri());
+        w.leaf("vr:SubIndication", &[], sub.uri());
     }
 }
 
