@@ -38,8 +38,8 @@ mod pades;
 pub mod pdf;
 mod props;
 mod qualifying;
-#[cfg(test)]
-mod test_pki;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_pki;
 mod timestamp;
 mod xades;
 

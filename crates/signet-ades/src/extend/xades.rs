@@ -628,7 +628,8 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::extend::test_support::{Fixture, Judges, assert_validation_data, count, python_key};
+    use crate::extend::test_support::{Augment, Judges, assert_validation_data, count, python_key};
+    use crate::test_pki::TestPki;
     use crate::{Envelope, Level};
 
     const DOC: &str = "<?xml version=\"1.0\"?>\n<!-- invoice -->\n<inv:Invoice xmlns:inv=\"urn:inv\" xmlns=\"urn:d\"><Line n=\"1\">caf\u{e9} &amp; cr\u{e8}me</Line>\n<Empty/></inv:Invoice>\n";
@@ -715,7 +716,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
     }
 
     /// xmlsec1 and signxml (validate.sh), then the archive time-stamp recomputation.
-    fn judge(j: &Judges, f: &Fixture, xml: &[u8], document: Option<&[u8]>) {
+    fn judge(j: &Judges, f: &TestPki, xml: &[u8], document: Option<&[u8]>) {
         let file = j.file("signed.xml", xml);
         let ca = j.ca(f);
         let doc = document.map(|d| j.file("document", d));
@@ -740,12 +741,12 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
 
     #[test]
     fn enveloped_step_by_step_and_renewed() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let bb = f.sign(
+        let bb = f.make(
             Format::Xades,
-            Envelope::Enveloped,
             Level::BB,
+            Envelope::Enveloped,
             DOC.as_bytes(),
         );
         let t = f.extend(&bb, None, Level::BT).unwrap();
@@ -802,12 +803,12 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
 
     #[test]
     fn enveloping_and_detached_directly_to_lta() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let enveloping = f.sign(
+        let enveloping = f.make(
             Format::Xades,
-            Envelope::Enveloping,
             Level::BB,
+            Envelope::Enveloping,
             DOC.as_bytes(),
         );
         let lta = f.extend(&enveloping, None, Level::BLta).unwrap();
@@ -819,7 +820,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
                 "archive time-stamp"
             ]
         );
-        let detached = f.sign(Format::Xades, Envelope::Detached, Level::BT, DOC.as_bytes());
+        let detached = f.make(Format::Xades, Level::BT, Envelope::Detached, DOC.as_bytes());
         assert_eq!(
             f.extend(&detached, None, Level::BLta),
             Err(AdesError::InvalidRequest(
@@ -857,7 +858,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
     #[test]
     fn signxml_signatures() {
         let Some(j) = Judges::find() else { return };
-        let f = Fixture::new();
+        let f = TestPki::new();
         let (key, spki) = python_key(&j);
         let cert = j.file("cert.der", &f.certify(&spki));
         let src = j.file("in.xml", DOC.as_bytes());
@@ -900,7 +901,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
 
     #[test]
     fn refusals() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         assert_eq!(
             f.extend(DOC.as_bytes(), None, Level::BT),
             Err(AdesError::InvalidDocument(
@@ -916,23 +917,23 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
                 "the ds:Signature is not a XAdES signature: it has no xades:QualifyingProperties ({XADES})"
             )))
         );
-        let once = f.sign(
+        let once = f.make(
             Format::Xades,
-            Envelope::Enveloped,
             Level::BB,
+            Envelope::Enveloped,
             DOC.as_bytes(),
         );
-        let twice = f.sign(Format::Xades, Envelope::Enveloped, Level::BB, &once);
+        let twice = f.make(Format::Xades, Level::BB, Envelope::Enveloped, &once);
         assert_eq!(
             f.extend(&twice, None, Level::BT),
             Err(AdesError::InvalidDocument(
                 "the document holds 2 signatures, and one covers the whole document (Reference URI=\"\"): the properties added to one would break the others".into()
             ))
         );
-        let lt = f.sign(
+        let lt = f.make(
             Format::Xades,
-            Envelope::Enveloping,
             Level::BLt,
+            Envelope::Enveloping,
             DOC.as_bytes(),
         );
         assert_eq!(
@@ -985,11 +986,11 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
     fn existing_unsigned_properties_keep_their_order() {
         // An UnsignedProperties with only data object properties: the signature properties
         // go first.
-        let f = Fixture::new();
-        let bb = text(&f.sign(
+        let f = TestPki::new();
+        let bb = text(&f.make(
             Format::Xades,
-            Envelope::Enveloping,
             Level::BB,
+            Envelope::Enveloping,
             DOC.as_bytes(),
         ));
         let with_udop = bb.replace(

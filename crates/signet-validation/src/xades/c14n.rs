@@ -570,7 +570,7 @@ mod tests {
     /// Our inclusive C14N against lxml's (libxml2), when the interop venv is there.
     #[test]
     fn inclusive_matches_lxml() {
-        let Some(py) = crate::xades::tests::venv_python() else {
+        let Some(py) = signet_ades::test_pki::venv_python() else {
             return;
         };
         let docs = [

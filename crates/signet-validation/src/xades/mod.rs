@@ -7,8 +7,6 @@
 
 pub(crate) mod c14n;
 #[cfg(test)]
-pub(crate) mod test_pki;
-#[cfg(test)]
 pub(crate) mod tests;
 pub(crate) mod xmldsig;
 

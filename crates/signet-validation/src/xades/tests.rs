@@ -1,31 +1,26 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use signet_ades::{Envelope, Level, asn1};
+use signet_ades::test_pki::{self, TestPki, venv_python};
+use signet_ades::{Content, Envelope, Level, Signer, asn1};
 use signet_core::{HashAlgorithm, b64};
+use signet_keys::KeyRef;
 
-use super::test_pki::TestPki;
 use super::*;
 
-/// The interop venv's python (INTEROP_VENV or target/interop-venv); `None` skips with a note,
-/// unless SIGNET_REQUIRE_INTEROP=1.
-pub(crate) fn venv_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv")
-        });
-    let py = venv.join("bin/python");
-    if py.exists() {
-        return Some(py);
-    }
-    assert!(
-        std::env::var("SIGNET_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "SIGNET_REQUIRE_INTEROP=1 but there is no interop venv at {}",
-        venv.display()
-    );
-    eprintln!("SKIPPED: no interop venv at {}", venv.display());
-    None
+/// A XAdES signature of `document` by `signer`, as Signet makes it.
+pub(crate) fn xades(
+    pki: &TestPki,
+    (key, signer): &(KeyRef, Signer),
+    level: Level,
+    envelope: Envelope,
+    document: &[u8],
+    detached_name: Option<&str>,
+) -> Vec<u8> {
+    let content = Content::Document(document.to_vec());
+    let mut request = test_pki::request(signer, Format::Xades, level, envelope, content);
+    request.detached_name = detached_name.map(str::to_owned);
+    pki.make_request(key, request)
 }
 
 /// Whether `xmlsec1` can be run; a note (or, with SIGNET_REQUIRE_INTEROP=1, a failure) when
@@ -163,7 +158,7 @@ fn signet_signatures_at_every_level_and_envelope() {
                 Envelope::Enveloping,
                 Envelope::Detached,
             ] {
-                let xml = pki.xades(&signer, level, envelope, DOC.as_bytes(), None);
+                let xml = xades(&pki, &signer, level, envelope, DOC.as_bytes(), None);
                 let detached = match envelope {
                     Envelope::Detached => document(Some("document"), DOC.as_bytes()),
                     _ => Vec::new(),
@@ -245,7 +240,8 @@ fn signet_signatures_at_every_level_and_envelope() {
 fn the_enveloping_archive_time_stamp_lacks_the_data_object() {
     // What the spec asks (§5.5.2.3 with step 6) is not what signet-ades time-stamps today.
     let pki = TestPki::new();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &pki.es256(),
         Level::BLta,
         Envelope::Enveloping,
@@ -279,7 +275,8 @@ fn element_text(xml: &[u8], local: &str) -> String {
 fn tampering_is_found() {
     let pki = TestPki::new();
     let signer = pki.es256();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &signer,
         Level::BT,
         Envelope::Enveloped,
@@ -330,7 +327,14 @@ fn tampering_is_found() {
 #[test]
 fn a_second_element_with_a_signed_id_is_refused() {
     let pki = TestPki::new();
-    let xml = pki.xades(&pki.es256(), Level::BB, Envelope::Enveloping, b"data", None);
+    let xml = xades(
+        &pki,
+        &pki.es256(),
+        Level::BB,
+        Envelope::Enveloping,
+        b"data",
+        None,
+    );
     let text = String::from_utf8(xml.clone()).unwrap();
     let object_id = text
         .split("<ds:Object Id=\"")
@@ -376,7 +380,8 @@ fn a_second_element_with_a_signed_id_is_refused() {
 #[test]
 fn detached_documents_are_needed_and_matched() {
     let pki = TestPki::new();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &pki.es256(),
         Level::BB,
         Envelope::Detached,
@@ -441,7 +446,14 @@ fn what_is_not_a_signature() {
 #[test]
 fn an_xpath_transform_is_not_run() {
     let pki = TestPki::new();
-    let xml = pki.xades(&pki.es256(), Level::BB, Envelope::Enveloped, b"<r/>", None);
+    let xml = xades(
+        &pki,
+        &pki.es256(),
+        Level::BB,
+        Envelope::Enveloped,
+        b"<r/>",
+        None,
+    );
     let xpath = replace_once(
         &xml,
         "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>",
@@ -642,7 +654,8 @@ fn signxml_signatures_with_c14n_11() {
 #[test]
 fn references_cannot_cost_without_bound() {
     let pki = TestPki::new();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &pki.es256(),
         Level::BB,
         Envelope::Enveloped,
