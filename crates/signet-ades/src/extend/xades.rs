@@ -16,12 +16,13 @@
 //! document uses. Every top-level signature of a document is extended — unless one of them
 //! covers the whole document (`URI=""`), which the others' new properties would break.
 
-use aws_lc_rs::digest;
 use roxmltree::{Document, Node};
 use signet_core::{HashAlgorithm, b64, xmldsig};
 
 use crate::xades::c14n::{self, C14n, NodeSet};
-use crate::xades::{self as own, BASE64, DS, ENVELOPED, EXC_C14N, XADES, XADES141};
+use crate::xades::{
+    self as own, BASE64, DS, ENVELOPED, EXC_C14N, XADES, XADES141, child, children,
+};
 use crate::{AdesError, Format, Revocation, timestamp};
 
 use super::{
@@ -207,18 +208,6 @@ fn covers_document(signature: Node<'_, '_>) -> bool {
                 .is_some_and(|u| u.is_empty() || u.starts_with("#xpointer("))
         })
     })
-}
-
-fn child<'a, 'input>(n: Node<'a, 'input>, ns: &str, name: &str) -> Option<Node<'a, 'input>> {
-    n.children().find(|c| c.has_tag_name((ns, name)))
-}
-
-fn children<'a, 'input>(
-    n: Node<'a, 'input>,
-    ns: &'static str,
-    name: &'static str,
-) -> impl Iterator<Item = Node<'a, 'input>> {
-    n.children().filter(move |c| c.has_tag_name((ns, name)))
 }
 
 /// The Base64 text of an element (line breaks allowed).
@@ -432,42 +421,17 @@ fn declare_namespaces(element: &str) -> String {
     )
 }
 
-/// EN 319 132-1 §5.5.2.2: the digest of the references' octets, `ds:SignedInfo`,
-/// `ds:SignatureValue`, `ds:KeyInfo`, the unsigned signature properties present, and the
-/// `ds:Object`s no reference covers other than the one of the qualifying properties.
+/// [`own::archive_imprint`] of the signature, its references' octets recomputed (and checked
+/// against their digests).
 fn archive_imprint(
     view: &View<'_, '_>,
     hash: HashAlgorithm,
     req: &ExtendRequest,
 ) -> Result<Vec<u8>, AdesError> {
-    let mut ctx = digest::Context::new(hash.aws_lc());
-    let mut covered_ids = Vec::new();
-    for reference in children(view.signed_info, DS, "Reference") {
-        let octets = reference_octets(view.signature, reference, req)?;
-        ctx.update(&octets);
-        if let Some(id) = reference.attribute("URI").and_then(|u| u.strip_prefix('#')) {
-            covered_ids.push(id.to_owned());
-        }
-    }
-    ctx.update(&canonical(view.signed_info));
-    ctx.update(&canonical(view.signature_value));
-    if let Some(k) = view.key_info {
-        ctx.update(&canonical(k));
-    }
-    for p in view.property_elements() {
-        ctx.update(&canonical(p));
-    }
-    for object in children(view.signature, DS, "Object") {
-        let holds_properties = view.qualifying.parent() == Some(object);
-        let covered = ["Id", "ID", "id"]
-            .iter()
-            .filter_map(|a| object.attribute(*a))
-            .any(|id| covered_ids.iter().any(|c| c == id));
-        if !holds_properties && !covered {
-            ctx.update(&canonical(object));
-        }
-    }
-    Ok(ctx.finish().as_ref().to_vec())
+    let octets = children(view.signed_info, DS, "Reference")
+        .map(|reference| reference_octets(view.signature, reference, req))
+        .collect::<Result<Vec<_>, _>>()?;
+    own::archive_imprint(view.signature, &octets, hash)
 }
 
 /// The octets a `ds:Reference` digests (XML-DSig §4.4.3.2), for the transforms Signet
@@ -638,7 +602,6 @@ for sig in doc.getroot().iter('{%s}Signature' % DS):
     if usp is None:
         continue
     refs = sig.find('{%s}SignedInfo' % DS).findall('{%s}Reference' % DS)
-    covered = [r.get('URI')[1:] for r in refs if r.get('URI', '').startswith('#')]
     for ats in usp.findall('{%s}ArchiveTimeStamp' % X141):
         data = b''
         for ref in refs:
@@ -669,7 +632,7 @@ for sig in doc.getroot().iter('{%s}Signature' % DS):
                 break
             data += c14n(prop)
         for obj in sig.findall('{%s}Object' % DS):
-            if obj.find('{%s}QualifyingProperties' % XADES) is None and obj.get('Id') not in covered:
+            if obj.find('{%s}QualifyingProperties' % XADES) is None:
                 data += c14n(obj)
         token = cms.ContentInfo.load(base64.b64decode(''.join(ats.find('{%s}EncapsulatedTimeStamp' % XADES).itertext())))
         info = token['content']['encap_content_info']['content'].parsed
@@ -831,6 +794,28 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
         if let Some(j) = &judges {
             judge(j, &f, &lta.output, None);
             judge(j, &f, &detached_lta.output, Some(DOC.as_bytes()));
+        }
+    }
+
+    /// Signet's B-LTA of each envelope, made in one go by `finish`, then renewed: the judges,
+    /// and lxml's recomputation of the archive time-stamps, which cover the enveloping data
+    /// `ds:Object` too (EN 319 132-1 §5.5.2.2).
+    #[test]
+    fn signed_at_lta_and_renewed() {
+        let Some(j) = Judges::find() else { return };
+        let f = TestPki::new();
+        for envelope in [
+            Envelope::Enveloped,
+            Envelope::Enveloping,
+            Envelope::Detached,
+        ] {
+            let lta = f.make(Format::Xades, Level::BLta, envelope, DOC.as_bytes());
+            let document = (envelope == Envelope::Detached).then_some(DOC.as_bytes());
+            judge(&j, &f, &lta, document);
+            let renewed = f.extend(&lta, document, Level::BLta).unwrap();
+            assert_eq!(renewed.added.last().unwrap(), "archive time-stamp");
+            assert_eq!(count(&renewed.output, b"<xades141:ArchiveTimeStamp"), 2);
+            judge(&j, &f, &renewed.output, document);
         }
     }
 
