@@ -978,60 +978,32 @@ mod tests {
     /// prepare → soft key module → finish, with signet-pki's CA and TSA.
     mod with_keys {
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
-        use signet_keys::KeyRef;
 
         use super::*;
-        use crate::test_pki::TestPki;
-        use crate::{Limits, SignedProps, Signer, finish, prepare};
+        use crate::test_pki::{self, TestPki};
+        use crate::{Format, finish, prepare};
 
-        /// The test PKI with one ECDSA P-256 signer.
-        struct Pki {
-            pki: TestPki,
-            key: KeyRef,
-            signer: Signer,
-        }
-
-        fn pki() -> Pki {
-            let pki = TestPki::new();
-            let (key, signer) = pki.signer(
-                KeyType::EcP256,
-                SignMechanism::Ecdsa {
-                    hash: HashAlgorithm::Sha256,
-                },
-            );
-            Pki { pki, key, signer }
-        }
-
-        fn request(pki: &Pki, level: Level) -> DocumentRequest {
-            DocumentRequest {
-                format: crate::Format::Jades,
+        fn request(pki: &TestPki, level: Level) -> DocumentRequest {
+            let content = Content::Document(b"hello JAdES".to_vec());
+            test_pki::request(
+                &pki.signer,
+                Format::Jades,
                 level,
-                envelope: Envelope::Attached,
-                content: Content::Document(b"hello JAdES".to_vec()),
-                document_hash: HashAlgorithm::Sha256,
-                props: SignedProps::default(),
-                signer: pki.signer.clone(),
-                signing_time: 1_700_000_000,
-                collect_validation_info: false,
-                limits: Limits::default(),
-                detached_name: None,
-            }
-        }
-
-        fn sign_digest(pki: &Pki, digest: &[u8]) -> Vec<u8> {
-            pki.pki.sign(&pki.key, &pki.signer, digest)
+                Envelope::Attached,
+                content,
+            )
         }
 
         #[test]
         fn es256_is_fixed_width_over_the_signing_input() {
-            let pki = pki();
+            let pki = TestPki::new();
             let p = prepare(request(&pki, Level::BT)).unwrap();
             assert_eq!(
                 p.document_digest(),
                 HashAlgorithm::Sha256.digest(b"hello JAdES")
             );
-            let value = sign_digest(&pki, p.dtbsr());
-            let out = finish(p, &value, Some(&pki.pki), None).unwrap();
+            let value = pki.sign_digest(p.dtbsr());
+            let out = finish(p, &value, Some(&pki), None).unwrap();
             let Output::DocumentWithSignature(bytes) = out.output else {
                 panic!("attached");
             };
@@ -1059,23 +1031,23 @@ mod tests {
 
         #[test]
         fn wrong_value_or_missing_services_are_errors() {
-            let pki = pki();
+            let pki = TestPki::new();
             let p = prepare(request(&pki, Level::BB)).unwrap();
-            let wrong = sign_digest(&pki, &[0; 32]);
+            let wrong = pki.sign_digest(&[0; 32]);
             assert!(matches!(
                 finish(p, &wrong, None, None),
                 Err(AdesError::SignatureValue(_))
             ));
             let p = prepare(request(&pki, Level::BT)).unwrap();
-            let v = sign_digest(&pki, p.dtbsr());
+            let v = pki.sign_digest(p.dtbsr());
             assert!(matches!(
                 finish(p, &v, None, None),
                 Err(AdesError::TimeStamp(_))
             ));
             let p = prepare(request(&pki, Level::BLt)).unwrap();
-            let v = sign_digest(&pki, p.dtbsr());
+            let v = pki.sign_digest(p.dtbsr());
             assert!(matches!(
-                finish(p, &v, Some(&pki.pki), None),
+                finish(p, &v, Some(&pki), None),
                 Err(AdesError::ValidationData(_))
             ));
         }

@@ -38,12 +38,13 @@ mod pades;
 pub mod pdf;
 mod props;
 mod qualifying;
-#[cfg(test)]
-mod test_pki;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_pki;
 mod timestamp;
 mod xades;
 
-/// The gate for untrusted XML and Exclusive C14N, shared with validation (signet-validation).
+/// The gate for untrusted XML and XML canonicalization (inclusive C14N 1.0 and 1.1, exclusive
+/// C14N), shared with validation (signet-validation).
 pub mod xml {
     pub use crate::xades::c14n::*;
 }

@@ -6,80 +6,23 @@
 //! With SIGNET_ADES_SAMPLES=DIR every output is also written to DIR (with ca.pem), to feed
 //! `tests/interop/validate.sh` by hand.
 
-use std::sync::Arc;
-
+use signet_ades::test_pki::{self, TestPki, small_pdf};
 use signet_ades::{
-    AdesError, Content, DocumentRequest, Envelope, Format, Level, Limits, Output, Revocation,
-    SignedProps, Signer, TimeStamper, ValidationData, finish, prepare,
+    AdesError, Content, DocumentRequest, Envelope, Format, Level, Output, Signer, finish, prepare,
 };
 use signet_core::{HashAlgorithm, KeyType, PssSalt, SignMechanism};
-use signet_keys::{KeyAccess, KeyModule, KeyRef, MasterKey, ServiceKeys, SoftKeyModule};
-use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
+use signet_keys::KeyRef;
 
+/// The test PKI of one test, whose samples go to SIGNET_ADES_SAMPLES/`tag`.
 struct Pki {
     tag: &'static str,
-    keys: Arc<dyn KeyModule>,
-    service: ServiceKeys,
-    ca: EmbeddedCa,
-    tsa: TimeStampAuthority,
-}
-
-struct Tsa<'a>(&'a Pki);
-
-impl TimeStamper for Tsa<'_> {
-    fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
-        self.0
-            .tsa
-            .timestamp(&self.0.service, hash, digest, None)
-            .map_err(|e| AdesError::TimeStamp(e.to_string()))
-    }
-}
-
-struct Vd<'a>(&'a Pki);
-
-impl ValidationData for Vd<'_> {
-    fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
-        let pki = self.0;
-        let keys = &pki.service;
-        let ocsp = pki
-            .ca
-            .ocsp_response_for(keys, certificate, RevocationStatus::Good)
-            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-        let crl = pki
-            .ca
-            .crl(keys, &[], 1, 24)
-            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-        Ok(Revocation {
-            certificates: vec![pki.ca.certificate.clone()],
-            crls: vec![crl],
-            ocsp: vec![ocsp],
-        })
-    }
+    pki: TestPki,
 }
 
 fn pki(tag: &'static str) -> Pki {
-    let keys: Arc<dyn KeyModule> = Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-    let service = KeyAccess::new(Arc::clone(&keys)).service_keys();
-    let ca = EmbeddedCa::create(&service, KeyType::EcP256, "Test CA", None, 30).unwrap();
-    let tsa = TimeStampAuthority::create(
-        &service,
-        &ca,
-        KeyType::EcP256,
-        &SubjectName {
-            common_name: "Test TSA".into(),
-            organization: None,
-            country: None,
-        },
-        30,
-        signet_pki::tsa::DEFAULT_POLICY_OID,
-    )
-    .unwrap();
     Pki {
         tag,
-        keys,
-        service,
-        ca,
-        tsa,
+        pki: TestPki::new(),
     }
 }
 
@@ -89,60 +32,8 @@ struct TestSigner {
 }
 
 fn signer(pki: &Pki, key_type: KeyType, mechanism: SignMechanism) -> TestSigner {
-    let generated = pki.keys.generate(key_type, "signer").unwrap();
-    let cert = pki
-        .ca
-        .issue_signer_certificate(
-            &pki.service,
-            &SubjectName {
-                common_name: "Alice".into(),
-                organization: None,
-                country: None,
-            },
-            &generated.public_key_der,
-            30,
-        )
-        .unwrap();
-    TestSigner {
-        key: generated.key_ref,
-        signer: Signer {
-            certificate: cert,
-            chain: vec![pki.ca.certificate.clone()],
-            key_type,
-            mechanism,
-        },
-    }
-}
-
-/// A small valid PDF with a classic cross-reference table.
-fn small_pdf() -> Vec<u8> {
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        "<< /Length 0 >>\nstream\n\nendstream",
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    let (key, signer) = pki.pki.signer(key_type, mechanism);
+    TestSigner { key, signer }
 }
 
 fn request(
@@ -152,38 +43,15 @@ fn request(
     envelope: Envelope,
     content: Content,
 ) -> DocumentRequest {
-    DocumentRequest {
-        format,
-        level,
-        envelope,
-        content,
-        document_hash: HashAlgorithm::Sha256,
-        props: SignedProps::default(),
-        signer: s.signer.clone(),
-        signing_time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64,
-        collect_validation_info: false,
-        limits: Limits::default(),
-        detached_name: None,
-    }
+    test_pki::request(&s.signer, format, level, envelope, content)
 }
 
+/// The output and the document digest.
 fn sign(pki: &Pki, s: &TestSigner, req: DocumentRequest) -> Result<(Output, Vec<u8>), AdesError> {
     let prepared = prepare(req)?;
     let doc_digest = prepared.document_digest().to_vec();
-    let value = pki
-        .keys
-        .sign_digests(
-            &s.key,
-            s.signer.key_type,
-            s.signer.mechanism,
-            &[prepared.dtbsr().to_vec()],
-        )
-        .unwrap()
-        .remove(0);
-    let done = finish(prepared, &value, Some(&Tsa(pki)), Some(&Vd(pki)))?;
+    let value = pki.pki.sign(&s.key, &s.signer, prepared.dtbsr());
+    let done = finish(prepared, &value, Some(&pki.pki), Some(&pki.pki))?;
     Ok((done.output, doc_digest))
 }
 
@@ -192,7 +60,7 @@ fn save(name: &str, bytes: &[u8], pki: &Pki) {
         let dir = std::path::PathBuf::from(dir).join(pki.tag);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), bytes).unwrap();
-        std::fs::write(dir.join("ca.pem"), pki.ca.certificate_pem()).unwrap();
+        std::fs::write(dir.join("ca.pem"), pki.pki.ca.certificate_pem()).unwrap();
     }
 }
 
@@ -451,16 +319,7 @@ fn missing_tsa_or_validation_data_is_an_error() {
             Content::Document(content.clone()),
         ))
         .unwrap();
-        let v = pki
-            .keys
-            .sign_digests(
-                &ec.key,
-                ec.signer.key_type,
-                ec.signer.mechanism,
-                &[p.dtbsr().to_vec()],
-            )
-            .unwrap()
-            .remove(0);
+        let v = pki.pki.sign(&ec.key, &ec.signer, p.dtbsr());
         assert!(matches!(
             finish(p, &v, None, None),
             Err(AdesError::TimeStamp(_))
@@ -473,18 +332,9 @@ fn missing_tsa_or_validation_data_is_an_error() {
             Content::Document(content),
         ))
         .unwrap();
-        let v = pki
-            .keys
-            .sign_digests(
-                &ec.key,
-                ec.signer.key_type,
-                ec.signer.mechanism,
-                &[p.dtbsr().to_vec()],
-            )
-            .unwrap()
-            .remove(0);
+        let v = pki.pki.sign(&ec.key, &ec.signer, p.dtbsr());
         assert!(matches!(
-            finish(p, &v, Some(&Tsa(&pki)), None),
+            finish(p, &v, Some(&pki.pki), None),
             Err(AdesError::ValidationData(_))
         ));
     }
@@ -508,16 +358,7 @@ fn wrong_signature_value_is_refused() {
         Content::Document(b"x".to_vec()),
     ))
     .unwrap();
-    let v = pki
-        .keys
-        .sign_digests(
-            &ec.key,
-            ec.signer.key_type,
-            ec.signer.mechanism,
-            &[vec![0; 32]],
-        )
-        .unwrap()
-        .remove(0);
+    let v = pki.pki.sign(&ec.key, &ec.signer, &[0; 32]);
     assert!(matches!(
         finish(p, &v, None, None),
         Err(AdesError::SignatureValue(_))

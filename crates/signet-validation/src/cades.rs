@@ -365,153 +365,9 @@ fn archive_v3(
 }
 
 #[cfg(test)]
-pub(crate) mod fixtures {
-    //! A small PKI for the readers' tests (as signet-ades' own test_pki): a software key
-    //! module, a CA with its CRL and OCSP responses, and a TSA.
-
-    use std::sync::Arc;
-
-    use signet_ades::{
-        AdesError, Content, DocumentRequest, Envelope, Format, Level, Limits, Revocation,
-        SignedProps, Signer, TimeStamper, ValidationData,
-    };
-    use signet_core::{HashAlgorithm, KeyType, SignMechanism};
-    use signet_keys::{KeyAccess, KeyModule, KeyRef, MasterKey, ServiceKeys, SoftKeyModule};
-    use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
-
-    pub struct TestPki {
-        pub keys: Arc<dyn KeyModule>,
-        pub service: ServiceKeys,
-        pub ca: EmbeddedCa,
-        pub tsa: TimeStampAuthority,
-        pub key: KeyRef,
-        pub signer: Signer,
-    }
-
-    pub fn name(cn: &str) -> SubjectName {
-        SubjectName {
-            common_name: cn.into(),
-            organization: None,
-            country: None,
-        }
-    }
-
-    /// The claimed signing time of every test signature: 2025-03-04T05:06:07Z.
-    pub const SIGNING_TIME: i64 = 1_741_064_767;
-
-    impl TestPki {
-        pub fn new() -> Self {
-            let keys: Arc<dyn KeyModule> =
-                Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-            let service = KeyAccess::new(Arc::clone(&keys)).service_keys();
-            let ca = EmbeddedCa::create(&service, KeyType::EcP256, "Test CA", None, 30).unwrap();
-            let tsa = TimeStampAuthority::create(
-                &service,
-                &ca,
-                KeyType::EcP256,
-                &name("Test TSA"),
-                30,
-                signet_pki::tsa::DEFAULT_POLICY_OID,
-            )
-            .unwrap();
-            let generated = keys.generate(KeyType::EcP256, "signer").unwrap();
-            let cert = ca
-                .issue_signer_certificate(&service, &name("Alice"), &generated.public_key_der, 30)
-                .unwrap();
-            let signer = Signer {
-                certificate: cert,
-                chain: vec![ca.certificate.clone()],
-                key_type: KeyType::EcP256,
-                mechanism: SignMechanism::Ecdsa {
-                    hash: HashAlgorithm::Sha256,
-                },
-            };
-            Self {
-                keys,
-                service,
-                ca,
-                tsa,
-                key: generated.key_ref,
-                signer,
-            }
-        }
-
-        /// The signer key's signature value over `digest`.
-        pub fn sign_digest(&self, digest: &[u8]) -> Vec<u8> {
-            self.keys
-                .sign_digests(
-                    &self.key,
-                    self.signer.key_type,
-                    self.signer.mechanism,
-                    &[digest.to_vec()],
-                )
-                .unwrap()
-                .remove(0)
-        }
-
-        /// A signature of `format` at `level` over `content` with signet-ades.
-        pub fn sign(
-            &self,
-            format: Format,
-            level: Level,
-            envelope: Envelope,
-            content: Content,
-        ) -> Vec<u8> {
-            let req = DocumentRequest {
-                format,
-                level,
-                envelope,
-                content,
-                document_hash: HashAlgorithm::Sha256,
-                props: SignedProps::default(),
-                signer: self.signer.clone(),
-                signing_time: SIGNING_TIME,
-                collect_validation_info: false,
-                limits: Limits::default(),
-                detached_name: None,
-            };
-            let prepared = signet_ades::prepare(req).unwrap();
-            let value = self.sign_digest(prepared.dtbsr());
-            signet_ades::finish(prepared, &value, Some(self), Some(self))
-                .unwrap()
-                .output
-                .bytes()
-                .to_vec()
-        }
-    }
-
-    impl TimeStamper for TestPki {
-        fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
-            self.tsa
-                .timestamp(&self.service, hash, digest, None)
-                .map_err(|e| AdesError::TimeStamp(e.to_string()))
-        }
-    }
-
-    impl ValidationData for TestPki {
-        fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
-            let keys = &self.service;
-            let ocsp = self
-                .ca
-                .ocsp_response_for(keys, certificate, RevocationStatus::Good)
-                .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-            let crl = self
-                .ca
-                .crl(keys, &[], 1, 24)
-                .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-            Ok(Revocation {
-                certificates: vec![self.ca.certificate.clone()],
-                crls: vec![crl],
-                ocsp: vec![ocsp],
-            })
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::fixtures::{SIGNING_TIME, TestPki};
     use super::*;
+    use signet_ades::test_pki::{self, SIGNING_TIME, TestPki};
     use signet_ades::{Content, Envelope, Level, cms as ades_cms};
     use std::sync::OnceLock;
 
@@ -605,21 +461,11 @@ mod tests {
     fn attached_and_detached_at_every_level() {
         let pki = pki();
         for level in Level::ALL {
-            let sig = pki.sign(
-                Format::Cades,
-                level,
-                Envelope::Attached,
-                Content::Document(DOC.to_vec()),
-            );
+            let sig = pki.make(Format::Cades, level, Envelope::Attached, DOC);
             let ev = read_one(&sig, &[]);
             assert_good(&ev, level, "content", &sig);
 
-            let sig = pki.sign(
-                Format::Cades,
-                level,
-                Envelope::Detached,
-                Content::Document(DOC.to_vec()),
-            );
+            let sig = pki.make(Format::Cades, level, Envelope::Detached, DOC);
             let ev = read_one(&sig, &doc());
             assert_good(&ev, level, "doc.txt", &sig);
 
@@ -637,12 +483,7 @@ mod tests {
     #[test]
     fn tampered_content_and_signature() {
         let pki = pki();
-        let sig = pki.sign(
-            Format::Cades,
-            Level::BLta,
-            Envelope::Attached,
-            Content::Document(DOC.to_vec()),
-        );
+        let sig = pki.make(Format::Cades, Level::BLta, Envelope::Attached, DOC);
         // A flipped content byte: HASH_FAILURE, and the archive time-stamp no longer matches.
         let at = sig.windows(DOC.len()).position(|w| w == DOC).unwrap();
         let mut bad = sig.clone();
@@ -677,11 +518,15 @@ mod tests {
         let pki = pki();
         // A detached signature over the digest of something else, given DOC.
         let other = HashAlgorithm::Sha256.digest(b"something else");
-        let sig = pki.sign(
-            Format::Cades,
-            Level::BB,
-            Envelope::Detached,
-            Content::Digest(other),
+        let sig = pki.make_request(
+            &pki.key,
+            test_pki::request(
+                &pki.signer,
+                Format::Cades,
+                Level::BB,
+                Envelope::Detached,
+                Content::Digest(other),
+            ),
         );
         let ev = read_one(&sig, &doc());
         assert_eq!(ev.signed_data[0].found, Check::Passed);
@@ -769,12 +614,7 @@ mod tests {
     fn subject_key_identifier_sid() {
         let pki = pki();
         let sd = ades_cms::SignedData::parse(
-            &pki.sign(
-                Format::Cades,
-                Level::BB,
-                Envelope::Attached,
-                Content::Document(DOC.to_vec()),
-            ),
+            &pki.make(Format::Cades, Level::BB, Envelope::Attached, DOC),
             "t",
         )
         .unwrap();
@@ -816,12 +656,7 @@ mod tests {
             read(&[], &[], &limits),
             Err(ValidationError::NotASignature(_))
         ));
-        let sig = pki.sign(
-            Format::Cades,
-            Level::BT,
-            Envelope::Attached,
-            Content::Document(DOC.to_vec()),
-        );
+        let sig = pki.make(Format::Cades, Level::BT, Envelope::Attached, DOC);
         for cut in [20, 100, sig.len() / 2, sig.len() - 1] {
             let evs = read(&sig[..cut], &[], &limits).unwrap();
             assert_eq!(evs.len(), 1);
@@ -848,12 +683,7 @@ mod tests {
     #[test]
     fn ber_indefinite_lengths() {
         let pki = pki();
-        let sig = pki.sign(
-            Format::Cades,
-            Level::BB,
-            Envelope::Attached,
-            Content::Document(DOC.to_vec()),
-        );
+        let sig = pki.make(Format::Cades, Level::BB, Envelope::Attached, DOC);
         // Rewrite the outer ContentInfo and [0] with indefinite lengths, and the eContent as a
         // constructed OCTET STRING of two segments.
         let sd_der = ades_cms::SignedData::parse(&sig, "t").unwrap();

@@ -647,8 +647,8 @@ fn signature_evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cades::fixtures::{SIGNING_TIME, TestPki};
-    use signet_ades::{Content, Envelope, Level};
+    use signet_ades::test_pki::{SIGNING_TIME, TestPki, small_pdf};
+    use signet_ades::{Envelope, Level};
     use signet_core::HashAlgorithm;
     use std::sync::OnceLock;
 
@@ -657,39 +657,8 @@ mod tests {
         PKI.get_or_init(TestPki::new)
     }
 
-    /// A small valid PDF with a classic cross-reference table.
-    fn small_pdf() -> Vec<u8> {
-        let objects = [
-            "<< /Type /Catalog /Pages 2 0 R >>",
-            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-            "<< /Length 0 >>\nstream\n\nendstream",
-        ];
-        let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, body) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-        }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-        );
-        for o in offsets {
-            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                objects.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
-    }
-
     fn sign(pdf: Vec<u8>, level: Level, envelope: Envelope) -> Vec<u8> {
-        pki().sign(Format::Pades, level, envelope, Content::Document(pdf))
+        pki().make(Format::Pades, level, envelope, &pdf)
     }
 
     fn read_all(pdf: &[u8]) -> Vec<SignatureEvidence> {

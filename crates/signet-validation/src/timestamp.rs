@@ -132,8 +132,8 @@ pub fn evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cades::fixtures::TestPki;
     use signet_ades::TimeStamper;
+    use signet_ades::test_pki::TestPki;
 
     #[test]
     fn a_token_from_the_test_tsa() {

@@ -156,7 +156,8 @@ mod tests {
 
     use super::*;
     use crate::Envelope;
-    use crate::extend::test_support::{Fixture, Judges, assert_validation_data, run};
+    use crate::extend::test_support::{Augment, Judges, assert_validation_data, run};
+    use crate::test_pki::TestPki;
 
     const DOC: &[u8] = b"CAdES content to be extended";
 
@@ -179,7 +180,7 @@ mod tests {
     }
 
     /// `openssl cms -verify` (through validate.sh) of a signature; detached with `content`.
-    fn openssl_accepts(judges: &Judges, fixture: &Fixture, der: &[u8], content: Option<&[u8]>) {
+    fn openssl_accepts(judges: &Judges, fixture: &TestPki, der: &[u8], content: Option<&[u8]>) {
         let sig = judges.file("sig.p7s", der);
         let ca = judges.ca(fixture);
         let data = match content {
@@ -192,9 +193,9 @@ mod tests {
 
     #[test]
     fn attached_step_by_step_and_renewed() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let bb = f.sign(Format::Cades, Envelope::Attached, Level::BB, DOC);
+        let bb = f.make(Format::Cades, Level::BB, Envelope::Attached, DOC);
         let t = f.extend(&bb, None, Level::BT).unwrap();
         assert_eq!(t.format, Format::Cades);
         assert_eq!(t.added, ["signature time-stamp"]);
@@ -309,8 +310,8 @@ mod tests {
 
     #[test]
     fn detached_directly_to_lta_needs_the_document() {
-        let f = Fixture::new();
-        let bb = f.sign(Format::Cades, Envelope::Detached, Level::BB, DOC);
+        let f = TestPki::new();
+        let bb = f.make(Format::Cades, Level::BB, Envelope::Detached, DOC);
         assert_eq!(
             f.extend(&bb, None, Level::BLta),
             Err(AdesError::InvalidRequest(
@@ -343,8 +344,8 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let f = Fixture::new();
-        let lt = f.sign(Format::Cades, Envelope::Attached, Level::BLt, DOC);
+        let f = TestPki::new();
+        let lt = f.make(Format::Cades, Level::BLt, Envelope::Attached, DOC);
         assert_eq!(
             f.extend(&lt, None, Level::BT),
             Err(AdesError::InvalidRequest(
@@ -374,9 +375,9 @@ mod tests {
 
     #[test]
     fn parallel_signatures_are_all_extended() {
-        let f = Fixture::new();
-        let first = f.sign(Format::Cades, Envelope::Attached, Level::BT, DOC);
-        let both = f.sign(Format::Cades, Envelope::Parallel, Level::BB, &first);
+        let f = TestPki::new();
+        let first = f.make(Format::Cades, Level::BT, Envelope::Attached, DOC);
+        let both = f.make(Format::Cades, Level::BB, Envelope::Parallel, &first);
         let out = f.extend(&both, None, Level::BLta).unwrap();
         assert_eq!(
             out.added,
@@ -407,7 +408,7 @@ mod tests {
     #[test]
     fn openssl_signatures() {
         let Some(j) = Judges::find() else { return };
-        let f = Fixture::new();
+        let f = TestPki::new();
         let key = j.dir.path().join("k.pem");
         let (ok, log) = run(Command::new("openssl")
             .args("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out".split(' '))

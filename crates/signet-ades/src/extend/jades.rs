@@ -323,7 +323,9 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::extend::test_support::{Fixture, Judges, assert_validation_data, python_key};
+    use crate::extend::test_support::{Augment, Judges, assert_validation_data, python_key};
+    use crate::test_pki::TestPki;
+    use crate::test_pki::request;
     use crate::{Content, Envelope};
 
     const PAYLOAD: &[u8] = b"{\"invoice\": 42}";
@@ -391,7 +393,7 @@ sys.stdout.write(token.serialize(compact=True))
     }
 
     /// jwcrypto (validate.sh jades) and the arcTst recomputation.
-    fn judge(j: &Judges, f: &Fixture, jws: &[u8], payload: Option<&[u8]>) {
+    fn judge(j: &Judges, f: &TestPki, jws: &[u8], payload: Option<&[u8]>) {
         let file = j.file("sig.json", jws);
         let ca = j.ca(f);
         let detached = payload.map(|p| j.file("payload", p));
@@ -415,9 +417,9 @@ sys.stdout.write(token.serialize(compact=True))
 
     #[test]
     fn attached_step_by_step_and_renewed() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let bb = f.sign(Format::Jades, Envelope::Attached, Level::BB, PAYLOAD);
+        let bb = f.make(Format::Jades, Level::BB, Envelope::Attached, PAYLOAD);
         let t = f.extend(&bb, None, Level::BT).unwrap();
         assert_eq!(t.format, Format::Jades);
         assert_eq!(t.added, ["signature time-stamp (sigTst)"]);
@@ -465,11 +467,11 @@ sys.stdout.write(token.serialize(compact=True))
 
     #[test]
     fn compact_detached_and_parallel() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
         // A compact JWS (Signet's flattened B-B, re-serialized) becomes flattened JSON.
         let flat: Value =
-            serde_json::from_slice(&f.sign(Format::Jades, Envelope::Attached, Level::BB, PAYLOAD))
+            serde_json::from_slice(&f.make(Format::Jades, Level::BB, Envelope::Attached, PAYLOAD))
                 .unwrap();
         let compact = format!(
             "{}.{}.{}",
@@ -491,7 +493,7 @@ sys.stdout.write(token.serialize(compact=True))
             assert_eq!(out[k], flat[k], "{k}");
         }
 
-        let detached = f.sign(Format::Jades, Envelope::Detached, Level::BB, PAYLOAD);
+        let detached = f.make(Format::Jades, Level::BB, Envelope::Detached, PAYLOAD);
         assert_eq!(
             f.extend(&detached, None, Level::BLta),
             Err(AdesError::InvalidRequest(
@@ -502,11 +504,11 @@ sys.stdout.write(token.serialize(compact=True))
         assert_eq!(detached_lta.added.len(), 3);
         assert!(!String::from_utf8_lossy(&detached_lta.output).contains("\"payload\""));
 
-        let parallel = f.sign(
+        let parallel = f.make(
             Format::Jades,
-            Envelope::Parallel,
             Level::BB,
-            &f.sign(Format::Jades, Envelope::Attached, Level::BT, PAYLOAD),
+            Envelope::Parallel,
+            &f.make(Format::Jades, Level::BT, Envelope::Attached, PAYLOAD),
         );
         let both = f.extend(&parallel, None, Level::BLta).unwrap();
         assert_eq!(
@@ -527,11 +529,15 @@ sys.stdout.write(token.serialize(compact=True))
 
         // A sigD signature over a digest: B-LT yes, B-LTA no.
         let digest = HashAlgorithm::Sha256.digest(PAYLOAD);
-        let sig_d = f.sign_content(
-            Format::Jades,
-            Envelope::Detached,
-            Level::BB,
-            Content::Digest(digest),
+        let sig_d = f.make_request(
+            &f.key,
+            request(
+                &f.signer,
+                Format::Jades,
+                Level::BB,
+                Envelope::Detached,
+                Content::Digest(digest),
+            ),
         );
         assert!(f.extend(&sig_d, None, Level::BLt).is_ok());
         assert_eq!(
@@ -551,10 +557,10 @@ sys.stdout.write(token.serialize(compact=True))
     #[test]
     fn a_jwcrypto_signature_extended_to_lta() {
         let Some(j) = Judges::find() else { return };
-        let f = Fixture::new();
+        let f = TestPki::new();
         let (key, spki) = python_key(&j);
         let cert = j.file("cert.der", &f.certify(&spki));
-        let ca = j.file("ca.der", &f.pki.ca.certificate);
+        let ca = j.file("ca.der", &f.ca.certificate);
         let payload = j.file("payload.json", PAYLOAD);
         let (ok, compact) = j.python(JWCRYPTO_SIGN, &[&payload, &key, &cert, &ca]);
         assert!(ok, "{compact}");
@@ -571,13 +577,13 @@ sys.stdout.write(token.serialize(compact=True))
 
     #[test]
     fn refusals() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         assert!(matches!(
             f.extend(br#"{"a": 1}"#, None, Level::BT),
             Err(AdesError::InvalidDocument(m)) if m == "the document is not a JAdES signature: it is neither a general nor a flattened JWS JSON serialization"
         ));
         let bb: Value =
-            serde_json::from_slice(&f.sign(Format::Jades, Envelope::Attached, Level::BB, PAYLOAD))
+            serde_json::from_slice(&f.make(Format::Jades, Level::BB, Envelope::Attached, PAYLOAD))
                 .unwrap();
         let mut clear = bb.clone();
         clear["header"] = json!({ "etsiU": [{ "sigTst": {} }] });

@@ -258,8 +258,9 @@ fn dss_values(doc: &Document, state: &PdfState, limits: &Limits) -> Result<Revoc
 mod tests {
     use super::*;
     use crate::extend::test_support::{
-        Fixture, Judges, assert_validation_data, count, pdf, python_key, run,
+        Augment, Judges, assert_validation_data, count, pdf, python_key, run,
     };
+    use crate::test_pki::TestPki;
     use crate::{Envelope, Level};
     use std::process::Command;
 
@@ -342,7 +343,7 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
     signers.sign_pdf(IncrementalPdfFileWriter(f), meta, signer=signer, output=o)
 "#;
 
-    fn judge(j: &Judges, f: &Fixture, pdf: &[u8], lta: bool) {
+    fn judge(j: &Judges, f: &TestPki, pdf: &[u8], lta: bool) {
         let file = j.file("extended.pdf", pdf);
         let ca = j.ca(f);
         let (ok, log) = j.validate("pades", &[&file, &ca]);
@@ -380,9 +381,9 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
 
     #[test]
     fn step_by_step_and_renewed() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let bb = f.sign(Format::Pades, Envelope::Certification, Level::BB, &pdf());
+        let bb = f.make(Format::Pades, Level::BB, Envelope::Certification, &pdf());
         let t = f.extend(&bb, None, Level::BT).unwrap();
         assert_eq!(t.format, Format::Pades);
         assert_eq!(t.added, ["document time-stamp"]);
@@ -426,8 +427,8 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
 
     #[test]
     fn directly_to_lta_and_from_signet_b_t() {
-        let f = Fixture::new();
-        let bb = f.sign(Format::Pades, Envelope::Revision, Level::BB, &pdf());
+        let f = TestPki::new();
+        let bb = f.make(Format::Pades, Level::BB, Envelope::Revision, &pdf());
         let lta = f.extend(&bb, None, Level::BLta).unwrap();
         assert_eq!(
             lta.added,
@@ -440,7 +441,7 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
         assert!(lta.output.starts_with(&bb));
         assert_eq!(dss(&lta.output), lta.validation_info);
         // A B-T with a signature time-stamp needs no document time-stamp for B-LT.
-        let bt = f.sign(Format::Pades, Envelope::Certification, Level::BT, &pdf());
+        let bt = f.make(Format::Pades, Level::BT, Envelope::Certification, &pdf());
         let lt = f.extend(&bt, None, Level::BLt).unwrap();
         assert_eq!(
             lt.added,
@@ -460,7 +461,7 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
     #[test]
     fn a_pyhanko_signature_extended_to_lta() {
         let Some(j) = Judges::find() else { return };
-        let f = Fixture::new();
+        let f = TestPki::new();
         let (key, spki) = python_key(&j);
         let cert = j.file("cert.der", &f.certify(&spki));
         let src = j.file("in.pdf", &pdf());
@@ -480,7 +481,7 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
 
     #[test]
     fn refusals() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let unsigned = pdf();
         assert_eq!(
             f.extend(&unsigned, None, Level::BLt),
@@ -493,7 +494,7 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
             let limits = Limits::default();
             let mut state = pdf::read(&unsigned, &limits).unwrap();
             let mut bytes = unsigned.clone();
-            pades::add_document_time_stamp(&mut bytes, &mut state, &f.pki, HashAlgorithm::Sha256)
+            pades::add_document_time_stamp(&mut bytes, &mut state, &f, HashAlgorithm::Sha256)
                 .unwrap();
             bytes
         };
@@ -516,7 +517,7 @@ with open(src, 'rb') as f, open(out, 'wb') as o:
                 "the PDF is encrypted: encrypted PDFs can be neither signed nor extended; remove the encryption first".into()
             ))
         );
-        let bb = f.sign(Format::Pades, Envelope::Certification, Level::BB, &unsigned);
+        let bb = f.make(Format::Pades, Level::BB, Envelope::Certification, &unsigned);
         assert!(matches!(
             f.extend(&bb[..bb.len() - 20], None, Level::BT),
             Err(AdesError::InvalidDocument(_))

@@ -1,78 +1,38 @@
-//! Fixtures of the augmentation tests: a signer of the test PKI that makes B-B signatures with
-//! [`crate::prepare`] and [`crate::finish`], the extension call, and the third-party judges
-//! of `tests/interop/validate.sh` (skipped without the interop venv unless
-//! SIGNET_REQUIRE_INTEROP is set).
+//! Fixtures of the augmentation tests: the extension call with the test PKI
+//! ([`crate::test_pki`]), and the third-party judges of `tests/interop/validate.sh` (skipped
+//! without the interop venv unless SIGNET_REQUIRE_INTEROP is set).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lopdf::{Document, Object, Stream, dictionary};
-use signet_core::{HashAlgorithm, KeyType, SignMechanism};
-use signet_keys::KeyRef;
 
 use crate::test_pki::{TestPki, name};
-use crate::{
-    AdesError, Content, Envelope, Format, Level, Limits, Revocation, Signer, finish, prepare,
-};
+use crate::{AdesError, Level, Limits, Revocation};
 
 use super::{ExtendRequest, Extended, extend};
 
-pub struct Fixture {
-    pub pki: TestPki,
-    key: KeyRef,
-    pub signer: Signer,
+/// What the augmentation tests ask of the test PKI besides signatures.
+pub trait Augment {
+    /// [`extend`] with this PKI as time-stamping authority and validation data source.
+    fn extend(
+        &self,
+        signature: &[u8],
+        detached: Option<&[u8]>,
+        target: Level,
+    ) -> Result<Extended, AdesError>;
+
+    /// A certificate from the test CA for a public key made elsewhere (SubjectPublicKeyInfo
+    /// DER), so that another producer's signature chains to the test CA.
+    fn certify(&self, spki: &[u8]) -> Vec<u8>;
+
+    /// What the validation data source returns for the signer and for the TSA: the CA
+    /// certificate, a CRL and OCSP responses.
+    fn expected_certificates(&self) -> Vec<Vec<u8>>;
 }
 
-impl Fixture {
-    /// The test PKI with an ECDSA P-256 / SHA-256 signer.
-    pub fn new() -> Self {
-        let pki = TestPki::new();
-        let (key, signer) = pki.signer(
-            KeyType::EcP256,
-            SignMechanism::Ecdsa {
-                hash: HashAlgorithm::Sha256,
-            },
-        );
-        Self { pki, key, signer }
-    }
-
-    /// A signature Signet makes at `level`.
-    pub fn sign(
-        &self,
-        format: Format,
-        envelope: Envelope,
-        level: Level,
-        document: &[u8],
-    ) -> Vec<u8> {
-        self.sign_content(
-            format,
-            envelope,
-            level,
-            Content::Document(document.to_vec()),
-        )
-    }
-
-    /// [`Fixture::sign`] over a document or a digest.
-    pub fn sign_content(
-        &self,
-        format: Format,
-        envelope: Envelope,
-        level: Level,
-        content: Content,
-    ) -> Vec<u8> {
-        let mut request = crate::xades::tests::request(&self.signer, level, envelope, content);
-        request.format = format;
-        request.signing_time = now();
-        let prepared = prepare(request).unwrap();
-        let value = self.pki.sign(&self.key, &self.signer, prepared.dtbsr());
-        finish(prepared, &value, Some(&self.pki), Some(&self.pki))
-            .unwrap()
-            .output
-            .bytes()
-            .to_vec()
-    }
-
-    pub fn extend(
+impl Augment for TestPki {
+    fn extend(
         &self,
         signature: &[u8],
         detached: Option<&[u8]>,
@@ -85,35 +45,20 @@ impl Fixture {
                 target,
                 limits: Limits::default(),
             },
-            &self.pki,
-            &self.pki,
+            self,
+            self,
         )
     }
 
-    /// A certificate from the test CA for a public key made elsewhere (SubjectPublicKeyInfo
-    /// DER), so that another producer's signature chains to the test CA.
-    pub fn certify(&self, spki: &[u8]) -> Vec<u8> {
-        self.pki
-            .ca
-            .issue_signer_certificate(&self.pki.service, &name("Bob"), spki, 30)
+    fn certify(&self, spki: &[u8]) -> Vec<u8> {
+        self.ca
+            .issue_signer_certificate(&self.service, &name("Bob"), spki, 30)
             .unwrap()
     }
 
-    /// What the validation data source returns for the signer and for the TSA: the CA
-    /// certificate, a CRL and OCSP responses.
-    pub fn expected_certificates(&self) -> Vec<Vec<u8>> {
-        vec![
-            self.pki.ca.certificate.clone(),
-            self.pki.tsa.certificate.clone(),
-        ]
+    fn expected_certificates(&self) -> Vec<Vec<u8>> {
+        vec![self.ca.certificate.clone(), self.tsa.certificate.clone()]
     }
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// A one-page PDF written by lopdf, with a classic cross-reference table.
@@ -152,7 +97,7 @@ pub fn count(haystack: &[u8], needle: &[u8]) -> usize {
 
 /// Asserts that `data` holds what the test PKI's validation data source gives for the signer
 /// and the TSA: both certificates, at least one CRL and one OCSP response per certificate.
-pub fn assert_validation_data(data: &Revocation, fixture: &Fixture) {
+pub fn assert_validation_data(data: &Revocation, fixture: &TestPki) {
     for c in fixture.expected_certificates() {
         assert!(data.certificates.contains(&c), "a certificate is missing");
     }
@@ -171,7 +116,7 @@ pub struct Judges {
 impl Judges {
     pub fn find() -> Option<Self> {
         let kit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop");
-        match crate::xades::tests::venv_python() {
+        match crate::test_pki::venv_python() {
             Some(python) if kit.join("validate.sh").exists() => Some(Self {
                 python,
                 kit,
@@ -195,8 +140,8 @@ impl Judges {
     }
 
     /// The test CA as PEM, in the temporary folder.
-    pub fn ca(&self, fixture: &Fixture) -> PathBuf {
-        self.file("ca.pem", fixture.pki.ca.certificate_pem().as_bytes())
+    pub fn ca(&self, fixture: &TestPki) -> PathBuf {
+        self.file("ca.pem", fixture.ca.certificate_pem().as_bytes())
     }
 
     /// `validate.sh KIND ARGS...`: whether every judge of the kind accepted, and what they

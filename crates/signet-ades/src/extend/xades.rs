@@ -16,12 +16,13 @@
 //! document uses. Every top-level signature of a document is extended — unless one of them
 //! covers the whole document (`URI=""`), which the others' new properties would break.
 
-use aws_lc_rs::digest;
 use roxmltree::{Document, Node};
 use signet_core::{HashAlgorithm, b64, xmldsig};
 
-use crate::xades::c14n;
-use crate::xades::{self as own, BASE64, DS, ENVELOPED, EXC_C14N, XADES, XADES141};
+use crate::xades::c14n::{self, C14n, NodeSet};
+use crate::xades::{
+    self as own, BASE64, DS, ENVELOPED, EXC_C14N, XADES, XADES141, child, children,
+};
 use crate::{AdesError, Format, Revocation, timestamp};
 
 use super::{
@@ -31,11 +32,6 @@ use super::{
 
 /// Most top-level signatures one document may have.
 const MAX_SIGNATURES: usize = 64;
-/// Inclusive C14N 1.0 and 1.1 without comments (the same output for what Signet accepts).
-const C14N_10: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
-const C14N_11: &str = "http://www.w3.org/2006/12/xml-c14n11";
-/// The XML namespace, whose attributes inclusive C14N carries over from ancestors.
-const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 fn invalid(msg: impl Into<String>) -> AdesError {
     AdesError::InvalidDocument(msg.into())
@@ -212,18 +208,6 @@ fn covers_document(signature: Node<'_, '_>) -> bool {
                 .is_some_and(|u| u.is_empty() || u.starts_with("#xpointer("))
         })
     })
-}
-
-fn child<'a, 'input>(n: Node<'a, 'input>, ns: &str, name: &str) -> Option<Node<'a, 'input>> {
-    n.children().find(|c| c.has_tag_name((ns, name)))
-}
-
-fn children<'a, 'input>(
-    n: Node<'a, 'input>,
-    ns: &'static str,
-    name: &'static str,
-) -> impl Iterator<Item = Node<'a, 'input>> {
-    n.children().filter(move |c| c.has_tag_name((ns, name)))
 }
 
 /// The Base64 text of an element (line breaks allowed).
@@ -437,42 +421,17 @@ fn declare_namespaces(element: &str) -> String {
     )
 }
 
-/// EN 319 132-1 §5.5.2.2: the digest of the references' octets, `ds:SignedInfo`,
-/// `ds:SignatureValue`, `ds:KeyInfo`, the unsigned signature properties present, and the
-/// `ds:Object`s no reference covers other than the one of the qualifying properties.
+/// [`own::archive_imprint`] of the signature, its references' octets recomputed (and checked
+/// against their digests).
 fn archive_imprint(
     view: &View<'_, '_>,
     hash: HashAlgorithm,
     req: &ExtendRequest,
 ) -> Result<Vec<u8>, AdesError> {
-    let mut ctx = digest::Context::new(hash.aws_lc());
-    let mut covered_ids = Vec::new();
-    for reference in children(view.signed_info, DS, "Reference") {
-        let octets = reference_octets(view.signature, reference, req)?;
-        ctx.update(&octets);
-        if let Some(id) = reference.attribute("URI").and_then(|u| u.strip_prefix('#')) {
-            covered_ids.push(id.to_owned());
-        }
-    }
-    ctx.update(&canonical(view.signed_info));
-    ctx.update(&canonical(view.signature_value));
-    if let Some(k) = view.key_info {
-        ctx.update(&canonical(k));
-    }
-    for p in view.property_elements() {
-        ctx.update(&canonical(p));
-    }
-    for object in children(view.signature, DS, "Object") {
-        let holds_properties = view.qualifying.parent() == Some(object);
-        let covered = ["Id", "ID", "id"]
-            .iter()
-            .filter_map(|a| object.attribute(*a))
-            .any(|id| covered_ids.iter().any(|c| c == id));
-        if !holds_properties && !covered {
-            ctx.update(&canonical(object));
-        }
-    }
-    Ok(ctx.finish().as_ref().to_vec())
+    let octets = children(view.signed_info, DS, "Reference")
+        .map(|reference| reference_octets(view.signature, reference, req))
+        .collect::<Result<Vec<_>, _>>()?;
+    own::archive_imprint(view.signature, &octets, hash)
 }
 
 /// The octets a `ds:Reference` digests (XML-DSig §4.4.3.2), for the transforms Signet
@@ -495,7 +454,13 @@ fn reference_octets(
         .flat_map(|t| children(t, DS, "Transform"))
     {
         let alg = t.attribute("Algorithm").unwrap_or_default();
-        let known = [ENVELOPED, EXC_C14N, C14N_10, C14N_11, BASE64];
+        let known = [
+            ENVELOPED,
+            EXC_C14N,
+            c14n::INCLUSIVE,
+            c14n::INCLUSIVE_11,
+            BASE64,
+        ];
         if !known.contains(&alg) || t.children().any(|c| c.is_element()) {
             return Err(refuse(&format!(
                 "uses the transform {alg}, which Signet does not process"
@@ -578,31 +543,13 @@ fn node_set_octets(
             None => Err("applies the Base64 transform to the whole document".into()),
         };
     }
-    let exclusive = transforms
+    let c14n = transforms
         .iter()
         .rev()
-        .find(|t| [EXC_C14N, C14N_10, C14N_11].contains(t))
-        == Some(&EXC_C14N);
-    Ok(match (target, exclusive) {
-        (Some(element), true) => canonical(element),
-        (Some(element), false) => {
-            let inherited = element
-                .ancestors()
-                .skip(1)
-                .any(|a| a.attributes().any(|at| at.namespace() == Some(XML_NS)));
-            if inherited {
-                return Err(
-                    "uses inclusive C14N below xml: attributes, which Signet does not carry over"
-                        .into(),
-                );
-            }
-            let mut out = Vec::new();
-            c14n::element_subtree_inclusive(element, &mut out);
-            out
-        }
-        (None, true) => c14n::document(doc),
-        (None, false) => c14n::document_inclusive(doc),
-    })
+        .find_map(|t| C14n::from_uri(t))
+        .unwrap_or_else(C14n::default_inclusive);
+    let apex = target.unwrap_or_else(|| doc.root());
+    Ok(c14n::canonicalize(NodeSet::subtree(apex), &c14n))
 }
 
 /// The one element whose `Id` (or `ID`, `id`) attribute is `id`.
@@ -628,7 +575,8 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::extend::test_support::{Fixture, Judges, assert_validation_data, count, python_key};
+    use crate::extend::test_support::{Augment, Judges, assert_validation_data, count, python_key};
+    use crate::test_pki::TestPki;
     use crate::{Envelope, Level};
 
     const DOC: &str = "<?xml version=\"1.0\"?>\n<!-- invoice -->\n<inv:Invoice xmlns:inv=\"urn:inv\" xmlns=\"urn:d\"><Line n=\"1\">caf\u{e9} &amp; cr\u{e8}me</Line>\n<Empty/></inv:Invoice>\n";
@@ -654,7 +602,6 @@ for sig in doc.getroot().iter('{%s}Signature' % DS):
     if usp is None:
         continue
     refs = sig.find('{%s}SignedInfo' % DS).findall('{%s}Reference' % DS)
-    covered = [r.get('URI')[1:] for r in refs if r.get('URI', '').startswith('#')]
     for ats in usp.findall('{%s}ArchiveTimeStamp' % X141):
         data = b''
         for ref in refs:
@@ -685,7 +632,7 @@ for sig in doc.getroot().iter('{%s}Signature' % DS):
                 break
             data += c14n(prop)
         for obj in sig.findall('{%s}Object' % DS):
-            if obj.find('{%s}QualifyingProperties' % XADES) is None and obj.get('Id') not in covered:
+            if obj.find('{%s}QualifyingProperties' % XADES) is None:
                 data += c14n(obj)
         token = cms.ContentInfo.load(base64.b64decode(''.join(ats.find('{%s}EncapsulatedTimeStamp' % XADES).itertext())))
         info = token['content']['encap_content_info']['content'].parsed
@@ -715,7 +662,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
     }
 
     /// xmlsec1 and signxml (validate.sh), then the archive time-stamp recomputation.
-    fn judge(j: &Judges, f: &Fixture, xml: &[u8], document: Option<&[u8]>) {
+    fn judge(j: &Judges, f: &TestPki, xml: &[u8], document: Option<&[u8]>) {
         let file = j.file("signed.xml", xml);
         let ca = j.ca(f);
         let doc = document.map(|d| j.file("document", d));
@@ -740,12 +687,12 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
 
     #[test]
     fn enveloped_step_by_step_and_renewed() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let bb = f.sign(
+        let bb = f.make(
             Format::Xades,
-            Envelope::Enveloped,
             Level::BB,
+            Envelope::Enveloped,
             DOC.as_bytes(),
         );
         let t = f.extend(&bb, None, Level::BT).unwrap();
@@ -802,12 +749,12 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
 
     #[test]
     fn enveloping_and_detached_directly_to_lta() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         let judges = Judges::find();
-        let enveloping = f.sign(
+        let enveloping = f.make(
             Format::Xades,
-            Envelope::Enveloping,
             Level::BB,
+            Envelope::Enveloping,
             DOC.as_bytes(),
         );
         let lta = f.extend(&enveloping, None, Level::BLta).unwrap();
@@ -819,7 +766,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
                 "archive time-stamp"
             ]
         );
-        let detached = f.sign(Format::Xades, Envelope::Detached, Level::BT, DOC.as_bytes());
+        let detached = f.make(Format::Xades, Level::BT, Envelope::Detached, DOC.as_bytes());
         assert_eq!(
             f.extend(&detached, None, Level::BLta),
             Err(AdesError::InvalidRequest(
@@ -850,6 +797,28 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
         }
     }
 
+    /// Signet's B-LTA of each envelope, made in one go by `finish`, then renewed: the judges,
+    /// and lxml's recomputation of the archive time-stamps, which cover the enveloping data
+    /// `ds:Object` too (EN 319 132-1 §5.5.2.2).
+    #[test]
+    fn signed_at_lta_and_renewed() {
+        let Some(j) = Judges::find() else { return };
+        let f = TestPki::new();
+        for envelope in [
+            Envelope::Enveloped,
+            Envelope::Enveloping,
+            Envelope::Detached,
+        ] {
+            let lta = f.make(Format::Xades, Level::BLta, envelope, DOC.as_bytes());
+            let document = (envelope == Envelope::Detached).then_some(DOC.as_bytes());
+            judge(&j, &f, &lta, document);
+            let renewed = f.extend(&lta, document, Level::BLta).unwrap();
+            assert_eq!(renewed.added.last().unwrap(), "archive time-stamp");
+            assert_eq!(count(&renewed.output, b"<xades141:ArchiveTimeStamp"), 2);
+            judge(&j, &f, &renewed.output, document);
+        }
+    }
+
     /// signxml's XAdES (C14N 1.1, references to its properties without transforms) goes to
     /// B-LTA: signxml verifies it, lxml recomputes the archive time-stamps. Asked for
     /// exclusive C14N, signxml digests those references with it where XML-DSig (and its own
@@ -857,7 +826,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
     #[test]
     fn signxml_signatures() {
         let Some(j) = Judges::find() else { return };
-        let f = Fixture::new();
+        let f = TestPki::new();
         let (key, spki) = python_key(&j);
         let cert = j.file("cert.der", &f.certify(&spki));
         let src = j.file("in.xml", DOC.as_bytes());
@@ -873,7 +842,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
             let (ok, log) = j.judge(&[Path::new("xades"), &file, &ca]);
             assert!(ok, "signxml:\n{log}");
         };
-        let bb = sign(C14N_11);
+        let bb = sign(c14n::INCLUSIVE_11);
         let lta = f.extend(&bb, None, Level::BLta).unwrap();
         assert_eq!(
             lta.added,
@@ -900,7 +869,7 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
 
     #[test]
     fn refusals() {
-        let f = Fixture::new();
+        let f = TestPki::new();
         assert_eq!(
             f.extend(DOC.as_bytes(), None, Level::BT),
             Err(AdesError::InvalidDocument(
@@ -916,23 +885,23 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
                 "the ds:Signature is not a XAdES signature: it has no xades:QualifyingProperties ({XADES})"
             )))
         );
-        let once = f.sign(
+        let once = f.make(
             Format::Xades,
-            Envelope::Enveloped,
             Level::BB,
+            Envelope::Enveloped,
             DOC.as_bytes(),
         );
-        let twice = f.sign(Format::Xades, Envelope::Enveloped, Level::BB, &once);
+        let twice = f.make(Format::Xades, Level::BB, Envelope::Enveloped, &once);
         assert_eq!(
             f.extend(&twice, None, Level::BT),
             Err(AdesError::InvalidDocument(
                 "the document holds 2 signatures, and one covers the whole document (Reference URI=\"\"): the properties added to one would break the others".into()
             ))
         );
-        let lt = f.sign(
+        let lt = f.make(
             Format::Xades,
-            Envelope::Enveloping,
             Level::BLt,
+            Envelope::Enveloping,
             DOC.as_bytes(),
         );
         assert_eq!(
@@ -954,42 +923,15 @@ open(sys.argv[2], 'wb').write(etree.tostring(signed))
         ));
     }
 
-    /// Inclusive C14N (documents and subtrees) against lxml's.
-    #[test]
-    fn inclusive_c14n_matches_lxml() {
-        let Some(j) = Judges::find() else { return };
-        let docs = [
-            DOC,
-            "<a:r xmlns:a=\"urn:a\" xmlns=\"urn:d\" xmlns:u=\"urn:u\"><a:s Id=\"x\" z=\"1\"><t xmlns:a=\"urn:a\"/><g xmlns=\"\"><h xmlns:v=\"urn:v\"/></g></a:s><!-- c --></a:r>",
-        ];
-        for d in docs {
-            let file = j.file("c14n.xml", d.as_bytes());
-            let (ok, lxml) = j.python(
-                "import sys; from lxml import etree; t = etree.parse(sys.argv[1]); s = t.xpath('//*[@Id]'); sys.stdout.write(etree.tostring(t, method='c14n', exclusive=False, with_comments=False).decode() + '\\n' + (etree.tostring(s[0], method='c14n', exclusive=False, with_comments=False).decode() if s else ''))",
-                &[&file],
-            );
-            assert!(ok, "{lxml}");
-            let doc = c14n::parse_untrusted(d.as_bytes(), 100).unwrap();
-            let mut ours = text(&c14n::document_inclusive(&doc));
-            ours.push('\n');
-            if let Some(s) = doc.descendants().find(|n| n.attribute("Id").is_some()) {
-                let mut out = Vec::new();
-                c14n::element_subtree_inclusive(s, &mut out);
-                ours.push_str(&text(&out));
-            }
-            assert_eq!(ours, lxml);
-        }
-    }
-
     #[test]
     fn existing_unsigned_properties_keep_their_order() {
         // An UnsignedProperties with only data object properties: the signature properties
         // go first.
-        let f = Fixture::new();
-        let bb = text(&f.sign(
+        let f = TestPki::new();
+        let bb = text(&f.make(
             Format::Xades,
-            Envelope::Enveloping,
             Level::BB,
+            Envelope::Enveloping,
             DOC.as_bytes(),
         ));
         let with_udop = bb.replace(

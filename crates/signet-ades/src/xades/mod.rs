@@ -594,7 +594,7 @@ pub fn finish(
     );
     let signature_value_c14n = canonical(&signature_value)?;
 
-    // Unsigned signature properties, in order; each is also kept for the archive time-stamp.
+    // Unsigned signature properties, in order.
     let mut unsigned: Vec<String> = Vec::new();
     let mut tokens = Vec::new();
     if p.level >= Level::BT {
@@ -624,18 +624,11 @@ pub fn finish(
     }
     if p.level >= Level::BLta {
         let tsa = need_tsa(tsa)?;
-        let mut ctx = digest::Context::new(hash.aws_lc());
-        for octets in &p.reference_octets {
-            ctx.update(octets);
-        }
-        ctx.update(&canonical(&p.signed_info)?);
-        ctx.update(&signature_value_c14n);
-        ctx.update(&canonical(&p.key_info)?);
-        for u in &unsigned {
-            ctx.update(&canonical(u)?);
-        }
-        let imprint = ctx.finish();
-        let token = timestamp::timestamp(tsa, hash, imprint.as_ref())?;
+        let before = assemble(&p, &signature_value, &unsigned);
+        let doc = c14n::parse_own(&before)?;
+        let imprint = archive_imprint(doc.root_element(), &p.reference_octets, hash)?;
+        drop(doc);
+        let token = timestamp::timestamp(tsa, hash, &imprint)?;
         unsigned.push(time_stamp_element(
             "xades141:ArchiveTimeStamp",
             &format!("{sid}-ats"),
@@ -652,6 +645,24 @@ pub fn finish(
             info.merge(extra);
         }
     }
+    let sig = assemble(&p, &signature_value, &unsigned);
+    let output = match (p.envelope, p.enveloped) {
+        (Envelope::Enveloped, Some((doc, ins))) => {
+            Output::DocumentWithSignature(ins.splice(&doc, &sig).into_bytes())
+        }
+        _ => Output::SignatureObject(
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{sig}").into_bytes(),
+        ),
+    };
+    Ok(Finished {
+        output,
+        validation_info: info,
+    })
+}
+
+/// The `ds:Signature` element with the unsigned signature properties `unsigned`.
+fn assemble(p: &PreparedXades, signature_value: &str, unsigned: &[String]) -> String {
+    let sid = &p.sid;
     let mut sig = format!(
         "<ds:Signature xmlns:ds=\"{DS}\" Id=\"{sid}\">{}{signature_value}{}<ds:Object><xades:QualifyingProperties xmlns:xades=\"{XADES}\" Target=\"#{sid}\">{}",
         p.signed_info, p.key_info, p.signed_properties
@@ -667,18 +678,72 @@ pub fn finish(
         sig.push_str(o);
     }
     sig.push_str("</ds:Signature>");
-    let output = match (p.envelope, p.enveloped) {
-        (Envelope::Enveloped, Some((doc, ins))) => {
-            Output::DocumentWithSignature(ins.splice(&doc, &sig).into_bytes())
-        }
-        _ => Output::SignatureObject(
-            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{sig}").into_bytes(),
-        ),
+    sig
+}
+
+/// The imprint of a new `xades141:ArchiveTimeStamp` with exclusive C14N (EN 319 132-1
+/// §5.5.2.2): the digest of the references' octets after their transforms
+/// (`reference_octets`, in `ds:SignedInfo` order), then of `ds:SignedInfo`,
+/// `ds:SignatureValue`, `ds:KeyInfo`, the unsigned signature properties present and every
+/// `ds:Object` but the one holding `xades:QualifyingProperties`, each canonicalized. Signing
+/// ([`finish`]) and augmentation (`extend`) both time-stamp this.
+pub(crate) fn archive_imprint(
+    signature: roxmltree::Node<'_, '_>,
+    reference_octets: &[Vec<u8>],
+    hash: HashAlgorithm,
+) -> Result<Vec<u8>, AdesError> {
+    let need = |name: &str| {
+        child(signature, DS, name)
+            .ok_or_else(|| AdesError::InvalidDocument(format!("the ds:Signature has no ds:{name}")))
     };
-    Ok(Finished {
-        output,
-        validation_info: info,
-    })
+    let canonical = |n: roxmltree::Node<'_, '_>| {
+        let mut out = Vec::new();
+        c14n::element_subtree(n, &mut out);
+        out
+    };
+    let mut ctx = digest::Context::new(hash.aws_lc());
+    for octets in reference_octets {
+        ctx.update(octets);
+    }
+    ctx.update(&canonical(need("SignedInfo")?));
+    ctx.update(&canonical(need("SignatureValue")?));
+    if let Some(k) = child(signature, DS, "KeyInfo") {
+        ctx.update(&canonical(k));
+    }
+    let properties = children(signature, DS, "Object")
+        .find_map(|o| child(o, XADES, "QualifyingProperties"))
+        .and_then(|q| child(q, XADES, "UnsignedProperties"))
+        .and_then(|u| child(u, XADES, "UnsignedSignatureProperties"));
+    for p in properties
+        .into_iter()
+        .flat_map(|p| p.children().filter(|c| c.is_element()))
+    {
+        ctx.update(&canonical(p));
+    }
+    for object in children(signature, DS, "Object") {
+        if child(object, XADES, "QualifyingProperties").is_none() {
+            ctx.update(&canonical(object));
+        }
+    }
+    Ok(ctx.finish().as_ref().to_vec())
+}
+
+/// The first child element of `n` named `name` in `ns`.
+pub(crate) fn child<'a, 'input>(
+    n: roxmltree::Node<'a, 'input>,
+    ns: &str,
+    name: &str,
+) -> Option<roxmltree::Node<'a, 'input>> {
+    n.children().find(|c| c.has_tag_name((ns, name)))
+}
+
+/// The child elements of `n` named `name` in `ns`.
+pub(crate) fn children<'a, 'input>(
+    n: roxmltree::Node<'a, 'input>,
+    ns: &'static str,
+    name: &'static str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> {
+    n.children().filter(move |c| c.has_tag_name((ns, name)))
 }
 
 #[cfg(test)]

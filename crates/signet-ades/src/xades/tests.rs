@@ -1,11 +1,9 @@
 use signet_core::PssSalt;
-use signet_keys::KeyRef;
 use std::path::PathBuf;
-use std::process::Command;
 
 use super::*;
-use crate::test_pki::TestPki as Pki;
-use crate::{Format, Limits, SignedProps, Signer, finish, prepare};
+use crate::test_pki::{self, TestPki};
+use crate::{Format, Signer, finish, prepare};
 
 #[test]
 fn text_is_escaped_and_control_characters_refused() {
@@ -25,68 +23,17 @@ fn pss_with_maximum_salt_is_refused() {
     ));
 }
 
-fn pki() -> Pki {
-    Pki::new()
-}
-
-/// An ECDSA P-256 / SHA-256 signer.
-fn es256_signer(pki: &Pki) -> (KeyRef, Signer) {
-    pki.signer(
-        KeyType::EcP256,
-        SignMechanism::Ecdsa {
-            hash: HashAlgorithm::Sha256,
-        },
-    )
-}
-
-pub(crate) fn request(
-    s: &Signer,
-    level: Level,
-    envelope: Envelope,
-    content: Content,
-) -> DocumentRequest {
-    DocumentRequest {
-        format: Format::Xades,
-        level,
-        envelope,
-        content,
-        document_hash: HashAlgorithm::Sha256,
-        props: SignedProps::default(),
-        signer: s.clone(),
-        signing_time: 1_790_000_000,
-        collect_validation_info: false,
-        limits: Limits::default(),
-        detached_name: None,
-    }
-}
-
-fn sign(pki: &Pki, key: &KeyRef, s: &Signer, req: DocumentRequest) -> Result<Finished, AdesError> {
-    let prepared = crate::prepare(req)?;
-    let value = pki
-        .keys
-        .sign_digests(key, s.key_type, s.mechanism, &[prepared.dtbsr().to_vec()])
-        .unwrap()
-        .remove(0);
-    finish(prepared, &value, Some(pki), Some(pki))
+/// A request for a XAdES signature by `s`, with the test PKI's defaults.
+fn request(s: &Signer, level: Level, envelope: Envelope, content: Content) -> DocumentRequest {
+    test_pki::request(s, Format::Xades, level, envelope, content)
 }
 
 const DOC: &str = "<?xml version=\"1.0\"?>\n<!-- head -->\n<inv:Invoice xmlns:inv=\"urn:inv\" xmlns=\"urn:d\" b=\"2\" a=\"1\">\n  <Line n=\"1\">caf\u{e9} &amp; cr\u{e8}me</Line>\n  <Empty/>\n</inv:Invoice>\n";
 
-/// Where to write samples for the interop check below (INTEROP_VENV or target/interop-venv).
-pub(crate) fn venv_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv")
-        });
-    let py = venv.join("bin/python");
-    py.exists().then_some(py)
-}
-
 #[test]
 fn fragments_are_written_in_canonical_form() {
-    let pki = pki();
-    let (key, s) = es256_signer(&pki);
+    let pki = TestPki::new();
+    let (key, s) = pki.es256();
     let mut req = request(
         &s,
         Level::BB,
@@ -143,18 +90,17 @@ fn fragments_are_written_in_canonical_form() {
         p.signed_properties
             .contains("<xades:SigningTime>2026-09-21T14:13:20Z</xades:SigningTime>")
     );
-    let done = sign(
-        &pki,
-        &key,
-        &s,
-        request(
-            &s,
-            Level::BB,
-            Envelope::Enveloped,
-            Content::Document(DOC.into()),
-        ),
-    )
-    .unwrap();
+    let done = pki
+        .finish(
+            &key,
+            request(
+                &s,
+                Level::BB,
+                Envelope::Enveloped,
+                Content::Document(DOC.into()),
+            ),
+        )
+        .unwrap();
     let Output::DocumentWithSignature(out) = done.output else {
         panic!()
     };
@@ -169,8 +115,8 @@ fn fragments_are_written_in_canonical_form() {
 
 #[test]
 fn wrong_signature_value_is_refused() {
-    let pki = pki();
-    let (key, s) = es256_signer(&pki);
+    let pki = TestPki::new();
+    let (key, s) = pki.es256();
     let prepared = prepare(request(
         &s,
         Level::BB,
@@ -196,8 +142,8 @@ fn wrong_signature_value_is_refused() {
 
 #[test]
 fn digests_need_detached_and_no_lta() {
-    let pki = pki();
-    let (_, s) = es256_signer(&pki);
+    let pki = TestPki::new();
+    let (_, s) = pki.es256();
     let d = Content::Digest(vec![1; 32]);
     assert!(matches!(
         prepare(request(&s, Level::BB, Envelope::Enveloped, d.clone())),
@@ -218,68 +164,28 @@ fn digests_need_detached_and_no_lta() {
 
 #[test]
 fn empty_root_element_gets_the_signature() {
-    let pki = pki();
-    let (key, s) = es256_signer(&pki);
+    let pki = TestPki::new();
+    let (key, s) = pki.es256();
     let doc = "<r a=\"1\" />";
-    let done = sign(
-        &pki,
-        &key,
-        &s,
-        request(
-            &s,
-            Level::BB,
-            Envelope::Enveloped,
-            Content::Document(doc.into()),
-        ),
-    )
-    .unwrap();
+    let done = pki
+        .finish(
+            &key,
+            request(
+                &s,
+                Level::BB,
+                Envelope::Enveloped,
+                Content::Document(doc.into()),
+            ),
+        )
+        .unwrap();
     let out = String::from_utf8(done.output.bytes().to_vec()).unwrap();
     assert!(out.starts_with("<r a=\"1\" ><ds:Signature"), "{out}");
     assert!(out.ends_with("</ds:Signature></r>"), "{out}");
 }
 
-/// Our exclusive C14N against lxml's (libxml2), when the interop venv is there.
-#[test]
-fn c14n_matches_lxml() {
-    let Some(py) = venv_python() else {
-        eprintln!("SKIPPED: no interop venv");
-        return;
-    };
-    let docs = [
-        DOC,
-        "<?xml version=\"1.0\" encoding='utf-8'?>\r\n<?pi  data ?><!-- c -->\n<a:r xmlns:a=\"urn:a\" xmlns:b=\"urn:b\" xmlns=\"urn:d\" z='1' b:y=\"&lt;&quot;\t\" a:x=\"2\"><e  x=\"&#9;v&#xA;\"/>t&gt;<![CDATA[<&>]]>&#xD;\r\n<b:f xmlns:c=\"urn:c\"><!-- gone --><?p?></b:f><g xmlns=\"\"/></a:r><!-- end --><?post x?>",
-        "<r xmlns=\"urn:d\" xmlns:p=\"urn:p\"><p:a><p:b xmlns:p=\"urn:p\"/><p:c xmlns:p=\"urn:other\"/></p:a><x xmlns=\"\"><y xmlns=\"urn:d\"/></x></r>",
-        "<r xml:lang=\"en\" xmlns:q=\"urn:q\" q:z=\"1\" xml:space=\"preserve\"><q:s q:a=\"&gt;\" b=\"'\">\u{1F600} \u{a0}</q:s></r>",
-    ];
-    let dir = tempfile::tempdir().unwrap();
-    for (i, d) in docs.iter().enumerate() {
-        let path = dir.path().join(format!("{i}.xml"));
-        std::fs::write(&path, d).unwrap();
-        let out = Command::new(&py)
-            .arg("-c")
-            .arg("import sys; from lxml import etree; sys.stdout.buffer.write(etree.tostring(etree.parse(sys.argv[1]), method='c14n', exclusive=True, with_comments=False))")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ours = c14n::document(&c14n::parse_untrusted(d.as_bytes(), 100).unwrap());
-        assert_eq!(
-            String::from_utf8_lossy(&ours),
-            String::from_utf8_lossy(&out.stdout),
-            "document {i}"
-        );
-    }
-}
-
-/// Every level × envelope with ECDSA P-256 and RSA; SIGNET_XADES_SAMPLES=DIR keeps the
-/// outputs (and ca.pem) for validate.sh by hand.
 #[test]
 fn every_level_and_envelope() {
-    let pki = pki();
+    let pki = TestPki::new();
     let samples = std::env::var_os("SIGNET_XADES_SAMPLES").map(PathBuf::from);
     if let Some(d) = &samples {
         std::fs::create_dir_all(d).unwrap();
@@ -321,13 +227,12 @@ fn every_level_and_envelope() {
                 Envelope::Enveloping,
                 Envelope::Detached,
             ] {
-                let done = sign(
-                    &pki,
-                    &key,
-                    &s,
-                    request(&s, level, envelope, Content::Document(DOC.into())),
-                )
-                .unwrap();
+                let done = pki
+                    .finish(
+                        &key,
+                        request(&s, level, envelope, Content::Document(DOC.into())),
+                    )
+                    .unwrap();
                 let out = String::from_utf8(done.output.bytes().to_vec()).unwrap();
                 assert_eq!(out.contains("SignatureTimeStamp"), level >= Level::BT);
                 assert_eq!(out.contains("EncapsulatedOCSPValue"), level >= Level::BLt);
@@ -349,8 +254,8 @@ fn every_level_and_envelope() {
 
 #[test]
 fn a_detached_signature_refers_to_its_document_by_name() {
-    let pki = pki();
-    let (key, s) = es256_signer(&pki);
+    let pki = TestPki::new();
+    let (key, s) = pki.es256();
     let mut req = request(
         &s,
         Level::BB,
@@ -358,7 +263,7 @@ fn a_detached_signature_refers_to_its_document_by_name() {
         Content::Document(DOC.into()),
     );
     req.detached_name = Some("Rechnung März <2026>.xml".into());
-    let out = sign(&pki, &key, &s, req).unwrap();
+    let out = pki.finish(&key, req).unwrap();
     let xml = String::from_utf8(out.output.bytes().to_vec()).unwrap();
     assert!(
         xml.contains("URI=\"Rechnung%20M%C3%A4rz%20%3C2026%3E.xml\""),
@@ -371,6 +276,6 @@ fn a_detached_signature_refers_to_its_document_by_name() {
         Envelope::Detached,
         Content::Document(DOC.into()),
     );
-    let out = sign(&pki, &key, &s, req).unwrap();
+    let out = pki.finish(&key, req).unwrap();
     assert!(String::from_utf8_lossy(out.output.bytes()).contains("URI=\"document\""));
 }

@@ -1,112 +1,17 @@
 //! JAdES made by signet-ades (every level and envelope, RSA and EC keys), by hand (for what
 //! signet-ades does not write) and by jwcrypto, read back; tampered and hostile input.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use data_encoding::BASE64;
 use serde_json::{Value, json};
-use signet_ades::{
-    AdesError, Content, DocumentRequest, Envelope, Level, Output, Revocation, SignedProps, Signer,
-    TimeStamper, ValidationData, asn1,
-};
+use signet_ades::test_pki::{self, SIGNING_TIME, TestPki};
+use signet_ades::{Content, DocumentRequest, Envelope, Level, Signer, TimeStamper, asn1};
 use signet_core::{KeyType, PssSalt, SignMechanism};
-use signet_keys::{KeyAccess, KeyModule, KeyRef, MasterKey, ServiceKeys, SoftKeyModule};
-use signet_pki::{EmbeddedCa, RevocationStatus, SubjectName, TimeStampAuthority};
+use signet_keys::KeyRef;
 
 use super::*;
 use crate::SignedDataObject;
-
-/// A CA and a TSA (as signet-ades' test PKI), with signers made on demand.
-struct Pki {
-    keys: Arc<dyn KeyModule>,
-    service: ServiceKeys,
-    ca: EmbeddedCa,
-    tsa: TimeStampAuthority,
-}
-
-fn name(cn: &str) -> SubjectName {
-    SubjectName {
-        common_name: cn.into(),
-        organization: None,
-        country: None,
-    }
-}
-
-impl Pki {
-    fn new() -> Self {
-        let keys: Arc<dyn KeyModule> = Arc::new(SoftKeyModule::new(MasterKey::generate().unwrap()));
-        let service = KeyAccess::new(Arc::clone(&keys)).service_keys();
-        let ca = EmbeddedCa::create(&service, KeyType::EcP256, "Test CA", None, 30).unwrap();
-        let tsa = TimeStampAuthority::create(
-            &service,
-            &ca,
-            KeyType::EcP256,
-            &name("Test TSA"),
-            30,
-            signet_pki::tsa::DEFAULT_POLICY_OID,
-        )
-        .unwrap();
-        Self {
-            keys,
-            service,
-            ca,
-            tsa,
-        }
-    }
-
-    fn signer(&self, key_type: KeyType, mechanism: SignMechanism) -> (KeyRef, Signer) {
-        let generated = self.keys.generate(key_type, "signer").unwrap();
-        let cert = self
-            .ca
-            .issue_signer_certificate(&self.service, &name("Alice"), &generated.public_key_der, 30)
-            .unwrap();
-        (
-            generated.key_ref,
-            Signer {
-                certificate: cert,
-                chain: vec![self.ca.certificate.clone()],
-                key_type,
-                mechanism,
-            },
-        )
-    }
-
-    /// The signature value over `digest`, as JWS wants it (ECDSA `r || s`).
-    fn sign(&self, key: &KeyRef, signer: &Signer, digest: &[u8]) -> Vec<u8> {
-        let der = self
-            .keys
-            .sign_digests(key, signer.key_type, signer.mechanism, &[digest.to_vec()])
-            .unwrap()
-            .remove(0);
-        signet_ades::ecdsa::fixed_width(signer.key_type, &der).unwrap()
-    }
-}
-
-impl TimeStamper for Pki {
-    fn timestamp(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, AdesError> {
-        self.tsa
-            .timestamp(&self.service, hash, digest, None)
-            .map_err(|e| AdesError::TimeStamp(e.to_string()))
-    }
-}
-
-impl ValidationData for Pki {
-    fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
-        let ocsp = self
-            .ca
-            .ocsp_response_for(&self.service, certificate, RevocationStatus::Good)
-            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-        let crl = self
-            .ca
-            .crl(&self.service, &[], 1, 24)
-            .map_err(|e| AdesError::ValidationData(e.to_string()))?;
-        Ok(Revocation {
-            certificates: vec![self.ca.certificate.clone()],
-            crls: vec![crl],
-            ocsp: vec![ocsp],
-        })
-    }
-}
 
 /// The kinds of signer the tests use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,14 +23,14 @@ enum Kind {
 }
 
 struct Fixture {
-    pki: Pki,
+    pki: TestPki,
     signers: Vec<(Kind, KeyRef, Signer)>,
 }
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let pki = Pki::new();
+        let pki = TestPki::new();
         use HashAlgorithm::{Sha256, Sha384};
         let signers = [
             (
@@ -172,41 +77,16 @@ fn signer(kind: Kind) -> (&'static KeyRef, &'static Signer) {
 }
 
 const DOC: &[u8] = b"{\"invoice\": 42, \"text\": \"caf\xc3\xa9\"}";
-const SIGNING_TIME: i64 = 1_700_000_000;
 
 fn request(kind: Kind, level: Level, envelope: Envelope, content: Content) -> DocumentRequest {
-    DocumentRequest {
-        format: Format::Jades,
-        level,
-        envelope,
-        content,
-        document_hash: HashAlgorithm::Sha256,
-        props: SignedProps::default(),
-        signer: signer(kind).1.clone(),
-        signing_time: SIGNING_TIME,
-        collect_validation_info: false,
-        limits: Limits::default(),
-        detached_name: None,
-    }
+    test_pki::request(signer(kind).1, Format::Jades, level, envelope, content)
 }
 
 /// A JAdES from signet-ades.
 fn make(kind: Kind, level: Level, envelope: Envelope, content: Content) -> Vec<u8> {
-    let f = fixture();
-    let (key, s) = signer(kind);
-    let prepared = signet_ades::prepare(request(kind, level, envelope, content)).unwrap();
-    let value = f
+    fixture()
         .pki
-        .keys
-        .sign_digests(key, s.key_type, s.mechanism, &[prepared.dtbsr().to_vec()])
-        .unwrap()
-        .remove(0);
-    match signet_ades::finish(prepared, &value, Some(&f.pki), Some(&f.pki))
-        .unwrap()
-        .output
-    {
-        Output::DocumentWithSignature(b) | Output::SignatureObject(b) => b,
-    }
+        .make_request(signer(kind).0, request(kind, level, envelope, content))
 }
 
 /// `(hash, digest)` of a time-stamp token's messageImprint, read here independently of
@@ -576,11 +456,13 @@ fn hand_made(kind: Kind, header: &Value, payload: &str) -> String {
     let hash = SignatureAlgorithm::from_jose(header["alg"].as_str().unwrap())
         .unwrap()
         .hash();
-    let value = fixture().pki.sign(
+    // The signature value as JWS wants it (ECDSA `r || s`).
+    let der = fixture().pki.sign(
         key,
         s,
         &hash.digest(format!("{protected}.{payload}").as_bytes()),
     );
+    let value = signet_ades::ecdsa::fixed_width(s.key_type, &der).unwrap();
     format!("{protected}.{payload}.{}", json::to_b64url(&value))
 }
 
@@ -590,7 +472,7 @@ fn b_b_header(kind: Kind) -> Value {
         "alg": "ES256",
         "x5c": [BASE64.encode(&s.certificate), BASE64.encode(&fixture().pki.ca.certificate)],
         "x5t#S256": json::to_b64url(&HashAlgorithm::Sha256.digest(&s.certificate)),
-        "sigT": "2023-11-14T22:13:20Z",
+        "sigT": "2026-09-21T14:13:20Z",
         "crit": ["sigT"],
     })
 }

@@ -322,7 +322,7 @@ mod tests {
     use signet_core::b64;
 
     use super::*;
-    use crate::xades::test_pki::TestPki;
+    use signet_ades::test_pki::TestPki;
 
     const GRANTED: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted";
     const WITHDRAWN: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn";
@@ -358,7 +358,8 @@ mod tests {
         let other = pki.rs256();
         let unsigned = list(&pki, &other.1.certificate);
         // Signed as EU lists are: an enveloped XAdES B-B over the whole document.
-        let bytes = pki.xades(
+        let bytes = crate::xades::tests::xades(
+            &pki,
             &signer,
             Level::BB,
             Envelope::Enveloped,

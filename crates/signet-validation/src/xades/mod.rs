@@ -5,9 +5,6 @@
 //!
 //! A `ds:Signature` inside another one (a counter-signature) is not reported separately.
 
-pub(crate) mod c14n;
-#[cfg(test)]
-pub(crate) mod test_pki;
 #[cfg(test)]
 pub(crate) mod tests;
 pub(crate) mod xmldsig;
@@ -17,12 +14,12 @@ use signet_ades::asn1;
 use signet_ades::cert::CertView;
 use time::OffsetDateTime;
 
-use self::c14n::{C14n, NodeSet};
 use self::xmldsig::{DS, ReferenceCheck, Signature, base64, child, children, text_of};
 use crate::{
     Check, DetachedContent, Format, Limits, SignatureEvidence, SignedDataObject, TimestampEvidence,
     TimestampKind, ValidationError,
 };
+use signet_ades::xml::{self as c14n, C14n, NodeSet};
 
 const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
 const XADES141: &str = "http://uri.etsi.org/01903/v1.4.1#";

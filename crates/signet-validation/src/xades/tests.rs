@@ -1,31 +1,26 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use signet_ades::{Envelope, Level, asn1};
+use signet_ades::test_pki::{self, TestPki, venv_python};
+use signet_ades::{Content, Envelope, Level, Signer, asn1};
 use signet_core::{HashAlgorithm, b64};
+use signet_keys::KeyRef;
 
-use super::test_pki::TestPki;
 use super::*;
 
-/// The interop venv's python (INTEROP_VENV or target/interop-venv); `None` skips with a note,
-/// unless SIGNET_REQUIRE_INTEROP=1.
-pub(crate) fn venv_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("INTEROP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv")
-        });
-    let py = venv.join("bin/python");
-    if py.exists() {
-        return Some(py);
-    }
-    assert!(
-        std::env::var("SIGNET_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "SIGNET_REQUIRE_INTEROP=1 but there is no interop venv at {}",
-        venv.display()
-    );
-    eprintln!("SKIPPED: no interop venv at {}", venv.display());
-    None
+/// A XAdES signature of `document` by `signer`, as Signet makes it.
+pub(crate) fn xades(
+    pki: &TestPki,
+    (key, signer): &(KeyRef, Signer),
+    level: Level,
+    envelope: Envelope,
+    document: &[u8],
+    detached_name: Option<&str>,
+) -> Vec<u8> {
+    let content = Content::Document(document.to_vec());
+    let mut request = test_pki::request(signer, Format::Xades, level, envelope, content);
+    request.detached_name = detached_name.map(str::to_owned);
+    pki.make_request(key, request)
 }
 
 /// Whether `xmlsec1` can be run; a note (or, with SIGNET_REQUIRE_INTEROP=1, a failure) when
@@ -62,42 +57,30 @@ fn token_imprint(token: &[u8]) -> (HashAlgorithm, Vec<u8>) {
 }
 
 /// Time-stamp evidence whose `intact` compares the token's imprint with what the reader
-/// says the time-stamp covers, minus `strip` trailing octets for archive time-stamps (token
-/// reading itself belongs to `timestamp`).
+/// says the time-stamp covers (token reading itself belongs to `timestamp`).
 fn stamp_checked(
-    strip: usize,
-) -> impl Fn(TimestampKind, Vec<u8>, Result<&[u8], String>) -> TimestampEvidence {
-    move |kind, token, covered| {
-        let (h, imprint) = token_imprint(&token);
-        let intact = match covered {
-            Ok(input) => {
-                let input = if kind == TimestampKind::Archive {
-                    &input[..input.len() - strip]
-                } else {
-                    input
-                };
-                Check::from_bool(h.digest(input) == imprint, || "imprint differs".into())
-            }
-            Err(e) => Check::Failed(e),
-        };
-        TimestampEvidence {
-            kind,
-            token,
-            time: None,
-            tsa_certificate: None,
-            certificates: Vec::new(),
-            intact,
-            signature_value: Check::NotChecked("not read in these tests".into()),
-        }
+    kind: TimestampKind,
+    token: Vec<u8>,
+    covered: Result<&[u8], String>,
+) -> TimestampEvidence {
+    let (h, imprint) = token_imprint(&token);
+    let intact = match covered {
+        Ok(input) => Check::from_bool(h.digest(input) == imprint, || "imprint differs".into()),
+        Err(e) => Check::Failed(e),
+    };
+    TimestampEvidence {
+        kind,
+        token,
+        time: None,
+        tsa_certificate: None,
+        certificates: Vec::new(),
+        intact,
+        signature_value: Check::NotChecked("not read in these tests".into()),
     }
 }
 
-fn read_checked(
-    input: &[u8],
-    detached: &[DetachedContent],
-    strip: usize,
-) -> Vec<SignatureEvidence> {
-    read_with(input, detached, &Limits::default(), &stamp_checked(strip)).unwrap()
+fn read_checked(input: &[u8], detached: &[DetachedContent]) -> Vec<SignatureEvidence> {
+    read_with(input, detached, &Limits::default(), &stamp_checked).unwrap()
 }
 
 fn document(name: Option<&str>, bytes: &[u8]) -> Vec<DetachedContent> {
@@ -163,19 +146,12 @@ fn signet_signatures_at_every_level_and_envelope() {
                 Envelope::Enveloping,
                 Envelope::Detached,
             ] {
-                let xml = pki.xades(&signer, level, envelope, DOC.as_bytes(), None);
+                let xml = xades(&pki, &signer, level, envelope, DOC.as_bytes(), None);
                 let detached = match envelope {
                     Envelope::Detached => document(Some("document"), DOC.as_bytes()),
                     _ => Vec::new(),
                 };
-                // Signet leaves out EN 319 132-1 §5.5.2.3 step 6 (the enveloping data
-                // ds:Object) from its archive time-stamps: see the report.
-                let strip = if envelope == Envelope::Enveloping && level == Level::BLta {
-                    canonical_element(&xml, "Object", 1).len()
-                } else {
-                    0
-                };
-                let found = read_checked(&xml, &detached, strip);
+                let found = read_checked(&xml, &detached);
                 let what = format!("{:?} {level} {envelope:?}", signer.1.key_type);
                 assert_eq!(found.len(), 1, "{what}");
                 let ev = &found[0];
@@ -242,22 +218,30 @@ fn signet_signatures_at_every_level_and_envelope() {
 }
 
 #[test]
-fn the_enveloping_archive_time_stamp_lacks_the_data_object() {
-    // What the spec asks (§5.5.2.3 with step 6) is not what signet-ades time-stamps today.
+fn the_enveloping_archive_time_stamp_covers_the_data_object() {
+    // EN 319 132-1 §5.5.2.3 step 6: the ds:Objects but the QualifyingProperties' one.
     let pki = TestPki::new();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &pki.es256(),
         Level::BLta,
         Envelope::Enveloping,
         b"data",
         None,
     );
-    let ev = &read_checked(&xml, &[], 0)[0];
+    let archived = std::cell::RefCell::new(Vec::new());
+    let stamp = |kind, token, covered: Result<&[u8], String>| {
+        if kind == TimestampKind::Archive {
+            archived.replace(covered.clone().unwrap().to_vec());
+        }
+        stamp_checked(kind, token, covered)
+    };
+    let ev = &read_with(&xml, &[], &Limits::default(), &stamp).unwrap()[0];
     assert_eq!(ev.timestamps[0].intact, Check::Passed);
-    assert_eq!(
-        ev.timestamps[1].intact,
-        Check::Failed("imprint differs".into())
-    );
+    assert_eq!(ev.timestamps[1].intact, Check::Passed);
+    let object = canonical_element(&xml, "Object", 1);
+    assert!(object.starts_with(b"<ds:Object "));
+    assert!(archived.borrow().ends_with(&object));
 }
 
 fn replace_once(xml: &[u8], from: &str, to: &str) -> Vec<u8> {
@@ -279,7 +263,8 @@ fn element_text(xml: &[u8], local: &str) -> String {
 fn tampering_is_found() {
     let pki = TestPki::new();
     let signer = pki.es256();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &signer,
         Level::BT,
         Envelope::Enveloped,
@@ -289,7 +274,7 @@ fn tampering_is_found() {
 
     // A changed text node of the signed document: the whole-document reference.
     let changed = replace_once(&xml, "caf\u{e9}", "cafe");
-    let ev = &read_checked(&changed, &[], 0)[0];
+    let ev = &read_checked(&changed, &[])[0];
     assert_eq!(ev.signed_data[0].found, Check::Passed);
     assert_eq!(
         ev.signed_data[0].intact,
@@ -306,7 +291,7 @@ fn tampering_is_found() {
     let mut bytes = b64::decode(&value).unwrap();
     bytes[5] ^= 1;
     let flipped = replace_once(&xml, &value, &b64::encode(&bytes));
-    let ev = &read_checked(&flipped, &[], 0)[0];
+    let ev = &read_checked(&flipped, &[])[0];
     assert_eq!(ev.id, SignatureEvidence::id_for(&bytes));
     assert!(matches!(ev.signature_value, Check::Failed(_)));
     assert!(ev.signed_data.iter().all(|d| d.intact.passed()));
@@ -317,7 +302,7 @@ fn tampering_is_found() {
 
     // A changed signed property: the SignedProperties reference.
     let later = replace_once(&xml, "2026-09-21T14:13:20Z", "2026-09-21T14:13:21Z");
-    let ev = &read_checked(&later, &[], 0)[0];
+    let ev = &read_checked(&later, &[])[0];
     assert_eq!(ev.signed_data.len(), 3);
     assert!(
         ev.signed_data[2]
@@ -330,7 +315,14 @@ fn tampering_is_found() {
 #[test]
 fn a_second_element_with_a_signed_id_is_refused() {
     let pki = TestPki::new();
-    let xml = pki.xades(&pki.es256(), Level::BB, Envelope::Enveloping, b"data", None);
+    let xml = xades(
+        &pki,
+        &pki.es256(),
+        Level::BB,
+        Envelope::Enveloping,
+        b"data",
+        None,
+    );
     let text = String::from_utf8(xml.clone()).unwrap();
     let object_id = text
         .split("<ds:Object Id=\"")
@@ -349,7 +341,7 @@ fn a_second_element_with_a_signed_id_is_refused() {
         ),
     );
     // ds:Signature must start with SignedInfo: a format error.
-    let ev = &read_checked(&wrapped, &[], 0)[0];
+    let ev = &read_checked(&wrapped, &[])[0];
     assert_eq!(
         ev.format_error.as_deref(),
         Some("ds:Signature does not start with ds:SignedInfo")
@@ -362,7 +354,7 @@ fn a_second_element_with_a_signed_id_is_refused() {
             b64::encode(b"evil")
         ),
     );
-    let ev = &read_checked(&wrapped, &[], 0)[0];
+    let ev = &read_checked(&wrapped, &[])[0];
     assert_eq!(ev.format_error, None);
     assert_eq!(
         ev.signed_data[0].found,
@@ -376,7 +368,8 @@ fn a_second_element_with_a_signed_id_is_refused() {
 #[test]
 fn detached_documents_are_needed_and_matched() {
     let pki = TestPki::new();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &pki.es256(),
         Level::BB,
         Envelope::Detached,
@@ -384,7 +377,7 @@ fn detached_documents_are_needed_and_matched() {
         Some("a b.txt"),
     );
     // Not given.
-    let ev = &read_checked(&xml, &[], 0)[0];
+    let ev = &read_checked(&xml, &[])[0];
     assert_eq!(
         ev.signed_data[0].found,
         Check::Failed("the detached document \"a%20b.txt\" was not given".into())
@@ -392,10 +385,10 @@ fn detached_documents_are_needed_and_matched() {
     // By name, among several.
     let mut docs = document(Some("other"), b"x");
     docs.extend(document(Some("/home/u/a b.txt"), b"content"));
-    all_passed(&read_checked(&xml, &docs, 0)[0]);
+    all_passed(&read_checked(&xml, &docs)[0]);
     // The only one given, whatever its name; and a wrong one.
-    all_passed(&read_checked(&xml, &document(None, b"content"), 0)[0]);
-    let ev = &read_checked(&xml, &document(None, b"contents"), 0)[0];
+    all_passed(&read_checked(&xml, &document(None, b"content"))[0]);
+    let ev = &read_checked(&xml, &document(None, b"contents"))[0];
     assert!(matches!(ev.signed_data[0].intact, Check::Failed(_)));
     assert_eq!(ev.signature_value, Check::Passed);
 }
@@ -441,13 +434,20 @@ fn what_is_not_a_signature() {
 #[test]
 fn an_xpath_transform_is_not_run() {
     let pki = TestPki::new();
-    let xml = pki.xades(&pki.es256(), Level::BB, Envelope::Enveloped, b"<r/>", None);
+    let xml = xades(
+        &pki,
+        &pki.es256(),
+        Level::BB,
+        Envelope::Enveloped,
+        b"<r/>",
+        None,
+    );
     let xpath = replace_once(
         &xml,
         "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>",
         "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"><ds:XPath>1</ds:XPath></ds:Transform>",
     );
-    let ev = &read_checked(&xpath, &[], 0)[0];
+    let ev = &read_checked(&xpath, &[])[0];
     assert_eq!(
         ev.signed_data[0].intact,
         Check::Failed(
@@ -642,7 +642,8 @@ fn signxml_signatures_with_c14n_11() {
 #[test]
 fn references_cannot_cost_without_bound() {
     let pki = TestPki::new();
-    let xml = pki.xades(
+    let xml = xades(
+        &pki,
         &pki.es256(),
         Level::BB,
         Envelope::Enveloped,

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use roxmltree::{Document, Node, NodeId};
 use signet_core::HashAlgorithm;
 
-use super::c14n::{self, C14n, NodeSet};
 use crate::crypto::{self, EcdsaEncoding, SignatureAlgorithm};
 use crate::{Check, DetachedContent, Limits};
+use signet_ades::xml::{self as c14n, C14n, NodeSet};
 
 pub const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
