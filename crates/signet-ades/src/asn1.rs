@@ -27,7 +27,8 @@ pub const fn ctx(n: u8) -> u8 {
     0xa0 | n
 }
 
-fn push_len(out: &mut Vec<u8>, len: usize) {
+/// Appends a DER definite length (X.690 §8.1.3: short form below 128, else the fewest octets).
+pub fn push_len(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {

@@ -100,11 +100,13 @@ impl<'a> CertView<'a> {
     }
 }
 
-static PSS_MAX_SHA256: sig::RsaParameters =
+/// RSASSA-PSS with the largest salt (what `PssSalt::Maximum` signs with); validation tries it
+/// beside the digest-length salt.
+pub static PSS_MAX_SHA256: sig::RsaParameters =
     sig::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(sig::RsaPssSaltLength::Max);
-static PSS_MAX_SHA384: sig::RsaParameters =
+pub static PSS_MAX_SHA384: sig::RsaParameters =
     sig::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(sig::RsaPssSaltLength::Max);
-static PSS_MAX_SHA512: sig::RsaParameters =
+pub static PSS_MAX_SHA512: sig::RsaParameters =
     sig::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(sig::RsaPssSaltLength::Max);
 
 fn verification_algorithm(

@@ -365,7 +365,7 @@ fn archive_v3(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use signet_ades::test_pki::{self, SIGNING_TIME, TestPki};
     use signet_ades::{Content, Envelope, Level, cms as ades_cms};
@@ -389,11 +389,6 @@ mod tests {
             name: Some("doc.txt".into()),
             bytes: DOC.to_vec(),
         }]
-    }
-
-    fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-        v.sort();
-        v
     }
 
     /// Everything a good signature of `level` shows.
@@ -424,6 +419,21 @@ mod tests {
                 intact: Check::Passed
             }]
         );
+        assert_eq!(ev.covers_whole_document, None);
+        assert_signed_by_the_test_pki(ev, pki, level);
+    }
+
+    /// What a good CMS signature (CAdES, or PAdES's CMS) of `level` made with `pki` shows:
+    /// the signer, the certificates and validation data it carries, and its time-stamps.
+    pub(crate) fn assert_signed_by_the_test_pki(
+        ev: &SignatureEvidence,
+        pki: &TestPki,
+        level: Level,
+    ) {
+        let sorted = |mut v: Vec<Vec<u8>>| {
+            v.sort();
+            v
+        };
         assert_eq!(
             ev.signing_certificate.as_ref(),
             Some(&pki.signer.certificate)
@@ -431,13 +441,12 @@ mod tests {
         assert_eq!(ev.signing_certificate_reference, Check::Passed);
         assert_eq!(ev.signature_value, Check::Passed);
         assert_eq!(ev.constraint_failures, Vec::<String>::new());
-        assert_eq!(ev.covers_whole_document, None);
+        let lt = level >= Level::BLt;
         let mut certs = vec![pki.signer.certificate.clone(), pki.ca.certificate.clone()];
-        if level >= Level::BLt {
+        if lt {
             certs.push(pki.tsa.certificate.clone());
         }
         assert_eq!(sorted(ev.certificates.clone()), sorted(certs));
-        let lt = level >= Level::BLt;
         assert_eq!(ev.has_validation_data, lt);
         // A CRL and an OCSP response fetched for the signer and for the TSA.
         assert_eq!(ev.crls.len(), if lt { 2 } else { 0 });

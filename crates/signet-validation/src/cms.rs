@@ -120,14 +120,7 @@ impl Node<'_> {
             Node::Primitive { tag, .. } | Node::Constructed { tag, .. } => *tag,
         };
         out.push(tag);
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
+        asn1::push_len(out, len);
         match self {
             Node::Primitive { parts, .. } => parts.iter().for_each(|p| out.extend_from_slice(p)),
             Node::Constructed { children, .. } => children.iter().for_each(|c| c.write(out)),

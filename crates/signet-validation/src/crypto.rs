@@ -6,6 +6,9 @@
 
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use signet_ades::asn1::{self, SEQUENCE};
+// PSS salts: the digest's length (the common choice) or the maximum (what some HSMs and
+// Signet's `PssSalt::Maximum` produce); the salt length is not signalled in XMLDSig or JOSE.
+use signet_ades::cert::{PSS_MAX_SHA256, PSS_MAX_SHA384, PSS_MAX_SHA512};
 use signet_core::HashAlgorithm;
 
 /// A signature algorithm, as far as verification needs it.
@@ -153,15 +156,6 @@ fn key_kind(spki: &[u8]) -> Result<(String, Option<String>), String> {
         .map(|p| oid_text(p.content));
     Ok((oid, curve))
 }
-
-// PSS salts: the digest's length (the common choice) or the maximum (what some HSMs and
-// Signet's `PssSalt::Maximum` produce); the salt length is not signalled in XMLDSig or JOSE.
-static PSS_MAX_SHA256: sig::RsaParameters =
-    sig::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(sig::RsaPssSaltLength::Max);
-static PSS_MAX_SHA384: sig::RsaParameters =
-    sig::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(sig::RsaPssSaltLength::Max);
-static PSS_MAX_SHA512: sig::RsaParameters =
-    sig::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(sig::RsaPssSaltLength::Max);
 
 fn verification_algorithm(
     alg: SignatureAlgorithm,
