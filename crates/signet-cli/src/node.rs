@@ -530,44 +530,25 @@ fn validation_settings(
         fetch: v.fetch,
         network: v
             .fetch
-            .then(|| Arc::new(NetworkFetcher::default()) as Arc<dyn signet_ades::ValidationData>),
+            // Certificates of other CAs: issuer certificates from caIssuers, OCSP or CRLs from
+            // the URLs they name; the HTTP client is made on first use, on the validation's
+            // blocking thread (one cannot be made inside the async runtime).
+            .then(|| {
+                Arc::new(signet_client::fetch::LazyValidationData::new(
+                    signet_client::HttpOptions {
+                        timeout: FETCH_TIMEOUT,
+                        ..Default::default()
+                    },
+                    Vec::new(),
+                )) as Arc<dyn signet_ades::ValidationData>
+            }),
         limits,
         max_revocation_age: MAX_REVOCATION_AGE,
     })
 }
 
-/// Validation data over HTTP for certificates of other CAs (`[validation] fetch`): issuer
-/// certificates from caIssuers, OCSP or CRLs from the URLs the certificates name. The blocking
-/// HTTP client is made on first use, on the validation's blocking thread (one cannot be made
-/// inside the async runtime).
-#[derive(Default)]
-struct NetworkFetcher(
-    std::sync::OnceLock<Result<signet_client::fetch::HttpValidationData, String>>,
-);
-
 /// How long one validation data fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
-
-impl signet_ades::ValidationData for NetworkFetcher {
-    fn chain_and_revocation(
-        &self,
-        certificate: &[u8],
-    ) -> Result<signet_ades::Revocation, signet_ades::AdesError> {
-        let fetcher = self.0.get_or_init(|| {
-            let options = signet_client::HttpOptions {
-                timeout: FETCH_TIMEOUT,
-                ..Default::default()
-            };
-            signet_client::http_client(&options)
-                .map(|http| signet_client::fetch::HttpValidationData::new(http, Vec::new()))
-                .map_err(|e| e.to_string())
-        });
-        match fetcher {
-            Ok(f) => f.chain_and_revocation(certificate),
-            Err(e) => Err(signet_ades::AdesError::ValidationData(e.clone())),
-        }
-    }
-}
 
 /// Checkpoint time-stamps from the node's TSA (built in or external).
 struct PkiTimeStamper(Arc<PkiService>);

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use signet_ades::Level;
-use signet_client::fetch::{HttpValidationData, Rfc3161TimeStamper};
+use signet_client::fetch::{HttpValidationData, LazyValidationData, Rfc3161TimeStamper};
 use signet_client::{HttpOptions, http_client};
 use signet_validation::trust::{self, TrustAnchors};
 use signet_validation::{
@@ -90,12 +90,14 @@ struct Setup {
     anchors: TrustAnchors,
     lists: Vec<TrustListInfo>,
     detached: Vec<DetachedContent>,
-    http: reqwest::blocking::Client,
-    fetcher: Option<HttpValidationData>,
+    /// Made on first use: a validation that needs no network never builds one.
+    http: std::sync::OnceLock<reqwest::blocking::Client>,
+    http_options: HttpOptions,
+    fetcher: Option<LazyValidationData>,
 }
 
 impl Setup {
-    fn load(args: &TrustArgs, signed: &[u8]) -> anyhow::Result<Self> {
+    fn load(args: &TrustArgs) -> anyhow::Result<Self> {
         let mut options = HttpOptions::default();
         if let Some(ca) = &args.ca_cert {
             let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
@@ -105,7 +107,14 @@ impl Setup {
                 .map_err(|e| anyhow::anyhow!("--ca-cert {}: {e}", ca.display()))?;
             options.extra_roots = extra.anchors.into_iter().map(|a| a.der).collect();
         }
-        let http = http_client(&options).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let http = std::sync::OnceLock::new();
+        let client = || -> Result<reqwest::blocking::Client, String> {
+            if let Some(c) = http.get() {
+                return Ok(Clone::clone(c));
+            }
+            let c = http_client(&options).map_err(|e| e.to_string())?;
+            Ok(http.get_or_init(|| c).clone())
+        };
 
         let mut anchors = TrustAnchors::default();
         for path in &args.trust {
@@ -119,8 +128,7 @@ impl Setup {
             if args.offline {
                 return Err("fetching is off (--offline)".into());
             }
-            signet_client::fetch::get_bytes(&http, url, trust::MAX_TRUSTED_LIST_BYTES)
-                .map_err(|e| e.to_string())
+            signet_client::fetch::get_bytes(&client()?, url, trust::MAX_TRUSTED_LIST_BYTES)
         };
         let mut sources = Vec::new();
         for source in &args.trusted_list {
@@ -151,16 +159,23 @@ impl Setup {
                     .with_context(|| format!("reading {}", path.display()))?,
             });
         }
-        let _ = signed;
-        let fetcher =
-            (!args.offline).then(|| HttpValidationData::for_validation(http.clone(), Vec::new()));
+        let fetcher = (!args.offline).then(|| LazyValidationData::new(options.clone(), Vec::new()));
         Ok(Self {
             anchors,
             lists,
             detached,
             http,
+            http_options: options,
             fetcher,
         })
+    }
+
+    fn http(&self) -> anyhow::Result<reqwest::blocking::Client> {
+        if let Some(c) = self.http.get() {
+            return Ok(c.clone());
+        }
+        let c = http_client(&self.http_options).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(self.http.get_or_init(|| c).clone())
     }
 
     fn validate(
@@ -232,7 +247,7 @@ fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
 /// the file could not be validated at all.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let signed = read_input(&args.file)?;
-    let setup = Setup::load(&args.trust, &signed)?;
+    let setup = Setup::load(&args.trust)?;
     let at = match &args.at {
         Some(t) => parse_time(t)?,
         None => OffsetDateTime::now_utc(),
@@ -304,7 +319,7 @@ pub fn extend(args: ExtendArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let signed = read_input(&args.file)?;
-    let setup = Setup::load(&args.trust, &signed)?;
+    let setup = Setup::load(&args.trust)?;
     let now = OffsetDateTime::now_utc();
     let name = file_name(&args.file);
     let before = setup.validate(&signed, name.as_deref(), now)?;
@@ -333,7 +348,7 @@ pub fn extend(args: ExtendArgs) -> anyhow::Result<ExitCode> {
     }
 
     let tsa = match &args.tsa {
-        Some(url) => Some(Rfc3161TimeStamper::new(setup.http.clone(), url.clone())),
+        Some(url) => Some(Rfc3161TimeStamper::new(setup.http()?, url.clone())),
         None if matches!(target, Level::BT | Level::BLta) => bail!(
             "--level {target} needs a time-stamping authority: give --tsa URL (or SIGNET_TSA)"
         ),
@@ -349,7 +364,7 @@ pub fn extend(args: ExtendArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .flat_map(|s| s.chain.iter().map(|c| c.der.clone()))
         .collect();
-    let validation = HttpValidationData::new(setup.http.clone(), known);
+    let validation = HttpValidationData::new(setup.http()?, known);
     let extended = signet_ades::extend::extend(
         signet_ades::extend::ExtendRequest {
             signature: signed,

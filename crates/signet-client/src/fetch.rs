@@ -530,6 +530,40 @@ impl ValidationData for HttpValidationData {
     }
 }
 
+/// [`HttpValidationData::for_validation`] whose HTTP client is made on first use: a validator
+/// that finds everything in the signature never pays for the client (the system's roots, a
+/// runtime thread), and a server can hold one made outside its async runtime.
+#[derive(Debug)]
+pub struct LazyValidationData {
+    options: crate::HttpOptions,
+    known: Vec<Vec<u8>>,
+    fetcher: std::sync::OnceLock<Result<HttpValidationData, String>>,
+}
+
+impl LazyValidationData {
+    pub fn new(options: crate::HttpOptions, known_certificates: Vec<Vec<u8>>) -> Self {
+        Self {
+            options,
+            known: known_certificates,
+            fetcher: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl ValidationData for LazyValidationData {
+    fn chain_and_revocation(&self, certificate: &[u8]) -> Result<Revocation, AdesError> {
+        let fetcher = self.fetcher.get_or_init(|| {
+            crate::http_client(&self.options)
+                .map(|http| HttpValidationData::for_validation(http, self.known.clone()))
+                .map_err(|e| e.to_string())
+        });
+        match fetcher {
+            Ok(f) => f.chain_and_revocation(certificate),
+            Err(e) => Err(AdesError::ValidationData(e.clone())),
+        }
+    }
+}
+
 /// A cached result and the earliest nextUpdate of its revocation data (Unix seconds), after
 /// which it is fetched again; `None` when there is none to honour (a root).
 #[derive(Debug)]
