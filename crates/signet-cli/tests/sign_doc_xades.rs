@@ -74,6 +74,11 @@ elif mode == 'ats':
         if child.tag == '{%s}ArchiveTimeStamp' % X141:
             break
         h.update(c14n(child))
+    # EN 319 132-1 5.5.2.2 step 6: every ds:Object but the one holding QualifyingProperties
+    # (an enveloping signature's data object included).
+    for obj in sig.findall('ds:Object', ns):
+        if obj.find('xades:QualifyingProperties', ns) is None:
+            h.update(c14n(obj))
     print(h.hexdigest())
 elif mode == 'detached':
     from signxml.xades import XAdESVerifier
