@@ -145,10 +145,21 @@ fn signature(ev: SignatureEvidence, options: &Options<'_>) -> SignatureReport {
     }
     let level = achieved_level(&ev, &timestamps, &chain_reports);
     if ev.covers_whole_document == Some(false) {
-        warnings.push(
-            "the signature covers an earlier revision of the PDF; later incremental updates are not signed by it"
-                .into(),
-        );
+        // Validation data and document time-stamps are the expected later updates of a B-LT
+        // or B-LTA; anything else added after signing deserves the user's eye.
+        let long_term = ev.has_validation_data
+            || ev.timestamps.iter().any(|t| t.kind == TimestampKind::Archive);
+        if long_term {
+            infos.push(
+                "incremental updates follow the signed revision (validation data, document time-stamps); the signature does not cover them"
+                    .into(),
+            );
+        } else {
+            warnings.push(
+                "the signature covers an earlier revision of the PDF; later incremental updates are not signed by it"
+                    .into(),
+            );
+        }
     }
 
     let (indication, sub_indication) = match verdict {
