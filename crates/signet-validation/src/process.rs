@@ -148,7 +148,10 @@ fn signature(ev: SignatureEvidence, options: &Options<'_>) -> SignatureReport {
         // Validation data and document time-stamps are the expected later updates of a B-LT
         // or B-LTA; anything else added after signing deserves the user's eye.
         let long_term = ev.has_validation_data
-            || ev.timestamps.iter().any(|t| t.kind == TimestampKind::Archive);
+            || ev
+                .timestamps
+                .iter()
+                .any(|t| t.kind == TimestampKind::Archive);
         if long_term {
             infos.push(
                 "incremental updates follow the signed revision (validation data, document time-stamps); the signature does not cover them"
