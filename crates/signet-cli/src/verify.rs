@@ -96,6 +96,19 @@ struct Setup {
     fetcher: Option<LazyValidationData>,
 }
 
+/// The one HTTP client, made on first use: most validations never fetch anything, and making
+/// a client (loading the system roots) costs more than validating.
+fn lazy_client(
+    cell: &std::sync::OnceLock<reqwest::blocking::Client>,
+    options: &HttpOptions,
+) -> anyhow::Result<reqwest::blocking::Client> {
+    if let Some(c) = cell.get() {
+        return Ok(c.clone());
+    }
+    let c = http_client(options).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(cell.get_or_init(|| c).clone())
+}
+
 impl Setup {
     fn load(args: &TrustArgs) -> anyhow::Result<Self> {
         let mut options = HttpOptions::default();
@@ -108,14 +121,6 @@ impl Setup {
             options.extra_roots = extra.anchors.into_iter().map(|a| a.der).collect();
         }
         let http = std::sync::OnceLock::new();
-        let client = || -> Result<reqwest::blocking::Client, String> {
-            if let Some(c) = http.get() {
-                return Ok(Clone::clone(c));
-            }
-            let c = http_client(&options).map_err(|e| e.to_string())?;
-            Ok(http.get_or_init(|| c).clone())
-        };
-
         let mut anchors = TrustAnchors::default();
         for path in &args.trust {
             let bytes =
@@ -128,20 +133,16 @@ impl Setup {
             if args.offline {
                 return Err("fetching is off (--offline)".into());
             }
-            signet_client::fetch::get_bytes(&client()?, url, trust::MAX_TRUSTED_LIST_BYTES)
+            let client = lazy_client(&http, &options).map_err(|e| e.to_string())?;
+            signet_client::fetch::get_bytes(&client, url, trust::MAX_TRUSTED_LIST_BYTES)
         };
-        let mut sources = Vec::new();
-        for source in &args.trusted_list {
-            let bytes = if source.starts_with("http://") || source.starts_with("https://") {
-                fetch_list(source).map_err(|e| anyhow::anyhow!("--trusted-list {source}: {e}"))?
-            } else {
-                std::fs::read(source).with_context(|| format!("reading {source}"))?
-            };
-            sources.push((source.clone(), bytes));
-        }
-        let (lists, notes) =
-            trust::load_trusted_lists(sources, &fetch_list, &Limits::default(), &mut anchors)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (lists, notes) = trust::load_trusted_lists(
+            &args.trusted_list,
+            &fetch_list,
+            &Limits::default(),
+            &mut anchors,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         for note in notes {
             eprintln!("note: {note}");
         }
@@ -171,11 +172,7 @@ impl Setup {
     }
 
     fn http(&self) -> anyhow::Result<reqwest::blocking::Client> {
-        if let Some(c) = self.http.get() {
-            return Ok(c.clone());
-        }
-        let c = http_client(&self.http_options).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(self.http.get_or_init(|| c).clone())
+        lazy_client(&self.http, &self.http_options)
     }
 
     fn validate(

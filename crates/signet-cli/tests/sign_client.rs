@@ -16,52 +16,10 @@ use std::time::Duration;
 use common::doc_signer::minimal_pdf;
 use common::interop::interop;
 use common::oauth::Browser;
-use common::sign_cli::{client, client_command, signer_env, text};
+use common::sign_cli::{client, client_command, documents, judge, signer_env, text, write};
 use common::*;
 
 const PIN: &str = "24680";
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
-/// One document of each format: PDF, XML, JSON, text.
-fn documents(dir: &Path) -> Vec<PathBuf> {
-    vec![
-        write(dir, "contract.pdf", &minimal_pdf()),
-        write(
-            dir,
-            "invoice.xml",
-            b"<?xml version=\"1.0\"?>\n<Invoice xmlns=\"urn:example:invoice\"><Total>117.00</Total></Invoice>\n",
-        ),
-        write(dir, "claims.json", br#"{"order": 117, "total": "117.00"}"#),
-        write(dir, "report.txt", b"Quarterly report, signed.\n"),
-    ]
-}
-
-/// The third-party judgement of one output (`validate.sh`).
-fn judge(out: &Path, input: &Path, ca: &Path, detached: bool) {
-    let Some(tools) = interop() else { return };
-    let name = out.file_name().unwrap().to_str().unwrap();
-    let (ok, log) = if name.ends_with(".pdf") {
-        tools.validate(&[Path::new("pades"), out, ca])
-    } else if name.ends_with(".p7m") {
-        tools.validate(&[Path::new("cades"), out, Path::new("-"), ca])
-    } else if name.ends_with(".p7s") {
-        tools.validate(&[Path::new("cades"), out, input, ca])
-    } else if name.ends_with(".xml") && detached {
-        tools.validate(&[Path::new("xades"), out, ca, input])
-    } else if name.ends_with(".xml") {
-        tools.validate(&[Path::new("xades"), out, ca])
-    } else if detached {
-        tools.validate(&[Path::new("jades"), out, ca, input])
-    } else {
-        tools.validate(&[Path::new("jades"), out, ca])
-    };
-    assert!(ok, "{name} rejected by the validators:\n{log}");
-}
 
 #[test]
 fn every_format_and_level_passes_the_validators_scal1_v2() {

@@ -124,18 +124,9 @@ pub fn load_trusted_lists(
     limits: &signet_ades::Limits,
     anchors: &mut TrustAnchors,
 ) -> Result<Vec<TrustListInfo>, String> {
-    let mut lists = Vec::new();
-    for source in sources {
-        let bytes = if source.starts_with("http://") || source.starts_with("https://") {
-            fetch(source)
-        } else {
-            std::fs::read(source).map_err(|e| e.to_string())
-        }
-        .map_err(|e| format!("validation.trusted_lists {source}: {e}"))?;
-        lists.push((source.clone(), bytes));
-    }
-    let (used, notes) = signet_validation::trust::load_trusted_lists(lists, fetch, limits, anchors)
-        .map_err(|e| format!("validation.trusted_lists: {e}"))?;
+    let (used, notes) =
+        signet_validation::trust::load_trusted_lists(sources, fetch, limits, anchors)
+            .map_err(|e| format!("validation.trusted_lists: {e}"))?;
     for note in notes {
         tracing::warn!(note = %note, "trusted list skipped");
     }
@@ -464,7 +455,7 @@ mod tests {
         .expect_err("unreachable");
         assert_eq!(
             err,
-            "validation.trusted_lists https://tl.invalid/eu-lotl.xml: offline: https://tl.invalid/eu-lotl.xml"
+            "validation.trusted_lists: trusted list https://tl.invalid/eu-lotl.xml: offline: https://tl.invalid/eu-lotl.xml"
         );
         let dir = tempfile::tempdir().expect("tempdir");
         let junk = dir.path().join("tl.xml");

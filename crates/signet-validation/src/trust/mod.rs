@@ -15,8 +15,21 @@ pub const MAX_TRUSTED_LIST_BYTES: usize = 32 << 20;
 /// Most national lists followed from lists of lists.
 const MAX_LISTS: usize = 64;
 
-/// Reads trusted lists (`(source, bytes)`: a national list or a list of lists), checks each
-/// one's signature and adds the granted CA/QC and TSA services to `anchors`.
+/// A trusted list's bytes: fetched when `source` is an `http(s)` URL, else read from the file.
+fn read_source(
+    source: &str,
+    fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        fetch(source)
+    } else {
+        std::fs::read(source).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads trusted lists (each source a file path or an `http(s)` URL, fetched with `fetch`: a
+/// national list or a list of lists), checks each one's signature and adds the granted CA/QC
+/// and TSA services to `anchors`.
 ///
 /// A list of lists (one with pointers to other lists) is followed: each national list it
 /// points to is taken from `sources` when given there (matched by territory), else fetched
@@ -25,7 +38,7 @@ const MAX_LISTS: usize = 64;
 /// given are used). A national list given alone is used on its own signature. Returns the
 /// lists whose anchors were used, for the report, and the notes.
 pub fn load_trusted_lists(
-    sources: Vec<(String, Vec<u8>)>,
+    sources: &[String],
     fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
     limits: &Limits,
     anchors: &mut TrustAnchors,
@@ -34,11 +47,12 @@ pub fn load_trusted_lists(
         ValidationError::Configuration(format!("trusted list {source}: {e}"))
     };
     let mut lists = Vec::new();
-    for (source, bytes) in &sources {
+    for source in sources {
+        let bytes = read_source(source, fetch).map_err(|e| bad(source, e))?;
         if bytes.len() > MAX_TRUSTED_LIST_BYTES {
             return Err(bad(source, "too large".into()));
         }
-        lists.push(tl::read_trusted_list(bytes, source, limits).map_err(|e| bad(source, e))?);
+        lists.push(tl::read_trusted_list(&bytes, source, limits).map_err(|e| bad(source, e))?);
     }
     let (lotls, nationals): (Vec<_>, Vec<_>) =
         lists.into_iter().partition(|l| !l.pointers.is_empty());
