@@ -32,6 +32,7 @@ pub mod dss;
 pub mod error;
 pub mod form;
 pub mod oauth2;
+pub mod openapi;
 pub mod ops;
 pub mod pki;
 pub mod tls;
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         // Alive: the process answers. Ready: it can also reach its database and key module.
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ops::readyz))
+        .route("/openapi.json", get(openapi::get))
         .route(
             "/logo.png",
             get(|| async { ([(axum::http::header::CONTENT_TYPE, "image/png")], LOGO_PNG) }),
