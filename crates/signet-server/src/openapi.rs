@@ -50,8 +50,12 @@ mod tests {
 
     #[test]
     fn servers_name_the_public_url() {
-        let served: Value = serde_json::from_slice(&document_for("https://signet.example")).unwrap();
-        assert_eq!(served["servers"], json!([{ "url": "https://signet.example" }]));
+        let served: Value =
+            serde_json::from_slice(&document_for("https://signet.example")).unwrap();
+        assert_eq!(
+            served["servers"],
+            json!([{ "url": "https://signet.example" }])
+        );
         let mut committed: Value = serde_json::from_str(DOCUMENT).unwrap();
         assert_eq!(committed["servers"][0]["url"], "/");
         committed["servers"] = served["servers"].clone();

@@ -23,7 +23,9 @@ fn document() -> Value {
     serde_json::from_str(signet_server::openapi::DOCUMENT).expect("openapi.json is JSON")
 }
 
-const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const HTTP_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Every (path, method) the document describes.
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {
@@ -54,7 +56,9 @@ fn walk_refs(doc: &Value, v: &Value, at: &str, seen: &mut usize) {
     match v {
         Value::Object(map) => {
             if let Some(r) = map.get("$ref") {
-                let r = r.as_str().unwrap_or_else(|| panic!("{at}: $ref is a string"));
+                let r = r
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{at}: $ref is a string"));
                 let pointer = r
                     .strip_prefix('#')
                     .unwrap_or_else(|| panic!("{at}: $ref {r} is local"));
@@ -83,7 +87,10 @@ fn document_is_openapi_3_1_with_resolvable_references() {
     assert_eq!(doc["servers"][0]["url"], "/", "relative in the file");
     let mut refs = 0;
     walk_refs(&doc, &doc, "", &mut refs);
-    assert!(refs > 100, "the document shares its schemas through $ref ({refs})");
+    assert!(
+        refs > 100,
+        "the document shares its schemas through $ref ({refs})"
+    );
     let schemes: BTreeSet<&str> = doc["components"]["securitySchemes"]
         .as_object()
         .expect("security schemes")
@@ -103,7 +110,10 @@ fn document_is_openapi_3_1_with_resolvable_references() {
                 "{method} {path}: status {status}"
             );
             let r = resolve(&doc, r);
-            assert!(r["description"].is_string(), "{method} {path} {status}: description");
+            assert!(
+                r["description"].is_string(),
+                "{method} {path} {status}: description"
+            );
             assert!(
                 r["headers"]["X-Request-Id"].is_object(),
                 "{method} {path} {status}: every answer carries X-Request-Id"
@@ -111,14 +121,20 @@ fn document_is_openapi_3_1_with_resolvable_references() {
         }
         for requirement in op["security"].as_array().into_iter().flatten() {
             for scheme in requirement.as_object().expect("requirement").keys() {
-                assert!(schemes.contains(scheme.as_str()), "{method} {path}: {scheme}");
+                assert!(
+                    schemes.contains(scheme.as_str()),
+                    "{method} {path}: {scheme}"
+                );
             }
         }
         if let Some(params) = op["parameters"].as_array() {
             for p in params {
                 if p["in"] == "path" {
                     let name = p["name"].as_str().expect("name");
-                    assert!(path.contains(&format!("{{{name}}}")), "{path} has {{{name}}}");
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{path} has {{{name}}}"
+                    );
                 }
             }
         }
@@ -261,7 +277,10 @@ fn served_operations() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for (path, method) in routes_in_code() {
         if path == signet_server::CSC_ROUTE {
-            assert_eq!(method, "any", "the CSC entry dispatches every method itself");
+            assert_eq!(
+                method, "any",
+                "the CSC entry dispatches every method itself"
+            );
             for version in ["v1", "v2"] {
                 for m in signet_server::csc::METHODS {
                     if version == "v1" && *m == "signatures/signDoc" {
@@ -300,8 +319,14 @@ fn every_served_route_is_documented_and_every_documented_one_served() {
     let documented = documented(&document());
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
-    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not documented: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
 }
 
 #[test]
@@ -495,9 +520,10 @@ impl Comparison<'_> {
                 "{definition}: Signet requires {extra:?} that CSC does not"
             );
         }
-        let (Some(csc_props), Some(our_props)) =
-            (csc["properties"].as_object(), ours["properties"].as_object())
-        else {
+        let (Some(csc_props), Some(our_props)) = (
+            csc["properties"].as_object(),
+            ours["properties"].as_object(),
+        ) else {
             return;
         };
         for (name, csc_member) in csc_props {
@@ -570,9 +596,9 @@ fn csc_methods_agree_with_the_csc_v1_json_schema() {
         let Some((request, answer)) = our_schemas(&doc, method) else {
             // Not served (credentials/sendOTP): it must not be documented either.
             assert!(
-                !documented(&doc)
-                    .iter()
-                    .any(|(p, _)| p.to_ascii_lowercase().ends_with(&method.replacen('-', "/", 1).to_ascii_lowercase())),
+                !documented(&doc).iter().any(|(p, _)| p
+                    .to_ascii_lowercase()
+                    .ends_with(&method.replacen('-', "/", 1).to_ascii_lowercase())),
                 "{method} is not served and not documented"
             );
             continue;
@@ -602,7 +628,10 @@ fn csc_methods_agree_with_the_csc_v1_json_schema() {
         .map(|d| (d.definition.to_owned(), d.member.to_owned(), d.what))
         .collect();
     for f in &found {
-        assert!(listed.contains(f), "undocumented deviation from the CSC schema: {f:?}");
+        assert!(
+            listed.contains(f),
+            "undocumented deviation from the CSC schema: {f:?}"
+        );
     }
     for d in DEVIATIONS {
         assert!(

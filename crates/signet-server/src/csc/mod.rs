@@ -139,6 +139,15 @@ async fn handle(
             )
         });
     }
+    // A v2 method: on v1 paths it does not exist, for any caller (checked before authentication,
+    // like an unknown method).
+    if version == Version::V1 && method == "signatures/signDoc" {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "signatures/signDoc is a CSC v2 method: use /csc/v2/signatures/signDoc",
+        ));
+    }
     // info may be fetched with GET (certomancer and some clients do); everything else is POST.
     let get_ok = method == "info" && http_method == Method::GET;
     if http_method != Method::POST && !get_ok {
@@ -189,11 +198,9 @@ async fn handle(
                 .await
                 .map(Reply::Json)
         }
-        "signatures/signDoc" => {
-            sign_doc::sign_doc(state, version, user, &fields, caller.credential_token())
-                .await
-                .map(Reply::RawJson)
-        }
+        "signatures/signDoc" => sign_doc::sign_doc(state, user, &fields, caller.credential_token())
+            .await
+            .map(Reply::RawJson),
         "signatures/timestamp" => timestamp::timestamp(state, &fields).await.map(Reply::Json),
         _ => Err(ApiError::internal()),
     }

@@ -3,14 +3,12 @@
 //! ([`signet_service::Service::sign_documents`]: prepare, pre-flight, SAD spend and key use,
 //! finish), and writes the signed documents straight into the JSON answer.
 
-use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use signet_ades::{Content, Format, Level, Output, Revocation, SignedProps};
 use signet_core::{AlgError, HashAlgorithm, SignMechanism};
 use signet_service::DocumentItem;
 use signet_store::{Credential, User};
 
-use super::Version;
 use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
@@ -349,18 +347,10 @@ fn push_b64_array(out: &mut Vec<u8>, items: &[Vec<u8>]) {
 /// `bearer_sad` as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
 pub async fn sign_doc(
     state: &AppState,
-    version: Version,
     user: &User,
     body: &Fields,
     bearer_sad: Option<&str>,
 ) -> ApiResult<Vec<u8>> {
-    if version == Version::V1 {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request",
-            "signatures/signDoc is a CSC v2 method: use /csc/v2/signatures/signDoc",
-        ));
-    }
     let credential_id = match body.opt_str("credentialID")? {
         Some(c) if !c.is_empty() => c.to_owned(),
         _ if body.opt_str("signatureQualifier")?.is_some() => {
