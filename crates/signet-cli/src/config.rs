@@ -18,6 +18,7 @@ pub struct Config {
     pub sam: Sam,
     pub tokens: Tokens,
     pub limits: Limits,
+    pub http: Http,
     pub ca: Ca,
     pub keys: Keys,
     pub oauth2: OAuth2,
@@ -125,6 +126,92 @@ pub struct Limits {
     pub max_pdf_objects: usize,
     /// signatures/signDoc: deepest element nesting in an XML document (XAdES).
     pub max_xml_depth: usize,
+}
+
+/// The HTTP front's bounds on slow and greedy clients: timeouts, connection caps, request rate
+/// per client address, shutdown grace (docs/operations.md, "Slow and greedy clients").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    /// A request head, a TLS handshake, and the next request on an idle keep-alive connection
+    /// must arrive within this time; else the connection is closed.
+    pub header_timeout_seconds: u64,
+    /// A request body gets this long, plus 1 s per `body_min_bytes_per_second` bytes it sends;
+    /// then 408 and the connection is closed. An answer the client stops reading for this long
+    /// is abandoned.
+    pub body_timeout_seconds: u64,
+    /// 0 = the whole body within `body_timeout_seconds`, whatever its size.
+    pub body_min_bytes_per_second: u64,
+    /// Open connections at most; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Open connections at most per client address (IPv6: per /64); 0 = no cap.
+    pub max_connections_per_address: usize,
+    /// Sustained requests per second per client address (429 beyond); 0 = no rate limit.
+    pub requests_per_second: f64,
+    /// Requests a client address may send at once above the sustained rate.
+    pub request_burst: u32,
+    /// At shutdown, how long requests in progress may take before every connection is dropped.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        let d = signet_server::HttpSettings::default();
+        Self {
+            header_timeout_seconds: d.header_timeout.as_secs(),
+            body_timeout_seconds: d.body_timeout.as_secs(),
+            body_min_bytes_per_second: d.body_min_bytes_per_second,
+            max_connections: d.max_connections,
+            max_connections_per_address: d.max_connections_per_address,
+            requests_per_second: d.requests_per_second,
+            request_burst: d.request_burst,
+            shutdown_grace_seconds: d.shutdown_grace.as_secs(),
+        }
+    }
+}
+
+impl Http {
+    /// The settings the server runs with.
+    pub fn settings(&self) -> signet_server::HttpSettings {
+        signet_server::HttpSettings {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_seconds),
+            body_min_bytes_per_second: self.body_min_bytes_per_second,
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            requests_per_second: self.requests_per_second,
+            request_burst: self.request_burst,
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=3600).contains(&self.header_timeout_seconds),
+            "http.header_timeout_seconds must be 1-3600"
+        );
+        anyhow::ensure!(
+            (1..=86_400).contains(&self.body_timeout_seconds),
+            "http.body_timeout_seconds must be 1-86400"
+        );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "http.max_connections must be at least 1"
+        );
+        anyhow::ensure!(
+            self.requests_per_second.is_finite() && self.requests_per_second >= 0.0,
+            "http.requests_per_second must be 0 (no limit) or a positive number"
+        );
+        anyhow::ensure!(
+            self.requests_per_second == 0.0 || self.request_burst >= 1,
+            "http.request_burst must be at least 1"
+        );
+        anyhow::ensure!(
+            self.shutdown_grace_seconds <= 3600,
+            "http.shutdown_grace_seconds must be 0-3600"
+        );
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -357,6 +444,7 @@ impl Default for Config {
             sam: Sam::default(),
             tokens: Tokens::default(),
             limits: Limits::default(),
+            http: Http::default(),
             ca: Ca::default(),
             keys: Keys::default(),
             oauth2: OAuth2::default(),
@@ -500,6 +588,7 @@ impl Config {
             self.limits.max_hashes >= 1,
             "limits.max_hashes must be at least 1"
         );
+        self.http.validate()?;
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "text" | "json"),
             "log.format must be text or json"
@@ -662,6 +751,39 @@ mod tests {
             err.to_string().contains("validation.max_document_bytes"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn http_section() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("h.toml");
+        std::fs::write(
+            &file,
+            "[http]\nheader_timeout_seconds = 2\nbody_timeout_seconds = 3\nbody_min_bytes_per_second = 0\nmax_connections = 7\nmax_connections_per_address = 0\nrequests_per_second = 0.5\nrequest_burst = 4\nshutdown_grace_seconds = 0\n",
+        )
+        .expect("write");
+        let s = Config::load(Some(&file)).expect("loads").http.settings();
+        assert_eq!(s.header_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(s.body_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(s.body_min_bytes_per_second, 0);
+        assert_eq!((s.max_connections, s.max_connections_per_address), (7, 0));
+        assert_eq!((s.requests_per_second, s.request_burst), (0.5, 4));
+        assert_eq!(s.shutdown_grace, std::time::Duration::ZERO);
+        // A whole number is a rate too.
+        std::fs::write(&file, "[http]\nrequests_per_second = 3\n").expect("write");
+        let h = Config::load(Some(&file)).expect("integer rate").http;
+        assert_eq!(h.requests_per_second, 3.0);
+        for (bad, key) in [
+            ("header_timeout_seconds = 0", "http.header_timeout_seconds"),
+            ("body_timeout_seconds = 0", "http.body_timeout_seconds"),
+            ("max_connections = 0", "http.max_connections"),
+            ("requests_per_second = -1.0", "http.requests_per_second"),
+            ("request_burst = 0", "http.request_burst"),
+        ] {
+            std::fs::write(&file, format!("[http]\n{bad}\n")).expect("write");
+            let err = Config::load(Some(&file)).expect_err(bad);
+            assert!(err.to_string().contains(key), "{bad}: {err:#}");
+        }
     }
 
     #[test]

@@ -399,6 +399,7 @@ impl Node {
                     max_xml_depth: config.limits.max_xml_depth,
                 },
             },
+            http: config.http.settings(),
         });
         let admin = Admin {
             store: Arc::clone(&store),

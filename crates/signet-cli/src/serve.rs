@@ -1,5 +1,6 @@
-//! `signet serve`: bind, announce readiness, serve until SIGTERM/SIGINT, drain. SIGHUP resets
-//! the key module's sessions (reconnect after HSM maintenance).
+//! `signet serve`: bind, announce readiness, serve until SIGTERM/SIGINT, drain (within
+//! `[http] shutdown_grace_seconds`, whatever clients do). SIGHUP resets the key module's
+//! sessions (reconnect after HSM maintenance).
 //!
 //! With `[tls] certificate` and `key` the listener speaks HTTPS only (rustls, TLS 1.2 and 1.3);
 //! with `[metrics] listen` a second, plain-HTTP listener serves `/metrics` alone, meant for a
@@ -151,7 +152,11 @@ pub async fn serve(node: &Node, bound: Bound) -> anyhow::Result<()> {
     };
     let metrics = metrics_listener.map(|listener| {
         let shutdown = until_stopped(stopped.clone());
-        tokio::spawn(signet_server::ops::serve_metrics(listener, shutdown))
+        tokio::spawn(signet_server::net::serve_metrics(
+            listener,
+            node.server.http.clone(),
+            shutdown,
+        ))
     });
     let listener = match tls {
         Some(tls) => Listener::Tls(listener, tls),

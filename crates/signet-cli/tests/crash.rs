@@ -169,6 +169,9 @@ async fn kill_9_mid_load_loses_no_audit_record_and_spends_no_sad_twice() {
     let env = [
         ("SIGNET_DATABASE_URL", db.url.as_str()),
         ("SIGNET_MASTER_KEY", master_key.as_str()),
+        // Closed-loop clients on 127.0.0.1 as fast as they can: a load test, not a client the
+        // per-address rate limit is meant for.
+        ("SIGNET_HTTP__REQUESTS_PER_SECOND", "0"),
     ];
     // Node A is restarted under the same node name, as a supervisor would (its data directory
     // is not reused here, the name is what matters): it takes its sealer lease back at once.

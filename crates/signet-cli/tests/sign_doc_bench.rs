@@ -189,7 +189,11 @@ async fn sign_doc_pades_b_b_throughput() {
     let p12 = dir.path().join("key.p12");
 
     let log = std::env::var("SIGNET_BENCH_LOG").unwrap_or_else(|_| "info".into());
-    let server = Server::start_with_env(&[("SIGNET_LOG", &log)]);
+    // A benchmark from 127.0.0.1: no per-address rate limit.
+    let server = Server::start_with_env(&[
+        ("SIGNET_LOG", &log),
+        ("SIGNET_HTTP__REQUESTS_PER_SECOND", "0"),
+    ]);
     let user = server.add_user("bench");
     let cred = server.create_credential(
         &user,

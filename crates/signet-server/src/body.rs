@@ -23,15 +23,29 @@ pub fn has_content_type(headers: &HeaderMap, mime: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(mime))
 }
 
-/// Reads at most `limit` bytes of body; more is 413.
+/// Reads at most `limit` bytes of body; more is 413. A declared Content-Length over the limit
+/// is refused before anything is read, so a client that sent `Expect: 100-continue` gets the
+/// 413 instead of `100 Continue`.
 pub async fn read_limited(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
+    let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
             format!("Request body larger than {limit} bytes"),
         )
-    })
+    };
+    if declared_over(&body, limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// Whether the body's declared length (Content-Length) is over `limit`.
+pub fn declared_over(body: &Body, limit: usize) -> bool {
+    use axum::body::HttpBody;
+    body.size_hint().lower() > limit as u64
 }
 
 /// Reads the request body: at most `limit` bytes, `application/json`, a JSON object.

@@ -10,9 +10,15 @@
 //! unread, comes back to the middleware, which drains at most [`DRAIN_MAX_BYTES`] within
 //! [`DRAIN_MAX_TIME`] and only then returns the answer. A body larger than that is cut off as
 //! before (the answer is still sent; a client still writing may miss it).
+//!
+//! A client that sent `Expect: 100-continue` has not sent its body yet: it waits for `100
+//! Continue`, which hyper writes the first time the body is read. If the handler answered
+//! without reading it (413 on the declared length, 401), the body is not drained either, so the
+//! client gets the final answer and never a `100 Continue`.
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -38,6 +44,8 @@ type Slot = Arc<Mutex<Option<Body>>>;
 struct Returnable {
     inner: Option<Body>,
     slot: Slot,
+    /// Whether the handler read from it (and so asked an `Expect: 100-continue` client to send).
+    read: Arc<AtomicBool>,
 }
 
 impl HttpBody for Returnable {
@@ -48,6 +56,7 @@ impl HttpBody for Returnable {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        self.read.store(true, Ordering::Relaxed);
         match self.inner.as_mut() {
             Some(body) => Pin::new(body).poll_frame(cx),
             None => Poll::Ready(None),
@@ -83,18 +92,27 @@ pub async fn finish_body(request: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let expects_continue = request
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let (parts, body) = request.into_parts();
     if body.is_end_stream() {
         return next.run(Request::from_parts(parts, body)).await;
     }
     let slot: Slot = Arc::default();
+    let read = Arc::new(AtomicBool::new(false));
     let body = Body::new(Returnable {
         inner: Some(body),
         slot: Arc::clone(&slot),
+        read: Arc::clone(&read),
     });
     let response = next.run(Request::from_parts(parts, body)).await;
     let unread = slot.lock().take();
+    // A client waiting for `100 Continue` that the handler never asked for has nothing to drain.
+    let told_to_send = !expects_continue || read.load(Ordering::Relaxed);
     if let Some(rest) = unread
+        && told_to_send
         && declared.is_none_or(|n| n <= DRAIN_MAX_BYTES)
     {
         // Whatever happens here (client gone, bound reached), the answer is sent: a drain
@@ -148,6 +166,30 @@ mod tests {
         let response = app.oneshot(request).await.expect("response");
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(seen.await.is_ok(), "the whole body was read");
+    }
+
+    /// A client waiting for `100 Continue` whose body the handler never read is not drained:
+    /// reading it would make hyper send `100 Continue` and wait for a body it does not want.
+    #[tokio::test]
+    async fn unrequested_continue_body_is_not_drained() {
+        let app = Router::new()
+            .route("/", post(|| async { StatusCode::PAYLOAD_TOO_LARGE }))
+            .layer(axum::middleware::from_fn(finish_body));
+        let polled = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&polled);
+        let endless = futures_util::stream::poll_fn(move |_| {
+            seen.store(true, Ordering::Relaxed);
+            std::task::Poll::<Option<Result<Bytes, std::io::Error>>>::Pending
+        });
+        let request = Request::post("/")
+            .header(header::CONTENT_LENGTH, "100")
+            .header(header::EXPECT, "100-Continue")
+            .body(Body::from_stream(endless))
+            .expect("request");
+        let answer = tokio::time::timeout(Duration::from_secs(2), app.oneshot(request)).await;
+        let response = answer.expect("answered at once").expect("response");
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(!polled.load(Ordering::Relaxed), "the body was never read");
     }
 
     /// A declared length over the bound is not drained: the answer does not wait for it.

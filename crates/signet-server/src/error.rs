@@ -15,6 +15,8 @@ pub struct ApiError {
     pub description: String,
     /// `WWW-Authenticate` challenge for 401 responses.
     pub challenge: Option<&'static str>,
+    /// `Allow` of a 405: the methods the resource does accept (RFC 9110 §15.5.6).
+    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -24,7 +26,30 @@ impl ApiError {
             error,
             description: description.into(),
             challenge: None,
+            allow: None,
         }
+    }
+
+    /// 405 `invalid_request` naming the methods `allow` (e.g. `"POST"`, `"GET,POST"`).
+    pub fn method_not_allowed(allow: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                description,
+            )
+        }
+    }
+
+    /// 429 `too_many_requests`: the client's request rate is over its limit (the caller adds
+    /// `Retry-After`).
+    pub fn too_many_requests(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            description,
+        )
     }
 
     /// 400 `invalid_request`: the default for almost every CSC parameter problem.
@@ -78,6 +103,10 @@ impl IntoResponse for ApiError {
         if let Some(c) = self.challenge {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if let Some(methods) = self.allow {
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(methods));
         }
         resp
     }

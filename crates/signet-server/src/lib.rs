@@ -21,7 +21,8 @@ use signet_service::Service;
 use signet_store::Store;
 use tokio::net::TcpListener;
 
-use crate::tls::{Peer, PlainListener, TlsListener};
+pub use crate::limits::HttpSettings;
+pub use crate::net::Listener;
 
 pub mod auth;
 pub mod body;
@@ -31,6 +32,8 @@ pub mod drain;
 pub mod dss;
 pub mod error;
 pub mod form;
+pub mod limits;
+pub mod net;
 pub mod oauth2;
 pub mod openapi;
 pub mod ops;
@@ -73,6 +76,8 @@ pub struct ServerConfig {
     pub ops: OpsSettings,
     /// signatures/signDoc limits.
     pub ades: signet_service::AdesSettings,
+    /// Timeouts, connection caps and request rate per client address (`[http]`).
+    pub http: HttpSettings,
 }
 
 /// Metrics and mutual TLS, as far as the router needs to know.
@@ -152,6 +157,7 @@ impl Default for ServerConfig {
             oauth2: OAuth2Settings::default(),
             ops: OpsSettings::default(),
             ades: signet_service::AdesSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -196,17 +202,12 @@ pub fn router(state: AppState) -> Router {
                 .into_response()
         })
         .layer(axum::middleware::from_fn(drain::finish_body))
+        .layer(axum::middleware::from_fn(limits::answer_late_bodies))
         .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state)
 }
 
-/// Where to serve: plain HTTP, or HTTPS with a rustls configuration ([`tls::server_config`]).
-pub enum Listener {
-    Plain(TcpListener),
-    Tls(TcpListener, Arc<rustls::ServerConfig>),
-}
-
-/// Serves plain HTTP until `shutdown` resolves, then drains in-flight requests.
+/// Serves plain HTTP until `shutdown` resolves, then stops as [`serve_on`] does.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -215,10 +216,10 @@ pub async fn serve(
     serve_on(Listener::Plain(listener), state, shutdown).await
 }
 
-/// Serves HTTP or HTTPS until `shutdown` resolves, then stops accepting and drains in-flight
-/// requests (keep-alive connections are closed after their current response), on both paths.
-/// Also purges expired SADs, tokens and flow records every minute, and installs the metrics
-/// recorder when metrics are enabled.
+/// Serves HTTP or HTTPS until `shutdown` resolves, then stops accepting, lets requests in
+/// progress finish within `[http] shutdown_grace_seconds` and drops every connection left
+/// (see [`net`] for the timeouts and limits on the way). Also purges expired SADs, tokens and
+/// flow records every minute, and installs the metrics recorder when metrics are enabled.
 pub async fn serve_on(
     listener: Listener,
     state: AppState,
@@ -242,19 +243,8 @@ pub async fn serve_on(
             }
         }
     });
-    let app = router(state).into_make_service_with_connect_info::<Peer>();
-    let result = match listener {
-        Listener::Plain(tcp) => {
-            axum::serve(PlainListener(tcp), app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        Listener::Tls(tcp, config) => {
-            axum::serve(TlsListener::new(tcp, config), app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-    };
+    let settings = state.config.http.clone();
+    let result = net::serve_router(listener, router(state), settings, shutdown).await;
     housekeeping.abort();
     result
 }

@@ -19,7 +19,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics::{Unit, counter, describe_counter, describe_histogram, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use tracing::Instrument;
@@ -31,6 +33,14 @@ use crate::tls::{ClientCertificate, Peer};
 pub const HTTP_REQUESTS: &str = "signet_http_requests_total";
 /// Time from the request's arrival at the router to its response head, by route.
 pub const HTTP_DURATION: &str = "signet_http_request_duration_seconds";
+/// Connections open now.
+pub const HTTP_CONNECTIONS: &str = "signet_http_connections";
+/// Connections closed at accept, by reason (`max_connections`, `max_connections_per_address`).
+pub const HTTP_CONNECTIONS_REFUSED: &str = "signet_http_connections_refused_total";
+/// Requests answered 429 by the per-address rate limit.
+pub const HTTP_RATE_LIMITED: &str = "signet_http_rate_limited_total";
+/// Clients too slow, by phase (`handshake`, `header`, `body`, `response`).
+pub const HTTP_TIMEOUTS: &str = "signet_http_timeouts_total";
 /// Always 1, labelled with the version: which build a node runs.
 pub const BUILD_INFO: &str = "signet_build_info";
 
@@ -73,6 +83,22 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
                 Unit::Seconds,
                 "HTTP request latency until the response head, by route"
             );
+            describe_gauge!(HTTP_CONNECTIONS, Unit::Count, "HTTP connections open");
+            describe_counter!(
+                HTTP_CONNECTIONS_REFUSED,
+                Unit::Count,
+                "HTTP connections closed at accept, by the cap reached"
+            );
+            describe_counter!(
+                HTTP_RATE_LIMITED,
+                Unit::Count,
+                "HTTP requests answered 429 by the per-address rate limit"
+            );
+            describe_counter!(
+                HTTP_TIMEOUTS,
+                Unit::Count,
+                "HTTP clients dropped for slowness, by phase (handshake, header, body, response)"
+            );
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             signet_sam::telemetry::describe();
             Some(handle)
@@ -98,19 +124,6 @@ pub async fn metrics_text() -> Response {
             .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are disabled\n").into_response(),
     }
-}
-
-/// Serves only `/metrics`, over plain HTTP, until `shutdown`: the separate metrics listener
-/// (`[metrics] listen`), for an address only the scraper reaches.
-pub async fn serve_metrics(
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    install_metrics();
-    let router = axum::Router::new().route("/metrics", axum::routing::get(metrics_text));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Histograms keep raw samples until upkeep folds them into buckets: run it periodically.

@@ -58,6 +58,13 @@ fn plain_error(status: StatusCode, text: &'static str) -> Response {
 }
 
 async fn read_body(body: Body) -> Result<Vec<u8>, Response> {
+    // Refused on its declared length before anything is read (no `100 Continue`).
+    if crate::body::declared_over(&body, MAX_REQUEST_BYTES) {
+        return Err(plain_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request too large\n",
+        ));
+    }
     axum::body::to_bytes(body, MAX_REQUEST_BYTES)
         .await
         .map(|b| b.to_vec())

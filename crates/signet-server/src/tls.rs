@@ -1,21 +1,17 @@
 //! HTTPS for the front: rustls 0.23 with the aws-lc-rs provider (the one crypto backend of
 //! Signet, never ring), TLS 1.3 and 1.2 only, and optional client certificates (mutual TLS).
 //!
-//! Listeners hand axum a [`Peer`] per connection: the remote address and, over mutual TLS, the
+//! Handlers get a [`Peer`] per connection: the remote address and, over mutual TLS, the
 //! SHA-256 of the verified client certificate, which the CSC front maps to a registered client
 //! (CSC `authType` "TLS", see [`crate::auth`]).
 //!
-//! The TLS handshake runs in its own task per connection, never in the accept loop, so a slow
-//! or silent client cannot hold up other connections; a handshake that takes longer than
-//! [`HANDSHAKE_TIMEOUT`] is dropped, and at most [`MAX_PENDING_HANDSHAKES`] run at once.
+//! The handshake runs in the connection's own task, never in the accept loop, within
+//! `[http] header_timeout_seconds` and under the connection caps (see [`crate::net`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -23,20 +19,12 @@ use rustls::{RootCertStore, ServerConfig};
 
 /// The rustls server configuration, for callers that do not depend on rustls themselves.
 pub use rustls::ServerConfig as TlsServerConfig;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 /// The verified TLS client certificate of the connection (mutual TLS), in the request
 /// extensions (set by the router's observer; read by CSC and DSS-X authentication).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientCertificate(pub CertificateFingerprint);
-
-/// A handshake not finished by then is abandoned (slowloris protection).
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections beyond this many unfinished handshakes are closed at once.
-pub const MAX_PENDING_HANDSHAKES: usize = 1024;
 
 /// SHA-256 of a certificate's DER encoding: how a client certificate is registered and found.
 pub type CertificateFingerprint = [u8; 32];
@@ -182,146 +170,18 @@ pub struct Peer {
     pub client_certificate: Option<CertificateFingerprint>,
 }
 
-/// Logs an accept error and backs off when it is about this process (out of file
-/// descriptors), as axum's own listener does; per-connection errors are skipped.
-async fn accept_error(e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        e.kind(),
-        ConnectionRefused | ConnectionAborted | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(error = %e, "accepting a connection failed");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
-/// Plain HTTP.
-pub struct PlainListener(pub TcpListener);
-
-impl axum::serve::Listener for PlainListener {
-    type Io = TcpStream;
-    type Addr = Peer;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, remote)) => {
-                    return (
-                        stream,
-                        Peer {
-                            remote,
-                            client_certificate: None,
-                        },
-                    );
-                }
-                Err(e) => accept_error(e).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(Peer {
-            remote: self.0.local_addr()?,
-            client_certificate: None,
-        })
-    }
-}
-
-/// HTTPS: accepts TCP connections and yields them once their TLS handshake succeeded.
-pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, Peer)>>,
-}
-
-impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> Self {
-        Self {
-            tcp,
-            acceptor: TlsAcceptor::from(config),
-            handshakes: JoinSet::new(),
-        }
-    }
-}
-
-async fn handshake(
-    acceptor: TlsAcceptor,
-    stream: TcpStream,
-    remote: SocketAddr,
-) -> Option<(TlsStream<TcpStream>, Peer)> {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => {
-            let client_certificate = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .map(|cert| fingerprint(cert));
-            Some((
-                tls,
-                Peer {
-                    remote,
-                    client_certificate,
-                },
-            ))
-        }
-        Ok(Err(e)) => {
-            // Scanners and clients that distrust us: worth a debug line, not more.
-            tracing::debug!(%remote, error = %e, "TLS handshake failed");
-            None
-        }
-        Err(_) => {
-            tracing::debug!(%remote, "TLS handshake timed out");
-            None
-        }
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = Peer;
-
-    /// Cancel-safe (axum drops it at shutdown): both branches are.
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            tokio::select! {
-                accepted = self.tcp.accept() => match accepted {
-                    Ok((stream, remote)) => {
-                        if self.handshakes.len() >= MAX_PENDING_HANDSHAKES {
-                            tracing::warn!(%remote, "too many TLS handshakes in progress; connection closed");
-                            continue;
-                        }
-                        self.handshakes.spawn(handshake(self.acceptor.clone(), stream, remote));
-                    }
-                    Err(e) => accept_error(e).await,
-                },
-                Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
-                    if let Ok(Some(connection)) = done {
-                        return connection;
-                    }
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(Peer {
-            remote: self.tcp.local_addr()?,
-            client_certificate: None,
-        })
-    }
-}
-
-impl Connected<IncomingStream<'_, PlainListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, PlainListener>) -> Self {
-        stream.remote_addr().clone()
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        stream.remote_addr().clone()
+/// The peer of a connection whose TLS handshake succeeded: its address, and the fingerprint of
+/// the client certificate the handshake verified, if any.
+pub(crate) fn peer_of<I>(tls: &TlsStream<I>, remote: SocketAddr) -> Peer {
+    let client_certificate = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .map(|cert| fingerprint(cert));
+    Peer {
+        remote,
+        client_certificate,
     }
 }
 

@@ -159,6 +159,7 @@ impl Cluster<'_> {
                 &proxied,
                 &master_key,
                 self.args.seal_interval_ms,
+                &setup::bench_http(&self.base.http, self.args.clients),
             )?);
         }
         let mut addrs = Vec::with_capacity(n);
@@ -209,6 +210,7 @@ impl NodeProcess {
         database_url: &Url,
         master_key: &str,
         seal_interval_ms: Option<u64>,
+        http: &crate::config::Http,
     ) -> anyhow::Result<Self> {
         let mut cmd = Command::new(exe);
         cmd.arg("--data")
@@ -219,6 +221,19 @@ impl NodeProcess {
             .env("SIGNET_LOG", NODE_LOG)
             // One port per node: a metrics listener from the environment would collide.
             .env_remove("SIGNET_METRICS__LISTEN")
+            // All clients are on 127.0.0.1: no per-address cap or rate limit (setup::bench_http).
+            .env(
+                "SIGNET_HTTP__MAX_CONNECTIONS",
+                http.max_connections.to_string(),
+            )
+            .env(
+                "SIGNET_HTTP__MAX_CONNECTIONS_PER_ADDRESS",
+                http.max_connections_per_address.to_string(),
+            )
+            .env(
+                "SIGNET_HTTP__REQUESTS_PER_SECOND",
+                http.requests_per_second.to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

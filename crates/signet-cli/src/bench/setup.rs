@@ -105,6 +105,9 @@ impl Fixture {
         let mut config = base.clone();
         config.sam.sad_lifetime_seconds = SAD_LIFETIME_SECONDS.max(args.duration as u64 * 4);
         config.store = Config::default().store;
+        // Every bench client comes from 127.0.0.1 at thousands of requests per second: the
+        // per-address limits are for the Internet, not for this measurement.
+        config.http = bench_http(&config.http, args.clients);
         if let Some(url) = &args.database_url {
             config.store.database_url.clone_from(url);
         }
@@ -318,4 +321,15 @@ pub fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
 /// `n` random SHA-256-sized digests.
 pub fn random_digests(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
     (0..n).map(|_| random_bytes(32)).collect()
+}
+
+/// `[http]` for a bench server: no per-address connection cap or rate limit, and room for
+/// every client's connection.
+pub fn bench_http(base: &crate::config::Http, clients: u32) -> crate::config::Http {
+    crate::config::Http {
+        max_connections: base.max_connections.max(clients as usize + 64),
+        max_connections_per_address: 0,
+        requests_per_second: 0.0,
+        ..base.clone()
+    }
 }

@@ -151,9 +151,9 @@ async fn handle(
     // info may be fetched with GET (certomancer and some clients do); everything else is POST.
     let get_ok = method == "info" && http_method == Method::GET;
     if http_method != Method::POST && !get_ok {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request",
+        let allow = if method == "info" { "GET,POST" } else { "POST" };
+        return Err(ApiError::method_not_allowed(
+            allow,
             format!("Use POST for {method}"),
         ));
     }
