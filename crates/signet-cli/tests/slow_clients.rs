@@ -506,8 +506,21 @@ async fn request_rate_per_address() {
         let r = get(&server.http, "/healthz").await.expect("request");
         assert_eq!(r.status().as_u16(), 200);
     }
-    let r = get(&server.http, "/healthz").await.expect("request");
+    let r = server
+        .http
+        .get(format!("{}/healthz", server.url))
+        .header("x-request-id", "greedy-1")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(r.status().as_u16(), 429);
+    // Refused before the router, yet answered like every other answer: with its request ID.
+    assert_eq!(
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("greedy-1")
+    );
     let retry: u64 = r
         .headers()
         .get("retry-after")

@@ -304,7 +304,7 @@ async fn handle(
     {
         counter!(HTTP_RATE_LIMITED).increment(1);
         tracing::debug!(client = %ClientKey::of(peer.remote.ip()), "request over the rate limit");
-        return guard.attach(too_many_requests(wait));
+        return guard.attach(too_many_requests(wait, request.headers()));
     }
     let expired = BodyExpired::new(shared.settings.body_timeout);
     let (mut parts, body) = request.into_parts();
@@ -323,8 +323,9 @@ async fn handle(
     guard.attach(response)
 }
 
-/// 429 with `Retry-After` (whole seconds, at least 1).
-fn too_many_requests(wait: Duration) -> Response {
+/// 429 with `Retry-After` (whole seconds, at least 1) and, like every other answer, an
+/// `X-Request-Id` (the refusal happens before the router's middleware gives one).
+fn too_many_requests(wait: Duration, headers: &axum::http::HeaderMap) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let seconds = seconds.max(1);
     let mut response = ApiError::too_many_requests(format!(
@@ -334,6 +335,11 @@ fn too_many_requests(wait: Duration) -> Response {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    if let Ok(id) = HeaderValue::from_str(&crate::ops::request_id(headers)) {
+        response
+            .headers_mut()
+            .insert(crate::ops::REQUEST_ID_HEADER, id);
+    }
     response
 }
 

@@ -135,7 +135,7 @@ pub fn metrics_upkeep() {
 
 /// The client's request ID if it is sane (1-64 characters of `[A-Za-z0-9._-]`), else a new
 /// random 128-bit one in hex.
-fn request_id(headers: &HeaderMap) -> String {
+pub(crate) fn request_id(headers: &HeaderMap) -> String {
     let incoming = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
