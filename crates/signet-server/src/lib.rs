@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use crate::tls::{Peer, PlainListener, TlsListener};
 
 pub mod auth;
+pub mod backoff;
 pub mod body;
 pub mod consent;
 pub mod csc;
@@ -163,6 +164,8 @@ pub struct AppState {
     /// Signing, time-stamping, the PKI services and readiness.
     pub service: Arc<Service>,
     pub config: Arc<ServerConfig>,
+    /// Back-off of password sign-in (auth/login, the sign-in page).
+    pub logins: Arc<backoff::LoginBackoff>,
 }
 
 const LOGO_PNG: &[u8] = include_bytes!("../assets/logo.png");
