@@ -217,6 +217,7 @@ pub async fn load_or_create(
             );
             let certs = encode_certificates(std::slice::from_ref(&certificate));
             Ok(Created {
+                issued: vec![("audit", certificate.clone())],
                 key_ref: key_ref.clone(),
                 settings: vec![
                     (KEY_REF, key_ref.0.clone()),
@@ -252,6 +253,16 @@ pub async fn rotate(
         .await
         .map_err(|e| KeyError::Internal(format!("audit key task failed: {e}")))??;
     let audit_cert = AuditCertificate::from_der(&certificate)?;
+    // Issued before anything names it (OCSP must never say "unknown" about it).
+    store
+        .record_issued_certificate(
+            &signet_pki::certificate_serial(&certificate)?,
+            "audit",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        )
+        .await?;
     let mut certs = certificates(store).await?;
     certs.push(certificate.clone());
     store

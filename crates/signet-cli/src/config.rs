@@ -28,6 +28,87 @@ pub struct Config {
     pub tsa: Tsa,
     pub audit: Audit,
     pub validation: Validation,
+    pub login: Login,
+}
+
+/// Back-off of password sign-in: CSC auth/login and the consent pages' sign-in form
+/// (docs/security.md, "Password login back-off").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Login {
+    /// false: no back-off (only when something in front of Signet throttles sign-in).
+    pub backoff: bool,
+    /// Failures of one username from one client address before the back-off starts.
+    pub free_failures_per_user: u32,
+    /// Failures from one client address, whatever the usernames, before the back-off starts.
+    pub free_failures_per_address: u32,
+    /// The first wait, in seconds; each further failure doubles it.
+    pub base_delay_seconds: u64,
+    /// The longest wait, in seconds.
+    pub max_delay_seconds: u64,
+    /// Failures are forgotten this long after the last one, in seconds.
+    pub forget_after_seconds: u64,
+    /// Most (user, address) and address entries kept in memory, each.
+    pub max_tracked: usize,
+    /// Reverse proxies (IP addresses) whose X-Forwarded-For header names the client.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        let d = signet_server::backoff::LoginBackoffSettings::default();
+        Self {
+            backoff: d.enabled,
+            free_failures_per_user: d.free_failures_per_user,
+            free_failures_per_address: d.free_failures_per_address,
+            base_delay_seconds: d.base_delay.as_secs(),
+            max_delay_seconds: d.max_delay.as_secs(),
+            forget_after_seconds: d.forget_after.as_secs(),
+            max_tracked: d.max_tracked,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Login {
+    /// The server's settings; checks what `validate` checks too.
+    pub fn settings(&self) -> anyhow::Result<signet_server::backoff::LoginBackoffSettings> {
+        anyhow::ensure!(
+            self.base_delay_seconds >= 1,
+            "login.base_delay_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_delay_seconds >= self.base_delay_seconds,
+            "login.max_delay_seconds must be at least login.base_delay_seconds"
+        );
+        anyhow::ensure!(
+            self.forget_after_seconds >= self.max_delay_seconds,
+            "login.forget_after_seconds must be at least login.max_delay_seconds"
+        );
+        anyhow::ensure!(
+            self.max_tracked >= 1,
+            "login.max_tracked must be at least 1"
+        );
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                    anyhow::anyhow!("login.trusted_proxies: {p:?} is not an IP address")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(signet_server::backoff::LoginBackoffSettings {
+            enabled: self.backoff,
+            free_failures_per_user: self.free_failures_per_user,
+            free_failures_per_address: self.free_failures_per_address,
+            base_delay: std::time::Duration::from_secs(self.base_delay_seconds),
+            max_delay: std::time::Duration::from_secs(self.max_delay_seconds),
+            forget_after: std::time::Duration::from_secs(self.forget_after_seconds),
+            max_tracked: self.max_tracked,
+            trusted_proxies,
+        })
+    }
 }
 
 /// Where Signet keeps its state: users, credentials (software keys sealed under the master
@@ -454,6 +535,7 @@ impl Default for Config {
             tsa: Tsa::default(),
             audit: Audit::default(),
             validation: Validation::default(),
+            login: Login::default(),
         }
     }
 }
@@ -672,6 +754,7 @@ impl Config {
                 "validation.trusted_lists: an entry is empty (give a file or an http(s) URL)"
             );
         }
+        self.login.settings()?;
         anyhow::ensure!(
             matches!(self.keys.backend.as_str(), "software" | "pkcs11"),
             "keys.backend must be software or pkcs11 (got {:?})",
@@ -783,6 +866,36 @@ mod tests {
             std::fs::write(&file, format!("[http]\n{bad}\n")).expect("write");
             let err = Config::load(Some(&file)).expect_err(bad);
             assert!(err.to_string().contains(key), "{bad}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn login_section() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("l.toml");
+        std::fs::write(
+            &file,
+            "[login]\nfree_failures_per_user = 2\nbase_delay_seconds = 3\nmax_delay_seconds = 30\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+        )
+        .expect("write");
+        let s = Config::load(Some(&file))
+            .expect("loads")
+            .login
+            .settings()
+            .expect("settings");
+        assert_eq!(s.free_failures_per_user, 2);
+        assert_eq!(s.free_failures_per_address, 20);
+        assert_eq!(s.base_delay, std::time::Duration::from_secs(3));
+        assert_eq!(s.max_delay, std::time::Duration::from_secs(30));
+        assert_eq!(s.trusted_proxies.len(), 2);
+        for (text, key) in [
+            ("trusted_proxies = [\"proxy.internal\"]", "proxy.internal"),
+            ("base_delay_seconds = 0", "login.base_delay_seconds"),
+            ("max_delay_seconds = 7200", "login.forget_after_seconds"),
+        ] {
+            std::fs::write(&file, format!("[login]\n{text}\n")).expect("write");
+            let err = Config::load(Some(&file)).expect_err(text);
+            assert!(format!("{err:#}").contains(key), "{err:#}");
         }
     }
 

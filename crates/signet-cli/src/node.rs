@@ -19,6 +19,7 @@ use signet_keys::{
 };
 use signet_pki::ValidationUrls;
 use signet_sam::{Sam, SamConfig};
+use signet_server::backoff::{LoginBackoff, LoginBackoffSettings};
 use signet_server::{AppState, ServerConfig, ServiceInfo};
 use signet_service::admin::Admin;
 use signet_service::bootstrap::{CaSettings, load_or_create_ca};
@@ -56,6 +57,8 @@ pub struct Node {
     /// Trust anchors, trusted lists, fetching and limits of validation (`[validation]`),
     /// loaded once.
     pub validation: ValidationSettings,
+    /// Back-off of password sign-in (`[login]`).
+    pub login_backoff: LoginBackoffSettings,
 }
 
 /// Settings key of the public URL the last `serve` bound, for certificates issued by later
@@ -329,6 +332,27 @@ impl Node {
         signet_audit::key::load_or_create(store.as_ref(), &service_keys, &ca, &audit_key_settings)
             .await
             .context("audit key")?;
+        // OCSP answers from the issued-certificate list: a store from before it gets its
+        // certificates indexed once.
+        let audit_certificates: Vec<(&str, Vec<u8>)> =
+            signet_audit::key::certificates(store.as_ref())
+                .await?
+                .into_iter()
+                .map(|c| ("audit", c))
+                .collect();
+        let indexed = signet_service::pki::index_issued_certificates(
+            store.as_ref(),
+            &ca.certificate,
+            &audit_certificates,
+        )
+        .await
+        .context("indexing the issued certificates")?;
+        if indexed > 0 {
+            tracing::info!(
+                certificates = indexed,
+                "issued certificates indexed for OCSP"
+            );
+        }
         let configured_public_url = [&config.ca.public_url, &config.oauth2.public_url]
             .into_iter()
             .find(|u| !u.is_empty())
@@ -425,6 +449,7 @@ impl Node {
             configured_public_url,
             time_stamps,
             validation,
+            login_backoff: config.login.settings()?,
         })
     }
 
@@ -446,6 +471,7 @@ impl Node {
                 self.validation.clone(),
             )),
             config: Arc::clone(&self.server),
+            logins: Arc::new(LoginBackoff::new(self.login_backoff.clone())),
         }
     }
 

@@ -334,3 +334,72 @@ fn contains_code_ignores_longer_runs() {
     assert!(!contains_code("1795471101234567", "123456"));
     assert!(!contains_code("ab123456cd", "123456"));
 }
+
+/// The outside probe forged a log line: at debug level a refused request's description was
+/// logged as it came, and a `signAlgo` with a newline in it started a line of its own. Every
+/// request-derived value is now escaped and cut to 128 characters.
+#[tokio::test]
+async fn request_values_cannot_forge_log_lines() {
+    let server = Server::start_with_env(&[("SIGNET_LOG", "debug")]);
+    let user = server.add_user("logan");
+    let cred = server.create_credential(&user, PIN, &["--scal", "1"]);
+    let token = server.login(&user).await;
+    let forged = "2030-01-01T00:00:00.000000Z  INFO signet_server: FORGED admin signed in";
+    let d = sha256(b"log injection");
+    let sad = server.sad(&token, &cred, 1, None, None, PIN, None).await;
+    let sign_algo = format!("1.2.840.10045.4.3.2\n{forged}\r\n");
+    let reply = server
+        .sign_hash(
+            &token,
+            &cred,
+            &sad,
+            std::slice::from_ref(&d),
+            &sign_algo,
+            json!({}),
+        )
+        .await;
+    let description = expect_error(&reply, 400, "invalid_request");
+    assert_eq!(
+        description,
+        format!("Unsupported signature algorithm {sign_algo}")
+    );
+    let long = format!("1.2.{}", "9".repeat(1000));
+    let reply = server
+        .sign_hash(
+            &token,
+            &cred,
+            &sad,
+            std::slice::from_ref(&d),
+            &long,
+            json!({}),
+        )
+        .await;
+    expect_error(&reply, 400, "invalid_request");
+
+    // The access line of the last request follows its refusal line: once it is there, both
+    // refusals are in the log.
+    let expected = format!(
+        "{}…",
+        &format!("Unsupported signature algorithm {long}")[..128]
+    );
+    assert!(
+        wait_until(std::time::Duration::from_secs(10), || {
+            server.log_lines().iter().any(|l| l.contains(&expected))
+        }),
+        "the long value is logged, cut after 128 characters:\n{}",
+        server.log_lines().join("\n")
+    );
+    let lines = server.log_lines();
+    for line in &lines {
+        assert!(
+            !line.starts_with(forged) && !line.starts_with("2030-"),
+            "a forged log line: {line}"
+        );
+    }
+    let log = lines.join("\n");
+    assert!(
+        log.contains(&format!("1.2.840.10045.4.3.2\\n{forged}\\r\\n")),
+        "the value is logged escaped, on one line:\n{log}"
+    );
+    assert!(!log.contains(&long[..200]), "the long value is cut:\n{log}");
+}

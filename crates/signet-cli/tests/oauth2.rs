@@ -375,12 +375,27 @@ async fn credential_token_inside_sad_v1_style_and_bound_to_its_hashes_and_creden
     );
     // A token for another credential: as Bearer it is not even service authorization ...
     let body = json!({ "credentialID": other, "hashes": [b64(&d1)], "signAlgo": ECDSA_SHA256 });
-    expect_error(
-        &f.server
-            .post("/csc/v2/signatures/signHash", Some(&token), &body)
-            .await,
-        401,
-        "invalid_token",
+    assert_eq!(
+        expect_error(
+            &f.server
+                .post("/csc/v2/signatures/signHash", Some(&token), &body)
+                .await,
+            401,
+            "invalid_token",
+        ),
+        "A credential-scoped token cannot be used for signatures/signHash of another credential"
+    );
+    // ... nor for a method that names no credential, which says so (not "another credential").
+    let body = json!({ "hash": b64(&d1), "hashAlgorithmOID": SHA256 });
+    assert_eq!(
+        expect_error(
+            &f.server
+                .post("/csc/v2/signatures/timestamp", Some(&token), &body)
+                .await,
+            401,
+            "invalid_token",
+        ),
+        "A credential-scoped token cannot be used for signatures/timestamp: use a service access token"
     );
     // ... and inside SAD it does not authorize the other credential.
     let wrong = f
@@ -734,11 +749,31 @@ async fn pushed_authorization_request_is_used_once() {
     let uri = par["request_uri"].as_str().unwrap().to_string();
     assert!(uri.starts_with("urn:ietf:params:oauth:request_uri:"));
     assert_eq!(par["expires_in"], 90);
-    let path = format!(
-        "/oauth2/authorize?{}",
-        serde_urlencoded::to_string([("client_id", f.client.id.as_str()), ("request_uri", &uri)])
-            .unwrap()
-    );
+    let path_for = |client_id: &str| {
+        format!(
+            "/oauth2/authorize?{}",
+            serde_urlencoded::to_string([("client_id", client_id), ("request_uri", &uri)]).unwrap()
+        )
+    };
+    let path = path_for(&f.client.id);
+    // Anyone who sees the URI (it is in the browser's address bar) may try it under another
+    // client, registered or not: refused, and the URI is not spent by it.
+    let other = f.server.add_client("Other App", &[REDIRECT], false, None);
+    for client_id in [other.id.as_str(), "no-such-client"] {
+        let stolen = Browser::new(&f.server).get(&path_for(client_id)).await;
+        assert_eq!(
+            (stolen.status, stolen.location()),
+            (400, None),
+            "{client_id}"
+        );
+        assert!(
+            stolen
+                .body
+                .contains("The pushed authorization request is unknown or was already used."),
+            "{}",
+            stolen.body
+        );
+    }
     let browser = Browser::new(&f.server);
     let signin = browser.get(&path).await;
     assert_eq!(signin.status, 200, "{}", signin.body);

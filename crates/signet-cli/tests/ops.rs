@@ -421,3 +421,28 @@ async fn graceful_shutdown_drains_https_requests() {
         .expect("signet exits after draining");
     assert!(exit.success(), "exit status {exit}");
 }
+
+/// The outside probe found `signet.db`, `-wal` and `-shm` created 0644 beside a 0600
+/// `master.key`: every file of the data directory is now private to the service's user.
+#[tokio::test]
+async fn data_directory_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start();
+    let user = server.add_user("perm");
+    // A write by the server itself, with its connections open: the WAL files exist now.
+    server.login(&user).await;
+    let mode = |name: &str| {
+        std::fs::metadata(server.data_dir().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("master.key"), 0o600);
+    if common::pg::store_backend() == "postgres" {
+        return; // no database file in the data directory
+    }
+    for name in ["signet.db", "signet.db-wal", "signet.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+}

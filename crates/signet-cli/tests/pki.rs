@@ -719,3 +719,156 @@ async fn external_tsa_over_https() {
     let text = v["error_description"].as_str().unwrap();
     assert!(text.contains("TLS"), "{text}");
 }
+
+/// The TSA certificate of the built-in TSA, from a time-stamp token it issued (PEM file
+/// `tsa.pem` in `d`).
+async fn tsa_certificate_pem(server: &Server, d: &Path) {
+    std::fs::write(d.join("tsa-data.txt"), b"which TSA").unwrap();
+    openssl_ok(
+        d,
+        &[
+            "ts",
+            "-query",
+            "-data",
+            "tsa-data.txt",
+            "-sha256",
+            "-cert",
+            "-out",
+            "t.tsq",
+        ],
+    );
+    let resp = server
+        .raw(
+            "POST",
+            "/tsa",
+            &[("Content-Type", "application/timestamp-query")],
+            std::fs::read(d.join("t.tsq")).unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    std::fs::write(d.join("t.tsr"), &resp.body).unwrap();
+    openssl_ok(
+        d,
+        &[
+            "ts",
+            "-reply",
+            "-in",
+            "t.tsr",
+            "-token_out",
+            "-out",
+            "t.der",
+        ],
+    );
+    let certs = openssl_ok(
+        d,
+        &["pkcs7", "-inform", "DER", "-in", "t.der", "-print_certs"],
+    );
+    let tsa = certs
+        .split("-----END CERTIFICATE-----")
+        .find(|block| block.contains("Time-Stamping"))
+        .and_then(|block| {
+            block
+                .find("-----BEGIN CERTIFICATE-----")
+                .map(|at| &block[at..])
+        })
+        .expect("the TSA certificate in the token");
+    std::fs::write(
+        d.join("tsa.pem"),
+        format!("{tsa}-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
+}
+
+/// The outside probe found `good` for serial numbers the CA never issued. OCSP now answers from
+/// the issued-certificate list: `good` for the CA's own certificate, a signer's and the TSA's,
+/// `unknown` for any other serial; and at most 100 CertIDs per request (more:
+/// `malformedRequest`).
+#[tokio::test]
+async fn ocsp_answers_unknown_for_serials_never_issued() {
+    let server = Server::start();
+    let user = server.add_user("ocsp");
+    let cred = server.create_credential(&user, "12345678", &[]);
+    let token = server.login(&user).await;
+    let leaf = server.certificate(&token, &cred).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_pem(d, "leaf.pem", &leaf);
+    tsa_certificate_pem(&server, d).await;
+    let ca = server.ca_pem();
+    let ca = ca.to_str().unwrap();
+    let url = format!("{}/ocsp", server.url);
+    let out = openssl_ok(
+        d,
+        &[
+            "ocsp",
+            "-issuer",
+            ca,
+            "-cert",
+            "leaf.pem",
+            "-cert",
+            ca,
+            "-cert",
+            "tsa.pem",
+            "-serial",
+            "0x0123456789abcdef",
+            "-serial",
+            "0x01",
+            "-url",
+            &url,
+            "-CAfile",
+            ca,
+        ],
+    );
+    assert!(out.contains("Response verify OK"), "{out}");
+    assert!(out.contains("leaf.pem: good"), "{out}");
+    assert!(out.contains(&format!("{ca}: good")), "{out}");
+    assert!(out.contains("tsa.pem: good"), "{out}");
+    assert!(out.contains("0x0123456789abcdef: unknown"), "{out}");
+    assert!(out.contains("0x01: unknown"), "{out}");
+
+    // 100 CertIDs are answered, 101 are a malformedRequest.
+    let serials: Vec<String> = (1..=101).map(|i| format!("0x{i:x}")).collect();
+    let request = |n: usize| {
+        let mut args = vec!["ocsp", "-issuer", ca, "-no_nonce", "-reqout", "many.der"];
+        for s in &serials[..n] {
+            args.extend(["-serial", s.as_str()]);
+        }
+        openssl_ok(d, &args);
+        std::fs::read(d.join("many.der")).unwrap()
+    };
+    let resp = server
+        .raw(
+            "POST",
+            "/ocsp",
+            &[("Content-Type", "application/ocsp-request")],
+            request(101),
+        )
+        .await;
+    assert_eq!(
+        (resp.status, resp.body.as_slice()),
+        (200, &[0x30, 0x03, 0x0a, 0x01, 0x01][..]),
+        "malformedRequest"
+    );
+    let resp = server
+        .raw(
+            "POST",
+            "/ocsp",
+            &[("Content-Type", "application/ocsp-request")],
+            request(100),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    std::fs::write(d.join("many-resp.der"), &resp.body).unwrap();
+    let out = openssl_ok(
+        d,
+        &[
+            "ocsp",
+            "-respin",
+            "many-resp.der",
+            "-resp_text",
+            "-noverify",
+        ],
+    );
+    assert_eq!(out.matches("Cert Status: unknown").count(), 100, "{out}");
+    assert_eq!(out.matches("Cert Status: good").count(), 0, "{out}");
+}

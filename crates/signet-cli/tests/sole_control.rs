@@ -9,6 +9,8 @@ use common::*;
 use serde_json::{Value, json};
 
 const PIN: &str = "8642";
+/// The refusal of a code whose time step was already accepted.
+const OTP_REPLAYED: &str = "OTP already used: wait for the next code of the authenticator";
 
 async fn sign(
     server: &Server,
@@ -526,18 +528,21 @@ async fn a_totp_code_is_accepted_once_per_user() {
         .authorize(&token, &c1, 1, Some(&d), Some(SHA256), PIN, Some(&otp))
         .await;
     assert_eq!(status, 200, "{body}");
-    // Same code again: same credential, other credential, v1 — all refused.
+    // Same code again: same credential, other credential, v1 — all refused as a replay.
     let reply = server
         .authorize(&token, &c1, 1, Some(&d), Some(SHA256), PIN, Some(&otp))
         .await;
     assert_eq!(
         expect_error(&reply, 400, "invalid_authentication_data"),
-        "Invalid OTP"
+        OTP_REPLAYED
     );
     let reply = server
         .authorize(&token, &c2, 1, Some(&d), Some(SHA256), PIN, Some(&otp))
         .await;
-    expect_error(&reply, 400, "invalid_authentication_data");
+    assert_eq!(
+        expect_error(&reply, 400, "invalid_authentication_data"),
+        OTP_REPLAYED
+    );
     let reply = server
         .post(
             "/csc/v1/credentials/authorize",
@@ -545,13 +550,133 @@ async fn a_totp_code_is_accepted_once_per_user() {
             &json!({ "credentialID": c2, "numSignatures": 1, "hash": [b64(&d[0])], "PIN": PIN, "OTP": otp }),
         )
         .await;
-    expect_error(&reply, 400, "invalid_otp");
+    assert_eq!(expect_error(&reply, 400, "invalid_otp"), OTP_REPLAYED);
     // A new code works.
     let otp = server.fresh_otp(&user);
     let (status, body) = server
         .authorize(&token, &c2, 1, Some(&d), Some(SHA256), PIN, Some(&otp))
         .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// The outside probe's finding: a retrying client sent one valid code 20 times at once and
+/// locked its own signer out (1 success, 5 "Invalid OTP", 14 "Credential locked"). A code whose
+/// step was already accepted proves possession of the authenticator, not a guess: it is refused
+/// without counting, while wrong codes still lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replayed_otp_never_locks_the_signer_out() {
+    let server = Server::start_with_env(&[("SIGNET_SAM__MAX_FAILURES", "3")]);
+    let user = server.add_user("rex");
+    let cred = server.create_credential(&user, PIN, &[]);
+    let token = server.login(&user).await;
+    let otp = server.fresh_otp(&user);
+    let d = b64(&sha256(b"replayed otp"));
+    let body = json!({ "credentialID": cred, "numSignatures": 1, "hashes": [d], "hashAlgorithmOID": SHA256, "authData": [{"id": "PIN", "value": PIN}, {"id": "OTP", "value": otp}] });
+    let replies = concurrently(&server, 20, "/csc/v2/credentials/authorize", &token, body).await;
+    assert_eq!(replies.len(), 20);
+    assert_eq!(
+        replies.iter().filter(|r| r.0 == 200).count(),
+        1,
+        "{replies:?}"
+    );
+    for r in replies.iter().filter(|r| r.0 != 200) {
+        assert_eq!(
+            expect_error(r, 400, "invalid_authentication_data"),
+            OTP_REPLAYED
+        );
+    }
+    // Not locked, no failure counted: a fresh code works, and then max_failures - 1 wrong
+    // codes and one more replay still leave it usable.
+    let h = [sha256(b"after the replays")];
+    let fresh = server.fresh_otp(&user);
+    server
+        .sad(&token, &cred, 1, Some(&h), Some(SHA256), PIN, Some(&fresh))
+        .await;
+    for _ in 0..2 {
+        let reply = server
+            .authorize(
+                &token,
+                &cred,
+                1,
+                Some(&h),
+                Some(SHA256),
+                PIN,
+                Some(&wrong_otp(&user)),
+            )
+            .await;
+        assert_eq!(
+            expect_error(&reply, 400, "invalid_authentication_data"),
+            "Invalid OTP"
+        );
+    }
+    let reply = server
+        .authorize(&token, &cred, 1, Some(&h), Some(SHA256), PIN, Some(&fresh))
+        .await;
+    assert_eq!(
+        expect_error(&reply, 400, "invalid_authentication_data"),
+        OTP_REPLAYED
+    );
+    let (status, info) = server
+        .post(
+            "/csc/v2/credentials/info",
+            Some(&token),
+            &json!({ "credentialID": cred }),
+        )
+        .await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["key"]["status"], "enabled");
+    // Wrong codes still count: the third consecutive one locks.
+    let reply = server
+        .authorize(
+            &token,
+            &cred,
+            1,
+            Some(&h),
+            Some(SHA256),
+            PIN,
+            Some(&wrong_otp(&user)),
+        )
+        .await;
+    assert_eq!(
+        expect_error(&reply, 400, "invalid_authentication_data"),
+        "Invalid OTP"
+    );
+    let newest = server.fresh_otp(&user);
+    let reply = server
+        .authorize(&token, &cred, 1, Some(&h), Some(SHA256), PIN, Some(&newest))
+        .await;
+    assert_eq!(
+        expect_error(&reply, 400, "invalid_request"),
+        "Credential locked"
+    );
+
+    // The audit shows each replay as a failure that was not counted, and one lock-out.
+    let audit = server.audit_export();
+    let of_cred = |kind: &str| {
+        audit
+            .iter()
+            .filter(|r| r["kind"] == kind && r["credential_id"] == cred.as_str())
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let detail = |r: &Value| -> Value {
+        match &r["detail"] {
+            Value::String(s) => serde_json::from_str(s).unwrap(),
+            other => other.clone(),
+        }
+    };
+    let replays: Vec<Value> = of_cred("credential.authorize")
+        .iter()
+        .map(detail)
+        .filter(|d| d["reason"] == "otp_reused")
+        .collect();
+    assert_eq!(replays.len(), 20, "{replays:?}");
+    assert!(
+        replays
+            .iter()
+            .all(|d| d["result"] == "failure" && d["counted"] == false)
+    );
+    assert_eq!(of_cred("credential.locked").len(), 1);
 }
 
 async fn wrong_pin(server: &Server, token: &str, cred: &str) {
@@ -762,8 +887,8 @@ async fn concurrent_extend_transaction_and_otp_reuse_succeed_once() {
         2
     );
 
-    // One TOTP code, ten simultaneous authorizations (on two credentials): one is accepted.
-    // Five per credential: the losers count as failures, and four earlier failures never lock.
+    // One TOTP code, ten simultaneous authorizations (on two credentials): one is accepted,
+    // the others are replays (see a_replayed_otp_never_locks_the_signer_out).
     let scal2 = [
         server.create_credential(&user, PIN, &[]),
         server.create_credential(&user, PIN, &[]),

@@ -9,6 +9,8 @@
 pub mod alg;
 pub mod b64;
 pub mod oid;
+pub mod untrusted;
 pub mod xmldsig;
 
 pub use alg::{AlgError, HashAlgorithm, KeyType, PssSalt, SignMechanism};
+pub use untrusted::Untrusted;

@@ -36,8 +36,10 @@ use crate::{EmbeddedCa, PkiError};
 /// afresh, so a revocation is visible at once to anyone who asks; the interval bounds how long a
 /// relying party may keep using a cached "good".
 pub const OCSP_VALIDITY_SECS: u64 = 3_600;
-/// Most CertIDs answered in one OCSP request (RFC 5019 clients send one).
-const MAX_OCSP_REQUESTS: usize = 64;
+/// Most CertIDs answered in one OCSP request (RFC 5019 clients send one); more get
+/// `malformedRequest`. Each is looked up and answered, so the bound keeps one request's work
+/// (and response size) small.
+pub const MAX_OCSP_REQUESTS: usize = 100;
 /// id-pkix-ocsp-nonce (RFC 6960 §4.4.1).
 const ID_PKIX_OCSP_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
 /// id-sha1: RFC 6960 CertIDs are usually SHA-1 (RFC 5019 §2.1.1 makes it the one every client
@@ -281,7 +283,8 @@ impl EmbeddedCa {
 
     /// Answers a DER OCSPRequest (RFC 6960 §4.1) with a DER OCSPResponse (§4.2).
     ///
-    /// - Not a DER OCSPRequest, no CertID, or more than 64: `malformedRequest`.
+    /// - Not a DER OCSPRequest, no CertID, or more than [`MAX_OCSP_REQUESTS`]:
+    ///   `malformedRequest`.
     /// - A CertID whose issuerNameHash / issuerKeyHash (SHA-1 or SHA-2) do not name this CA:
     ///   `unauthorized` (RFC 5019 §2.2.3: the responder is not authoritative for it).
     /// - Otherwise `successful`: a BasicOCSPResponse signed by the CA key (responderID byKey,
@@ -298,13 +301,10 @@ impl EmbeddedCa {
         request_der: &[u8],
         status_of: &dyn Fn(&[u8]) -> RevocationStatus,
     ) -> Result<Vec<u8>, PkiError> {
-        let Ok(request) = OcspRequest::from_der(request_der) else {
+        let Some(request) = well_formed_ocsp_request(request_der) else {
             return Ok(OCSP_MALFORMED_REQUEST.to_vec());
         };
         let list = &request.tbs_request.request_list;
-        if list.is_empty() || list.len() > MAX_OCSP_REQUESTS {
-            return Ok(OCSP_MALFORMED_REQUEST.to_vec());
-        }
         let ca = self.parts()?;
         let mut answers = Vec::with_capacity(list.len());
         for single in list {
@@ -322,6 +322,21 @@ impl EmbeddedCa {
             .find(|e| e.extn_id == ID_PKIX_OCSP_NONCE)
             .cloned();
         self.sign_ocsp(keys, &ca, answers, nonce)
+    }
+
+    /// The serial numbers (content octets) an OCSP request asks about, in order, for looking
+    /// their status up before [`EmbeddedCa::ocsp_response`] answers; `None` when that answer
+    /// is `malformedRequest` (not DER, no CertID, more than [`MAX_OCSP_REQUESTS`]).
+    pub fn ocsp_request_serials(request_der: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let request = well_formed_ocsp_request(request_der)?;
+        Some(
+            request
+                .tbs_request
+                .request_list
+                .iter()
+                .map(|r| r.req_cert.serial_number.as_bytes().to_vec())
+                .collect(),
+        )
     }
 
     /// A successful OCSP response for one certificate this CA issued, without a request: what
@@ -431,6 +446,13 @@ impl EmbeddedCa {
 
 /// Whether a CertID names this CA: issuerNameHash over the DER subject and issuerKeyHash over
 /// the subjectPublicKey value (RFC 6960 §4.1.1), with the CertID's own hash algorithm.
+/// The request, if it is DER and asks about 1 to [`MAX_OCSP_REQUESTS`] certificates.
+fn well_formed_ocsp_request(request_der: &[u8]) -> Option<OcspRequest> {
+    let request = OcspRequest::from_der(request_der).ok()?;
+    let count = request.tbs_request.request_list.len();
+    (1..=MAX_OCSP_REQUESTS).contains(&count).then_some(request)
+}
+
 fn names_this_ca(cert_id: &CertId, ca: &CaParts) -> Result<bool, PkiError> {
     let oid = cert_id.hash_algorithm.oid;
     let hash = |data: &[u8]| -> Option<Vec<u8>> {

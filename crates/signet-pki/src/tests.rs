@@ -988,6 +988,23 @@ fn ocsp_refuses_foreign_and_malformed_requests() {
             x509_ocsp::OcspResponseStatus::MalformedRequest
         );
     }
+    // More than MAX_OCSP_REQUESTS CertIDs: malformedRequest; exactly that many are answered.
+    let id = cert_id(&f.ca.certificate, &f.tsa.certificate, None);
+    let many = |n: usize| ocsp_request(vec![id.clone(); n], None);
+    let der = f.ca.ocsp_response(&f.keys, &many(101), &status_of).unwrap();
+    assert_eq!(der, OCSP_MALFORMED_REQUEST);
+    assert_eq!(EmbeddedCa::ocsp_request_serials(&many(101)), None);
+    assert_eq!(EmbeddedCa::ocsp_request_serials(&many(0)), None);
+    assert_eq!(EmbeddedCa::ocsp_request_serials(b"nonsense"), None);
+    let der = f.ca.ocsp_response(&f.keys, &many(100), &status_of).unwrap();
+    assert_eq!(
+        basic_response(&f, &der).tbs_response_data.responses.len(),
+        100
+    );
+    assert_eq!(
+        EmbeddedCa::ocsp_request_serials(&many(100)),
+        Some(vec![certificate_serial(&f.tsa.certificate).unwrap(); 100])
+    );
     // ocsp_response_for refuses certificates of other issuers.
     assert!(
         f.ca.ocsp_response_for(&f.keys, &leaf, RevocationStatus::Good)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use signet_core::HashAlgorithm;
+use signet_core::Untrusted;
 use signet_store::{
     Credential, CredentialBinding, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SadRefusal,
     SecretHash, User,
@@ -79,7 +80,7 @@ impl Sam {
                 })
             }
             _ => {
-                tracing::error!(credential = %binding.credential_id, "approval without a valid SAM seal refused");
+                tracing::error!(credential = %Untrusted(&binding.credential_id), "approval without a valid SAM seal refused");
                 Err(SamError::Unapproved)
             }
         }
@@ -110,21 +111,38 @@ impl Sam {
             let now = now_unix();
             let step = totp::matching_step(&secret, otp, now, self.config.totp_skew_steps);
             let accepted = match step {
-                Some(step) => self.store.accept_totp_step(user.id, step).await?,
-                None => false,
+                Some(step) => Some(self.store.accept_totp_step(user.id, step).await?),
+                None => None,
             };
-            if !accepted {
-                let reason = if step.is_some() {
-                    "otp_reused"
-                } else {
-                    "invalid_otp"
-                };
-                return Err(self
-                    .fail(user, cred, event, reason, SamError::InvalidOtp)
-                    .await);
+            match otp_verdict(accepted) {
+                OtpVerdict::Accepted => {}
+                OtpVerdict::Wrong => {
+                    return Err(self
+                        .fail(user, cred, event, "invalid_otp", SamError::InvalidOtp)
+                        .await);
+                }
+                OtpVerdict::Replayed => return Err(self.replayed(user, cred, event).await),
             }
         }
         Ok(())
+    }
+
+    /// A code that matches the signer's secret but whose time step was already accepted: a
+    /// retry, a second tab, a replay of a code seen once. It proves possession of the
+    /// authenticator, not a guess, so it does not count towards the lock-out (counting it let
+    /// a retrying client lock its own signer out); it is refused and audited all the same.
+    async fn replayed(&self, user: &User, cred: &Credential, event: &str) -> SamError {
+        telemetry::authorization_failure("otp_reused");
+        let audit = NewAuditEvent::new(
+            event,
+            &user.username,
+            Some(&cred.id),
+            json!({ "result": "failure", "reason": "otp_reused", "counted": false }),
+        );
+        match self.store.append_audit(audit).await {
+            Ok(_) => SamError::OtpReplayed,
+            Err(e) => SamError::Store(e),
+        }
     }
 
     /// Issues credential authorization under a secret the caller generated and handed out (a
@@ -372,6 +390,27 @@ impl Sam {
     }
 }
 
+/// What a presented TOTP code amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtpVerdict {
+    /// Matches a step not used before: accepted (and that step is now spent).
+    Accepted,
+    /// Matches no step in the window: a guess, counted towards the lock-out.
+    Wrong,
+    /// Matches a step already spent: possession shown, not counted.
+    Replayed,
+}
+
+/// `accepted`: `None` when the code matches no step in the window, else whether the store
+/// accepted its step (false: that step, or a later one, was used already).
+fn otp_verdict(accepted: Option<bool>) -> OtpVerdict {
+    match accepted {
+        None => OtpVerdict::Wrong,
+        Some(true) => OtpVerdict::Accepted,
+        Some(false) => OtpVerdict::Replayed,
+    }
+}
+
 /// The hash algorithm an authorization binds, checking the hashes it came with.
 ///
 /// SCAL2 requires hashes (EN 419241-1: the SAD covers the exact DTBS/R). v1 clients send no
@@ -416,5 +455,17 @@ fn merge(fields: &mut serde_json::Value, extra: serde_json::Value) {
                 out.insert(k, v);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_codes_matching_no_step_are_counted_as_wrong() {
+        assert_eq!(otp_verdict(None), OtpVerdict::Wrong);
+        assert_eq!(otp_verdict(Some(true)), OtpVerdict::Accepted);
+        assert_eq!(otp_verdict(Some(false)), OtpVerdict::Replayed);
     }
 }

@@ -27,6 +27,10 @@ pub enum SamError {
     InvalidPin,
     #[error("invalid OTP")]
     InvalidOtp,
+    /// A code of the signer's authenticator whose time step was already accepted. Not
+    /// counted towards the lock-out: it shows possession, it is not a guess.
+    #[error("OTP already used")]
+    OtpReplayed,
     #[error("{0}")]
     Algorithm(#[from] AlgError),
     #[error("SAD refused: {}", refusal_code(*.0))]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use signet_core::Untrusted;
 use signet_core::{HashAlgorithm, SignMechanism};
 use signet_keys::{KeyError, KeyRef};
 use signet_store::{Credential, NewAuditEvent, SadDecision, SadOutcome, User};
@@ -110,7 +111,7 @@ impl Sam {
         if cred.backend != self.keys.backend() {
             // A node configured with another key module cannot reach this key (scale-out with
             // mixed backends): say so instead of failing inside the key module.
-            tracing::error!(credential = %cred.id, held_by = %cred.backend, node = self.keys.backend(), "credential key is in another key module");
+            tracing::error!(credential = %Untrusted(&cred.id), held_by = %Untrusted(&cred.backend), node = self.keys.backend(), "credential key is in another key module");
             return Err(SamError::KeyUnavailable);
         }
         Ok(())
@@ -205,7 +206,7 @@ impl Sam {
                 Ok(values)
             }
             Err(e) => {
-                tracing::error!(credential = %cred.id, error = %e, "key module failed after the SAD was spent");
+                tracing::error!(credential = %Untrusted(&cred.id), error = %Untrusted(&e), "key module failed after the SAD was spent");
                 let audit = NewAuditEvent::new(
                     "signature.failed",
                     &user.username,

@@ -5,16 +5,19 @@
 //! with `rememberMe` belong to the refresh token's family, so revoking the refresh token ends
 //! them too, while revoking an access token leaves its refresh token alone (CSC 11.3).
 
+use std::net::IpAddr;
+
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
+use signet_core::Untrusted;
 use signet_sam::{now_unix, secrets};
 use signet_store::{NewAuditEvent, TokenKind, TokenRecord, User};
 use zeroize::Zeroizing;
 
-use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
 use crate::tls::ClientCertificate;
+use crate::{AppState, backoff};
 
 const MAX_USERNAME_IN_AUDIT: usize = 64;
 
@@ -51,9 +54,16 @@ impl Caller {
                 credential_id: bound,
                 ..
             } => {
-                if CREDENTIAL_TOKEN_METHODS.contains(&method)
-                    && credential_id == Some(bound.as_str())
-                {
+                if !CREDENTIAL_TOKEN_METHODS.contains(&method) {
+                    // Say what is wrong: the kind of token, not a credential (signatures/
+                    // timestamp names none).
+                    Err(ApiError::unauthorized(
+                        "invalid_token",
+                        format!(
+                            "A credential-scoped token cannot be used for {method}: use a service access token"
+                        ),
+                    ))
+                } else if credential_id == Some(bound.as_str()) {
                     Ok(user)
                 } else {
                     Err(ApiError::unauthorized(
@@ -246,11 +256,26 @@ pub async fn issue_token(
 
 /// Checks a username and password (argon2, with the same cost for unknown users); a failure
 /// is audited as `auth.login` with its reason. Returns the user when they may sign in.
+///
+/// First the back-off of `client` (the request's client address, see
+/// [`crate::backoff::LoginBackoff::client_address`]): inside it the answer is
+/// [`ApiError::backing_off`] (429) at once, with no password hashed and nothing audited.
 pub async fn check_password(
     state: &AppState,
     username: &str,
     password: Zeroizing<String>,
+    client: Option<IpAddr>,
 ) -> ApiResult<Option<User>> {
+    let attempt = match state.logins.begin(username, client) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::debug!(
+                username = %Untrusted(username),
+                "password sign-in refused inside its back-off"
+            );
+            return Err(ApiError::backing_off(backoff::retry_after_seconds(wait)));
+        }
+    };
     let user = state.store.user_by_name(username).await?;
     let phc = user
         .as_ref()
@@ -261,6 +286,10 @@ pub async fn check_password(
             .await
             .map_err(|_| ApiError::internal())?;
     let actor: String = username.chars().take(MAX_USERNAME_IN_AUDIT).collect();
+    if password_ok {
+        // Right password (even of a disabled user): not a guess to slow down.
+        state.logins.succeeded(attempt);
+    }
     match user {
         Some(u) if password_ok && !u.disabled => Ok(Some(u)),
         other => {
@@ -283,8 +312,13 @@ pub async fn check_password(
     }
 }
 
-/// `auth/login`.
-pub async fn login(state: &AppState, headers: &HeaderMap, body: &Fields) -> ApiResult<Value> {
+/// `auth/login`; `peer` is the address of the connection (for the back-off).
+pub async fn login(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Fields,
+    peer: Option<IpAddr>,
+) -> ApiResult<Value> {
     let remember = body.opt_bool("rememberMe")?.unwrap_or(false);
     let Some((username, password)) = basic_credentials(headers)? else {
         // No Basic header: a refresh-token login.
@@ -320,7 +354,8 @@ pub async fn login(state: &AppState, headers: &HeaderMap, body: &Fields) -> ApiR
         return Ok(json!({ "access_token": *access, "expires_in": expires_in }));
     };
 
-    let Some(user) = check_password(state, &username, password).await? else {
+    let client = state.logins.client_address(peer, headers);
+    let Some(user) = check_password(state, &username, password, client).await? else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "authentication_error",

@@ -7,6 +7,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use signet_core::Untrusted;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -17,6 +18,8 @@ pub struct ApiError {
     pub challenge: Option<&'static str>,
     /// `Allow` of a 405: the methods the resource does accept (RFC 9110 §15.5.6).
     pub allow: Option<&'static str>,
+    /// `Retry-After` seconds for 429 responses.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -27,6 +30,20 @@ impl ApiError {
             description: description.into(),
             challenge: None,
             allow: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 `access_denied` with `Retry-After`: password sign-in inside its back-off
+    /// (docs/security.md). The client may retry, but not before `seconds`.
+    pub fn backing_off(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "access_denied",
+                format!("Too many failed sign-in attempts: try again in {seconds} s"),
+            )
         }
     }
 
@@ -91,7 +108,7 @@ impl ApiError {
 
 impl From<signet_store::StoreError> for ApiError {
     fn from(e: signet_store::StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
+        tracing::error!(error = %Untrusted(&e), "store failure");
         Self::unavailable("Storage unavailable, try again")
     }
 }
@@ -107,6 +124,10 @@ impl IntoResponse for ApiError {
         if let Some(methods) = self.allow {
             resp.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(methods));
+        }
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         resp
     }

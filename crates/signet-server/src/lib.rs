@@ -25,6 +25,7 @@ pub use crate::limits::HttpSettings;
 pub use crate::net::Listener;
 
 pub mod auth;
+pub mod backoff;
 pub mod body;
 pub mod consent;
 pub mod csc;
@@ -170,6 +171,8 @@ pub struct AppState {
     /// Signing, time-stamping, the PKI services and readiness.
     pub service: Arc<Service>,
     pub config: Arc<ServerConfig>,
+    /// Back-off of password sign-in (auth/login, the sign-in page).
+    pub logins: Arc<backoff::LoginBackoff>,
 }
 
 const LOGO_PNG: &[u8] = include_bytes!("../assets/logo.png");

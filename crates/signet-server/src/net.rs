@@ -32,7 +32,7 @@ use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -328,13 +328,13 @@ async fn handle(
 fn too_many_requests(wait: Duration, headers: &axum::http::HeaderMap) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let seconds = seconds.max(1);
-    let mut response = ApiError::too_many_requests(format!(
-        "Too many requests from this address; retry in {seconds} s"
-    ))
+    let mut response = ApiError {
+        retry_after: Some(seconds),
+        ..ApiError::too_many_requests(format!(
+            "Too many requests from this address; retry in {seconds} s"
+        ))
+    }
     .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     if let Ok(id) = HeaderValue::from_str(&crate::ops::request_id(headers)) {
         response
             .headers_mut()

@@ -10,6 +10,7 @@
 //! Labels are closed sets: the route is the CSC method or the matched route pattern, never a raw
 //! path (which could carry IDs) and never the query string (which can carry OAuth2 codes).
 
+use signet_core::Untrusted;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -101,6 +102,7 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
             );
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             signet_sam::telemetry::describe();
+            crate::backoff::describe();
             Some(handle)
         })
         .as_ref()
@@ -206,7 +208,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
             .insert(ClientCertificate(fingerprint));
     }
     request.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::error_span!("request", request_id = %id, method = %method, route = %route);
+    let span = tracing::error_span!("request", request_id = %id, method = %Untrusted(&method), route = %route);
     let mut response = next.run(request).instrument(span.clone()).await;
     let elapsed = start.elapsed();
     let status = response.status();

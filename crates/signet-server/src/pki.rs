@@ -17,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use signet_core::Untrusted;
 use signet_pki::revocation::{OCSP_INTERNAL_ERROR, OCSP_MALFORMED_REQUEST, OCSP_TRY_LATER};
 use signet_service::{PkiServiceError, TimeStampSource};
 
@@ -82,7 +83,7 @@ async fn crl(State(state): State<AppState>) -> Response {
     match state.service.pki.current_crl().await {
         Ok(der) => der_response("application/pkix-crl", der),
         Err(e) => {
-            tracing::error!(error = %e, "cannot produce the CRL");
+            tracing::error!(error = %Untrusted(&e), "cannot produce the CRL");
             plain_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "CRL unavailable, try again\n",
@@ -95,11 +96,11 @@ async fn ocsp_answer(state: &AppState, request: Vec<u8>) -> Response {
     let der = match state.service.pki.ocsp(request).await {
         Ok(der) => der,
         Err(PkiServiceError::Store(e)) => {
-            tracing::error!(error = %e, "OCSP: store unavailable");
+            tracing::error!(error = %Untrusted(&e), "OCSP: store unavailable");
             OCSP_TRY_LATER.to_vec()
         }
         Err(e) => {
-            tracing::error!(error = %e, "OCSP: cannot sign");
+            tracing::error!(error = %Untrusted(&e), "OCSP: cannot sign");
             OCSP_INTERNAL_ERROR.to_vec()
         }
     };
@@ -164,7 +165,7 @@ async fn tsa_post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Ok(Some(reply)) => der_response("application/timestamp-reply", reply),
         Ok(None) => plain_error(StatusCode::NOT_FOUND, "no built-in TSA\n"),
         Err(e) => {
-            tracing::error!(error = %e, "TSA unavailable");
+            tracing::error!(error = %Untrusted(&e), "TSA unavailable");
             plain_error(StatusCode::SERVICE_UNAVAILABLE, "TSA unavailable\n")
         }
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use signet_ades::{AdesError, Revocation, TimeStamper, ValidationData};
 use signet_core::HashAlgorithm;
+use signet_core::Untrusted;
 
 use crate::pki::{PkiService, PkiServiceError};
 
@@ -108,15 +109,15 @@ pub(crate) fn describe(e: &PkiServiceError) -> String {
         PkiServiceError::Invalid(text) => text.clone(),
         PkiServiceError::ExternalTsa { .. } => e.to_string(),
         PkiServiceError::Store(inner) => {
-            tracing::error!(error = %inner, "store failure while collecting validation data");
+            tracing::error!(error = %Untrusted(&inner), "store failure while collecting validation data");
             "storage unavailable".into()
         }
         PkiServiceError::Pki(inner) => {
-            tracing::error!(error = %inner, "PKI failure");
+            tracing::error!(error = %Untrusted(&inner), "PKI failure");
             "the CA or TSA could not sign".into()
         }
         PkiServiceError::Internal(inner) => {
-            tracing::error!(error = %inner, "PKI failure");
+            tracing::error!(error = %Untrusted(&inner), "PKI failure");
             "internal error".into()
         }
     }

@@ -258,6 +258,11 @@ impl Admin {
         })
         .await
         .map_err(|e| AdminError::Invalid(format!("certificate task failed: {e}")))??;
+        // Issued before it is stored or handed out (OCSP never says "unknown" about it).
+        let serial = signet_pki::certificate_serial(&certificate)?;
+        self.store
+            .record_issued_certificate(&serial, "signer", now_unix())
+            .await?;
         let credential = Credential {
             pin_hash: self.sam.pin_reference(&id, &spec.pin),
             id: id.clone(),

@@ -38,6 +38,9 @@ pub struct Created<T> {
     pub key_ref: KeyRef,
     pub settings: Vec<(&'static str, Vec<u8>)>,
     pub audit: NewAuditEvent,
+    /// The certificates the embedded CA issued for it, with their kind ("ca", "tsa",
+    /// "audit"): recorded as issued before anything else (OCSP).
+    pub issued: Vec<(&'static str, Vec<u8>)>,
 }
 
 /// Loads an identity with `load`, or makes it with `create` (run on a blocking thread: key
@@ -63,6 +66,13 @@ where
     let made = tokio::task::spawn_blocking(move || create(for_create))
         .await
         .map_err(|e| BootstrapError::Internal(format!("creating the {what} failed: {e}")))??;
+    // Issued before anything names it (OCSP must never say "unknown" about it).
+    for (kind, certificate) in &made.issued {
+        let serial = signet_pki::certificate_serial(certificate)?;
+        store
+            .record_issued_certificate(&serial, kind, signet_sam::now_unix())
+            .await?;
+    }
     let settings: Vec<(&str, &[u8])> = made
         .settings
         .iter()
@@ -169,6 +179,7 @@ pub async fn load_or_create_ca(
                     (CA_KEY_TYPE, ca.key_type.name().as_bytes().to_vec()),
                     (CA_CERTIFICATE, ca.certificate.clone()),
                 ],
+                issued: vec![("ca", ca.certificate.clone())],
                 audit: NewAuditEvent::new(
                     "ca.create",
                     "system",
@@ -188,7 +199,7 @@ pub async fn load_or_create_ca(
 /// Settings keys of the built-in TSA in the store.
 const TSA_KEY_REF: &str = "tsa.key_ref";
 const TSA_KEY_TYPE: &str = "tsa.key_type";
-const TSA_CERTIFICATE: &str = "tsa.certificate";
+pub(crate) const TSA_CERTIFICATE: &str = "tsa.certificate";
 
 async fn load_tsa(
     store: &dyn Store,
@@ -247,6 +258,7 @@ pub async fn load_or_create_tsa(
                     (TSA_KEY_TYPE, tsa.key_type.name().as_bytes().to_vec()),
                     (TSA_CERTIFICATE, tsa.certificate.clone()),
                 ],
+                issued: vec![("tsa", tsa.certificate.clone())],
                 audit: NewAuditEvent::new(
                     "tsa.create",
                     "system",

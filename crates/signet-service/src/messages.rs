@@ -22,6 +22,9 @@ pub fn describe(e: &SamError) -> Cow<'static, str> {
         SamError::MissingFactor(f) => format!("Missing authentication data {f}").into(),
         SamError::InvalidPin => "Invalid PIN".into(),
         SamError::InvalidOtp => "Invalid OTP".into(),
+        SamError::OtpReplayed => {
+            "OTP already used: wait for the next code of the authenticator".into()
+        }
         SamError::Algorithm(e) => e.to_string().into(),
         SamError::Sad(r) => sad(*r).into(),
         SamError::KeyUnavailable => {

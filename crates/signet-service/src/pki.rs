@@ -7,11 +7,14 @@
 //! certificate carries the URLs of the server that created it. Every signature goes through
 //! [`ServiceKeys`]: the CA and TSA keys only, never a signer's.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use signet_core::{HashAlgorithm, KeyType};
 use signet_keys::ServiceKeys;
+use signet_pki::revocation::OCSP_MALFORMED_REQUEST;
 use signet_pki::{
     EmbeddedCa, PkiError, RevocationStatus, RevokedCertificate, TimeStampAuthority,
     TimeStampRequestInfo, certificate_serial,
@@ -298,24 +301,48 @@ impl PkiService {
         Ok(der)
     }
 
-    /// Answers a DER OCSPRequest ([`EmbeddedCa::ocsp_response`]) with the revocations in the
-    /// store.
+    /// Answers a DER OCSPRequest ([`EmbeddedCa::ocsp_response`]) from the store: `revoked`
+    /// for a revoked certificate, `good` for one the CA issued (the issued-certificate list),
+    /// `unknown` for any other serial. At most
+    /// [`signet_pki::revocation::MAX_OCSP_REQUESTS`] CertIDs, each looked up.
     pub async fn ocsp(&self, request_der: Vec<u8>) -> Result<Vec<u8>, PkiServiceError> {
-        let revoked = self.store.revocations().await?;
+        let Some(serials) = EmbeddedCa::ocsp_request_serials(&request_der) else {
+            return Ok(OCSP_MALFORMED_REQUEST.to_vec());
+        };
+        let mut statuses: HashMap<Vec<u8>, RevocationStatus> = HashMap::new();
+        for serial in serials {
+            if let Entry::Vacant(vacant) = statuses.entry(serial) {
+                let status = self.ocsp_status(vacant.key()).await?;
+                vacant.insert(status);
+            }
+        }
         let (ca, keys) = (self.ca.clone(), self.keys.clone());
         blocking(move || {
             let status_of = |serial: &[u8]| {
-                revoked
-                    .iter()
-                    .find(|r| r.serial == serial)
-                    .map_or(RevocationStatus::Good, |r| RevocationStatus::Revoked {
-                        at: r.revoked_at,
-                        reason: r.reason,
-                    })
+                statuses
+                    .get(serial)
+                    .copied()
+                    .unwrap_or(RevocationStatus::Unknown)
             };
             ca.ocsp_response(&keys, &request_der, &status_of)
         })
         .await
+    }
+
+    /// What OCSP says about a serial: revoked if recorded so, good if issued, else unknown
+    /// (current practice for serials a CA never issued; RFC 6960 §2.2 would allow "good").
+    async fn ocsp_status(&self, serial: &[u8]) -> Result<RevocationStatus, PkiServiceError> {
+        if let Some(r) = self.store.revocation(serial).await? {
+            return Ok(RevocationStatus::Revoked {
+                at: r.revoked_at,
+                reason: r.reason,
+            });
+        }
+        Ok(if self.store.certificate_issued(serial).await? {
+            RevocationStatus::Good
+        } else {
+            RevocationStatus::Unknown
+        })
     }
 
     /// Chain, CRL and a fresh OCSP response for `certificate_der`, which must have been issued
@@ -336,6 +363,68 @@ impl PkiService {
     }
 }
 
+/// Records a certificate the embedded CA just issued in the issued-certificate list (what OCSP
+/// answers `good` for), before it is handed out or stored anywhere: a certificate in use is
+/// never `unknown`, at worst a discarded one (a node that lost a bootstrap race) is `good`.
+pub async fn record_issued(
+    store: &dyn Store,
+    certificate_der: &[u8],
+    kind: &str,
+) -> Result<(), PkiServiceError> {
+    let serial = certificate_serial(certificate_der)?;
+    store
+        .record_issued_certificate(&serial, kind, signet_sam::now_unix())
+        .await?;
+    Ok(())
+}
+
+/// Settings key set once the certificates of a store from before the issued-certificate list
+/// (schema version 7) are in it.
+const ISSUED_INDEXED: &str = "pki.issued_indexed";
+
+/// Puts the certificates issued before the issued-certificate list existed into it, once per
+/// store: the CA's, the built-in TSA's, every credential's and `others` (the audit keys',
+/// which the caller reads). Certificates of credentials deleted earlier cannot be recovered:
+/// OCSP answers `unknown` for them unless they were revoked. Returns how many were indexed
+/// (0 when already done).
+pub async fn index_issued_certificates(
+    store: &dyn Store,
+    ca_certificate: &[u8],
+    others: &[(&str, Vec<u8>)],
+) -> Result<usize, PkiServiceError> {
+    if store.setting(ISSUED_INDEXED).await?.is_some() {
+        return Ok(0);
+    }
+    let mut certificates: Vec<(&str, Vec<u8>)> = vec![("ca", ca_certificate.to_vec())];
+    if let Some(tsa) = store.setting(bootstrap::TSA_CERTIFICATE).await? {
+        certificates.push(("tsa", tsa));
+    }
+    for credential in store.list_credentials().await? {
+        certificates.push(("signer", credential.certificate));
+    }
+    certificates.extend(others.iter().cloned());
+    let mut indexed = 0;
+    for (kind, der) in &certificates {
+        // A certificate that cannot be read names no serial to answer for: skipped, so that
+        // one bad row does not keep the node from starting.
+        let Ok(serial) = certificate_serial(der) else {
+            tracing::warn!(
+                kind,
+                "a stored certificate cannot be read; not indexed for OCSP"
+            );
+            continue;
+        };
+        store
+            .record_issued_certificate(&serial, kind, signet_sam::now_unix())
+            .await?;
+        indexed += 1;
+    }
+    store
+        .put_settings_if_absent(&[(ISSUED_INDEXED, b"1")], None)
+        .await?;
+    Ok(indexed)
+}
+
 /// Runs a key-module operation on a blocking thread (RSA and HSM calls block).
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, PkiError> + Send + 'static,
@@ -344,4 +433,99 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| PkiServiceError::Internal(format!("signing task failed: {e}")))?
         .map_err(PkiServiceError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use signet_keys::{KeyAccess, MasterKey, SoftKeyModule};
+    use signet_pki::SubjectName;
+    use signet_store::SqliteStore;
+
+    use super::*;
+    use crate::bootstrap::{CaSettings, load_or_create_ca};
+
+    #[tokio::test]
+    async fn ocsp_answers_good_only_for_issued_certificates() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().expect("store"));
+        let access = KeyAccess::new(Arc::new(SoftKeyModule::new(
+            MasterKey::generate().expect("master key"),
+        )));
+        let keys = access.service_keys();
+        let ca = load_or_create_ca(&*store, &keys, &CaSettings::default())
+            .await
+            .expect("CA");
+        // The bootstrap recorded the CA's own certificate as it made it.
+        let ca_serial = certificate_serial(&ca.certificate).expect("serial");
+        assert!(store.certificate_issued(&ca_serial).await.expect("lookup"));
+
+        // A signer certificate from before the list: indexed once, a garbage one skipped.
+        let key = access
+            .provisioning()
+            .generate_signer_key(KeyType::EcP256, "legacy")
+            .expect("key");
+        let subject = SubjectName {
+            common_name: "legacy".into(),
+            organization: None,
+            country: None,
+        };
+        let signer = ca
+            .issue_signer_certificate(&keys, &subject, &key.public_key_der, 30)
+            .expect("certificate");
+        let signer_serial = certificate_serial(&signer).expect("serial");
+        assert!(
+            !store
+                .certificate_issued(&signer_serial)
+                .await
+                .expect("lookup")
+        );
+        let others = [("signer", signer.clone()), ("audit", b"not DER".to_vec())];
+        assert_eq!(
+            index_issued_certificates(&*store, &ca.certificate, &others)
+                .await
+                .expect("index"),
+            2
+        );
+        assert!(
+            store
+                .certificate_issued(&signer_serial)
+                .await
+                .expect("lookup")
+        );
+        assert_eq!(
+            index_issued_certificates(&*store, &ca.certificate, &others)
+                .await
+                .expect("index"),
+            0,
+            "once per store"
+        );
+
+        let pki = PkiService::new(
+            Arc::clone(&store),
+            keys,
+            ca,
+            TimeStampSource::External {
+                url: "http://127.0.0.1:9/tsa".into(),
+            },
+        );
+        assert_eq!(
+            pki.ocsp_status(&signer_serial).await.expect("status"),
+            RevocationStatus::Good
+        );
+        assert_eq!(
+            pki.ocsp_status(&ca_serial).await.expect("status"),
+            RevocationStatus::Good
+        );
+        let mut never = signer_serial.clone();
+        never[15] ^= 1;
+        assert_eq!(
+            pki.ocsp_status(&never).await.expect("status"),
+            RevocationStatus::Unknown
+        );
+        assert_eq!(
+            pki.ocsp(b"not an OCSP request".to_vec())
+                .await
+                .expect("answer"),
+            OCSP_MALFORMED_REQUEST
+        );
+    }
 }

@@ -237,10 +237,13 @@ pub trait AuthzStore: Send + Sync {
 
     // ---- pushed authorization requests
     async fn insert_pushed_request(&self, request: PushedRequest) -> Result<(), StoreError>;
-    /// Removes and returns the request (expired or not): a request URI works once.
+    /// Removes and returns the request (expired or not) if `client_id` pushed it: a request
+    /// URI works once, and only for its client — another client's attempt leaves it in place
+    /// (the URI is in the browser's address bar; whoever sees it must not be able to spend it).
     async fn take_pushed_request(
         &self,
         request_hash: &SecretHash,
+        client_id: &str,
     ) -> Result<Option<PushedRequest>, StoreError>;
 
     // ---- issued OAuth2 secrets

@@ -536,7 +536,7 @@ async fn check(store: &dyn Store) {
     assert_eq!(store.pending_oob(1, 0).await.unwrap(), [oob[1].clone()]);
     assert_eq!(
         store
-            .take_pushed_request(&[0x9e; 32])
+            .take_pushed_request(&[0x9e; 32], "alpha-app")
             .await
             .unwrap()
             .map(|p| p.client_id),

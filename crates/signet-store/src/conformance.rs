@@ -71,6 +71,7 @@ macro_rules! conformance_tests {
             corrupt_values_are_errors_not_panics,
             delete_credential_removes_it_and_its_sads,
             revocation_disables_once_and_outlives_the_credential,
+            issued_certificates_are_recorded_once,
             nul_in_text_is_no_error,
             code_moves_once_and_round_trips,
             pushed_requests_are_taken_once_and_purged,
@@ -1662,6 +1663,28 @@ pub(crate) async fn code_moves_once_and_round_trips(db: &dyn TestDb) {
     );
 }
 
+/// The embedded CA's issued serials: recorded once (a second record of the same serial is no
+/// error and changes nothing), and every other serial is not issued.
+pub(crate) async fn issued_certificates_are_recorded_once(db: &dyn TestDb) {
+    let store = db.store();
+    let serial = [0x7f, 0x01, 0x02];
+    assert!(!store.certificate_issued(&serial).await.unwrap());
+    store
+        .record_issued_certificate(&serial, "signer", 10)
+        .await
+        .unwrap();
+    store
+        .record_issued_certificate(&serial, "tsa", 20)
+        .await
+        .unwrap();
+    assert!(store.certificate_issued(&serial).await.unwrap());
+    assert!(!store.certificate_issued(&[0x7f, 0x01]).await.unwrap());
+    assert!(!store.certificate_issued(&[]).await.unwrap());
+    if let Some(other) = db.another().await {
+        assert!(other.certificate_issued(&serial).await.unwrap());
+    }
+}
+
 pub(crate) async fn pushed_requests_are_taken_once_and_purged(db: &dyn TestDb) {
     let store = store_with_user(db).await;
     let req = PushedRequest {
@@ -1671,14 +1694,25 @@ pub(crate) async fn pushed_requests_are_taken_once_and_purged(db: &dyn TestDb) {
         expires_at: 50,
     };
     store.insert_pushed_request(req.clone()).await.unwrap();
+    // Another client cannot take it, and its attempt leaves it for the one that pushed it.
     assert_eq!(
-        store.take_pushed_request(&[3; 32]).await.unwrap(),
+        store.take_pushed_request(&[3; 32], "other").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_pushed_request(&[3; 32], "cl").await.unwrap(),
         Some(req.clone())
     );
-    assert_eq!(store.take_pushed_request(&[3; 32]).await.unwrap(), None);
+    assert_eq!(
+        store.take_pushed_request(&[3; 32], "cl").await.unwrap(),
+        None
+    );
     store.insert_pushed_request(req).await.unwrap();
     assert!(store.purge_expired(60).await.unwrap().rows >= 1);
-    assert_eq!(store.take_pushed_request(&[3; 32]).await.unwrap(), None);
+    assert_eq!(
+        store.take_pushed_request(&[3; 32], "cl").await.unwrap(),
+        None
+    );
 }
 
 pub(crate) async fn oob_status_is_compare_and_swap(db: &dyn TestDb) {

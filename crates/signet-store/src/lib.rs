@@ -362,6 +362,17 @@ pub trait Store: AuthzStore + Send + Sync {
     async fn revocations(&self) -> Result<Vec<Revocation>, StoreError>;
     /// The revocation of the certificate with this serial, if revoked (OCSP).
     async fn revocation(&self, serial: &[u8]) -> Result<Option<Revocation>, StoreError>;
+    /// Records that the embedded CA issued a certificate with `serial` (content octets of
+    /// its serialNumber), of `kind` ("ca", "signer", "tsa", "audit"). Recording a serial again
+    /// changes nothing.
+    async fn record_issued_certificate(
+        &self,
+        serial: &[u8],
+        kind: &str,
+        issued_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Whether the embedded CA issued a certificate with `serial` (OCSP: `unknown` if not).
+    async fn certificate_issued(&self, serial: &[u8]) -> Result<bool, StoreError>;
 
     // ---- audit
     /// Appends one event on its own (the operations above append theirs in their own

@@ -793,6 +793,28 @@ impl<B: Backend> Store for B {
         Ok(conn.query_opt(sql, &[&serial], records::revocation).await?)
     }
 
+    async fn record_issued_certificate(
+        &self,
+        serial: &[u8],
+        kind: &str,
+        issued_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO issued_certificates (serial, kind, issued_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (serial) DO NOTHING";
+        let mut conn = self.write().await?;
+        conn.execute(sql, &[&serial, &kind, &issued_at]).await?;
+        Ok(())
+    }
+
+    async fn certificate_issued(&self, serial: &[u8]) -> Result<bool, StoreError> {
+        let sql = "SELECT issued_at FROM issued_certificates WHERE serial = $1";
+        let mut conn = self.read().await?;
+        Ok(conn
+            .query_opt(sql, &[&serial], |r| r.i64(0))
+            .await?
+            .is_some())
+    }
+
     // ---- audit
 
     async fn append_audit(&self, event: NewAuditEvent) -> Result<AuditRecord, StoreError> {

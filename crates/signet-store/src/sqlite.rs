@@ -76,6 +76,28 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Creates the database file, empty and readable by its owner only (0600, like `master.key`),
+/// unless it exists. SQLite gives the `-wal` and `-shm` files it creates the database file's
+/// permissions, so they are private too; left to SQLite, all three would follow the umask
+/// (usually 0644). An existing file keeps the permissions its operator gave it.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates the schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -84,6 +106,7 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] with explicit durability and reader pool size.
     pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
+        create_private(path)?;
         // No SQLITE_OPEN_URI: the path is a file name, never interpreted as a URI.
         let mut writer = Connection::open_with_flags(
             path,

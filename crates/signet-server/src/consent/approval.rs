@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use signet_core::Untrusted;
 use signet_sam::{SamError, now_unix};
 use signet_service::decoupled::{Decision, DecoupledError};
 use signet_store::{OobRequest, User};
@@ -222,7 +223,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             .await
         }
         Err(e) => {
-            tracing::error!(error = %e, "decoupled approval failed");
+            tracing::error!(error = %Untrusted(&e), "decoupled approval failed");
             unavailable()
         }
     }
@@ -234,6 +235,7 @@ fn refused_text(e: &SamError) -> String {
         SamError::InvalidPin | SamError::InvalidOtp => {
             "The PIN or the one-time code is wrong. Try again.".to_owned()
         }
+        SamError::OtpReplayed => super::authorization::REPLAYED_OTP.to_owned(),
         other => signet_service::describe(other).into_owned(),
     }
 }

@@ -65,6 +65,10 @@ async fn resolve(
 }
 
 /// The OAuth2 error for a credential that cannot be authorized.
+/// What the consent and approval pages say about a one-time code that was already used.
+pub(crate) const REPLAYED_OTP: &str =
+    "This one-time code was already used. Wait for the next code and try again.";
+
 fn refusal(e: &SamError) -> &'static str {
     match e {
         SamError::CredentialLocked | SamError::CredentialDisabled | SamError::UserDisabled => {
@@ -433,10 +437,14 @@ async fn approve(
             {
                 Ok(proof) => (GrantScope::Credential(binding), Some(proof)),
                 Err(
-                    e @ (SamError::MissingFactor(_) | SamError::InvalidPin | SamError::InvalidOtp),
+                    e @ (SamError::MissingFactor(_)
+                    | SamError::InvalidPin
+                    | SamError::InvalidOtp
+                    | SamError::OtpReplayed),
                 ) => {
                     let message = match e {
                         SamError::MissingFactor(f) => format!("Enter the {f}."),
+                        SamError::OtpReplayed => REPLAYED_OTP.to_owned(),
                         _ => "The PIN or the one-time code is wrong. Try again.".to_owned(),
                     };
                     return show(

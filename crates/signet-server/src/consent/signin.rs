@@ -1,8 +1,10 @@
 //! Sign-in (username and password) for the consent and approval pages, and sign-out.
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::connect_info::ConnectInfo;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 use signet_store::NewAuditEvent;
@@ -13,6 +15,7 @@ use super::session::{self, Session};
 use super::{FORM_LIMIT, forbidden, session_expired, unavailable};
 use crate::oauth2::redirect_source;
 use crate::oauth2::request::AuthorizationRequest;
+use crate::tls::Peer;
 use crate::{AppState, auth};
 
 /// Where to go after signing in.
@@ -93,7 +96,12 @@ pub fn pending(session: &Session) -> Option<AuthorizationRequest> {
         .and_then(|p| serde_json::from_str(p).ok())
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    connection: Option<Extension<ConnectInfo<Peer>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Ok(form) = crate::form::read_form(&headers, body, FORM_LIMIT).await else {
         return html::error_page(
             StatusCode::BAD_REQUEST,
@@ -127,7 +135,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         );
     };
     let password = Zeroizing::new(password.to_owned());
-    let user = match auth::check_password(&state, username, password).await {
+    let peer = connection.map(|Extension(ConnectInfo(p))| p.remote.ip());
+    let client = state.logins.client_address(peer, &headers);
+    let user = match auth::check_password(&state, username, password, client).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             return render(
@@ -138,7 +148,23 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 StatusCode::UNAUTHORIZED,
             );
         }
-        Err(_) => return unavailable(),
+        Err(e) => match e.retry_after {
+            Some(seconds) => {
+                let mut page = render(
+                    &session,
+                    next,
+                    pending.as_ref(),
+                    Some(&format!(
+                        "Too many failed sign-in attempts. Try again in {seconds} seconds."
+                    )),
+                    StatusCode::TOO_MANY_REQUESTS,
+                );
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                return page;
+            }
+            None => return unavailable(),
+        },
     };
     let Ok(signed_in) = session::rotate(&state, session, user.id).await else {
         return unavailable();

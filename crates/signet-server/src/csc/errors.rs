@@ -5,6 +5,7 @@
 
 use axum::http::StatusCode;
 use signet_ades::AdesError;
+use signet_core::Untrusted;
 use signet_sam::SamError;
 use signet_service::decoupled::DecoupledError;
 use signet_service::{DocumentError, PkiServiceError};
@@ -24,7 +25,7 @@ pub(crate) fn sam_error(err: SamError, version: Version) -> ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
             }
         },
-        SamError::InvalidOtp => match version {
+        SamError::InvalidOtp | SamError::OtpReplayed => match version {
             Version::V1 => ApiError::new(StatusCode::BAD_REQUEST, "invalid_otp", text),
             Version::V2 => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_authentication_data", text)
@@ -32,14 +33,14 @@ pub(crate) fn sam_error(err: SamError, version: Version) -> ApiError {
         },
         SamError::KeyUnavailable => ApiError::unavailable(text),
         SamError::Store(e) => {
-            tracing::error!(error = %e, "store failure");
+            tracing::error!(error = %Untrusted(&e), "store failure");
             ApiError::unavailable("Storage unavailable, try again")
         }
         SamError::KeyFailure => {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text)
         }
         SamError::Internal(detail) => {
-            tracing::error!(%detail, "internal SAM error");
+            tracing::error!(detail = %Untrusted(&detail), "internal SAM error");
             ApiError::internal()
         }
         SamError::UnknownCredential
@@ -93,7 +94,7 @@ pub(crate) fn ades_error(name: &str, e: AdesError) -> ApiError {
         }
         AdesError::TimeStamp(_) | AdesError::ValidationData(_) => ApiError::unavailable(text),
         AdesError::SignatureValue(_) | AdesError::Internal(_) => {
-            tracing::error!(error = %text, "signDoc failed after signing");
+            tracing::error!(error = %Untrusted(&text), "signDoc failed after signing");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", text)
         }
     }
@@ -116,7 +117,7 @@ pub(crate) fn pki_error(e: PkiServiceError) -> ApiError {
     match e {
         PkiServiceError::Invalid(text) => ApiError::invalid_request(text),
         PkiServiceError::ExternalTsa { .. } => {
-            tracing::warn!(error = %e, "external TSA failed");
+            tracing::warn!(error = %Untrusted(&e), "external TSA failed");
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "server_error",
@@ -125,7 +126,7 @@ pub(crate) fn pki_error(e: PkiServiceError) -> ApiError {
         }
         PkiServiceError::Store(e) => ApiError::from(e),
         other => {
-            tracing::error!(error = %other, "time-stamping failed");
+            tracing::error!(error = %Untrusted(&other), "time-stamping failed");
             ApiError::unavailable("Time-stamping is unavailable, try again")
         }
     }

@@ -5,8 +5,12 @@
 //! in one place. v2 routes also accept v1 member names (`hash`, `hashAlgo`, `PIN`, `OTP`)
 //! because pyHanko speaks v1 shapes even on v2 paths (csc-api.md §10).
 
+use signet_core::Untrusted;
+use std::net::IpAddr;
+
 use axum::Extension;
 use axum::body::Body;
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +18,7 @@ use serde_json::Value;
 
 use crate::body::read_json;
 use crate::error::{ApiError, ApiResult};
-use crate::tls::ClientCertificate;
+use crate::tls::{ClientCertificate, Peer};
 use crate::{AppState, auth};
 
 pub mod credentials;
@@ -78,6 +82,7 @@ pub async fn entry(
     http_method: Method,
     headers: HeaderMap,
     client_certificate: Option<Extension<ClientCertificate>>,
+    connection: Option<Extension<ConnectInfo<Peer>>>,
     body: Body,
 ) -> Response {
     let version = match version.as_str() {
@@ -94,7 +99,19 @@ pub async fn entry(
     };
     let method = method.trim_end_matches('/');
     let tls = client_certificate.map(|Extension(c)| c);
-    match handle(&state, version, method, &http_method, &headers, tls, body).await {
+    let peer = connection.map(|Extension(ConnectInfo(p))| p.remote.ip());
+    match handle(
+        &state,
+        version,
+        method,
+        &http_method,
+        &headers,
+        tls,
+        peer,
+        body,
+    )
+    .await
+    {
         Ok(Reply::Json(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
         Ok(Reply::RawJson(body)) => (
             StatusCode::OK,
@@ -109,12 +126,19 @@ pub async fn entry(
         Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             // Descriptions never carry secrets; they tell an operator why a client was refused.
-            tracing::debug!(method, status = e.status.as_u16(), error = e.error, description = %e.description, "request refused");
+            tracing::debug!(
+                method = %Untrusted(method),
+                status = e.status.as_u16(),
+                error = e.error,
+                description = %Untrusted(&e.description),
+                "request refused"
+            );
             e.into_response()
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the parts of the request each method may need
 async fn handle(
     state: &AppState,
     version: Version,
@@ -122,6 +146,7 @@ async fn handle(
     http_method: &Method,
     headers: &HeaderMap,
     client_certificate: Option<ClientCertificate>,
+    peer: Option<IpAddr>,
     body: Body,
 ) -> ApiResult<Reply> {
     if !METHODS.contains(&method) {
@@ -172,7 +197,9 @@ async fn handle(
         return Ok(Reply::Json(info::info(state, version)));
     }
     if method == "auth/login" {
-        return auth::login(state, headers, &fields).await.map(Reply::Json);
+        return auth::login(state, headers, &fields, peer)
+            .await
+            .map(Reply::Json);
     }
     let caller = auth::caller(state, headers, client_certificate).await?;
     let user = caller.user_for(method, fields.opt_str("credentialID").ok().flatten())?;

@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
+use signet_core::Untrusted;
 use signet_dssx::{
     DssResult, Kind, Limits, Message, ParseError, PendingRequest, SignResponse, minor,
 };
@@ -170,7 +171,7 @@ async fn read(
             message,
             request_id,
         }) => {
-            tracing::debug!(%message, "DSS-X request refused");
+            tracing::debug!(message = %Untrusted(&message), "DSS-X request refused");
             let result = DssResult::requester(minor, message);
             Err(match kind {
                 Kind::Verify => verify::render(syntax, &verify::result_only(result, request_id)),

@@ -4,6 +4,7 @@
 //! Everything a client can get wrong is decided before the SAD is touched.
 
 use signet_ades::{Content, Envelope, Format, Level, Output, SignedProps};
+use signet_core::Untrusted;
 use signet_core::{HashAlgorithm, SignMechanism};
 use signet_dssx::alg::{self, SignatureAlgorithm};
 use signet_dssx::{
@@ -73,6 +74,7 @@ pub fn sam_result(e: SamError) -> DssResult {
         SamError::Sad(_)
         | SamError::InvalidPin
         | SamError::InvalidOtp
+        | SamError::OtpReplayed
         | SamError::MissingFactor(_)
         | SamError::UserDisabled
         | SamError::CredentialDisabled
@@ -83,11 +85,11 @@ pub fn sam_result(e: SamError) -> DssResult {
             DssResult::responder(minor::GENERAL_ERROR, text)
         }
         SamError::Store(e) => {
-            tracing::error!(error = %e, "store failure");
+            tracing::error!(error = %Untrusted(&e), "store failure");
             DssResult::responder(minor::GENERAL_ERROR, "Storage unavailable, try again")
         }
         SamError::Internal(detail) => {
-            tracing::error!(%detail, "internal SAM error");
+            tracing::error!(detail = %Untrusted(&detail), "internal SAM error");
             DssResult::responder(minor::GENERAL_ERROR, "Internal error")
         }
     }
@@ -109,7 +111,7 @@ fn core_result(e: DocumentError) -> DssResult {
                     DssResult::responder(minor::GENERAL_ERROR, text)
                 }
                 AdesError::SignatureValue(_) | AdesError::Internal(_) => {
-                    tracing::error!(error = %text, "document signing failed after signing");
+                    tracing::error!(error = %Untrusted(&text), "document signing failed after signing");
                     DssResult::responder(minor::GENERAL_ERROR, text)
                 }
             }

@@ -26,6 +26,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use signet_ades::{AdesError, Format, Level};
+use signet_core::Untrusted;
 use signet_dssx::verify::{
     self as dv, AugmentedSignature, REPORT_MIME_TYPE, VALIDATION_PROFILE, VerificationTime,
     VerifyRequest, VerifyResponse,
@@ -332,7 +333,7 @@ fn error_result(e: VerificationError) -> DssResult {
         VerificationError::Validation(ValidationError::TooLarge(text))
         | VerificationError::Validation(ValidationError::NotASignature(text)) => general(text),
         VerificationError::Validation(ValidationError::Configuration(text)) => {
-            tracing::error!(error = %text, "validation is misconfigured");
+            tracing::error!(error = %Untrusted(&text), "validation is misconfigured");
             DssResult::responder(minor::GENERAL_ERROR, format!("Validation failed: {text}"))
         }
         VerificationError::NotValid(report) => {
@@ -363,7 +364,7 @@ fn error_result(e: VerificationError) -> DssResult {
                 format!("Not augmented: validation data could not be obtained: {text}"),
             ),
             AdesError::SignatureValue(text) | AdesError::Internal(text) => {
-                tracing::error!(error = %text, "augmentation failed");
+                tracing::error!(error = %Untrusted(&text), "augmentation failed");
                 DssResult::responder(minor::GENERAL_ERROR, "Not augmented: internal error")
             }
         },

@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
+use signet_core::Untrusted;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -72,7 +73,12 @@ pub fn error_reply(e: ApiError) -> Response {
             "oauth2 request failed"
         );
     } else {
-        tracing::debug!(status = e.status.as_u16(), error = e.error, description = %e.description, "oauth2 request refused");
+        tracing::debug!(
+            status = e.status.as_u16(),
+            error = e.error,
+            description = %Untrusted(&e.description),
+            "oauth2 request refused"
+        );
     }
     no_store(e.into_response())
 }

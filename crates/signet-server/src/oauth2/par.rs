@@ -79,7 +79,8 @@ pub enum Pushed {
     Unknown,
 }
 
-/// Takes the pushed request named by `request_uri` for `client_id` (one use).
+/// Takes the pushed request named by `request_uri` for `client_id` (one use). Only the client
+/// that pushed it can spend it: another client's attempt is "unknown" and leaves it in place.
 pub async fn take(
     state: &AppState,
     request_uri: &str,
@@ -90,10 +91,11 @@ pub async fn take(
     };
     let record = state
         .store
-        .take_pushed_request(&secrets::secret_hash(reference))
+        .take_pushed_request(&secrets::secret_hash(reference), client_id)
         .await?;
     Ok(match record {
         None => Pushed::Unknown,
+        // The store matched the client already; kept as a second line of defence.
         Some(r) if r.client_id != client_id => Pushed::Unknown,
         Some(r) if now_unix() >= r.expires_at => Pushed::Expired,
         Some(r) => {

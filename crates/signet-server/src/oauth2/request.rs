@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signet_core::HashAlgorithm;
+use signet_core::Untrusted;
 use signet_sam::secrets;
 use signet_store::OAuthClient;
 
@@ -136,7 +137,7 @@ pub async fn parse(
         Ok(Some(c)) => c,
         Ok(None) => return Err(no_redirect("invalid_client", "Unknown client_id")),
         Err(e) => {
-            tracing::error!(error = %e, "store failure");
+            tracing::error!(error = %Untrusted(&e), "store failure");
             return Err(no_redirect(
                 "temporarily_unavailable",
                 "Storage unavailable, try again",

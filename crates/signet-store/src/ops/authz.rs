@@ -225,12 +225,17 @@ impl<B: Backend> AuthzStore for B {
     async fn take_pushed_request(
         &self,
         request_hash: &SecretHash,
+        client_id: &str,
     ) -> Result<Option<PushedRequest>, StoreError> {
-        let sql = "DELETE FROM oauth_pushed_requests WHERE request_hash = $1 \
+        let sql = "DELETE FROM oauth_pushed_requests WHERE request_hash = $1 AND client_id = $2 \
                    RETURNING request_hash, client_id, params, expires_at";
         let mut conn = self.write().await?;
         Ok(conn
-            .query_opt(sql, &[&bytes(request_hash)], records::pushed_request)
+            .query_opt(
+                sql,
+                &[&bytes(request_hash), &client_id],
+                records::pushed_request,
+            )
             .await?)
     }
 

@@ -23,7 +23,7 @@ use crate::migrations::{self, Migrations};
 const MIGRATION_LOCK: i64 = 0x5349_474e_4554_4442;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 /// Everything of SQLite's versions 1 to 3 (store; OAuth2 and decoupled approval; mutual TLS).
 const V1: &str = "
@@ -230,6 +230,16 @@ CREATE TABLE audit_sealer (
 const V4: &str = "
 ALTER TABLE oauth_codes ADD COLUMN approval bytea;
 ALTER TABLE oob_requests ADD COLUMN approval bytea;
+";
+
+/// SQLite's version 7: every certificate the embedded CA issued, by serial (OCSP `unknown` for
+/// the others).
+const V5: &str = "
+CREATE TABLE issued_certificates (
+    serial    bytea  PRIMARY KEY,
+    kind      text   NOT NULL,
+    issued_at bigint NOT NULL
+);
 ";
 
 /// The newest schema version this build knows.

@@ -20,7 +20,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 128;
 
 /// Schema steps, in order. Never edit a released step: add a new one.
-const MIGRATIONS: Migrations = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+const MIGRATIONS: Migrations = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 const V1: &str = "
 CREATE TABLE users (
@@ -228,6 +236,17 @@ CREATE TABLE audit_sealer (
 const V6: &str = "
 ALTER TABLE oauth_codes ADD COLUMN approval BLOB;
 ALTER TABLE oob_requests ADD COLUMN approval BLOB;
+";
+
+/// Every certificate the embedded CA issued, by serial: OCSP answers `unknown` for any other
+/// serial (issue 17). Filled as certificates are issued; a database from before this version
+/// is indexed once at start (signet-service `pki::index_issued_certificates`).
+const V7: &str = "
+CREATE TABLE issued_certificates (
+    serial    BLOB    PRIMARY KEY,
+    kind      TEXT    NOT NULL,
+    issued_at INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// How durable a commit is.

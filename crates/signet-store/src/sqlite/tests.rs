@@ -153,6 +153,34 @@ async fn reopen_keeps_data_and_migrates_once() {
     ));
 }
 
+/// The database and the WAL files SQLite makes beside it are private to their owner (0600),
+/// whatever the umask; a file that already exists keeps its permissions.
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_are_created_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path());
+    seeded(&store).await;
+    store.put_setting("k", b"v").await.unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for name in ["signet.db", "signet.db-wal", "signet.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+    drop(store);
+    let other = dir.path().join("other.db");
+    std::fs::write(&other, b"").unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o640)).unwrap();
+    drop(SqliteStore::open(&other).unwrap());
+    assert_eq!(mode("other.db"), 0o640);
+}
+
 /// Readers on other connections see the writer's commits at once.
 #[tokio::test]
 async fn readers_see_committed_writes() {
