@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
-use hyper::{Method, Request, StatusCode};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
@@ -24,6 +24,13 @@ pub const LOGIN: &str = "/csc/v2/auth/login";
 pub struct Client {
     send: SendRequest<Full<Bytes>>,
     host: HeaderValue,
+}
+
+/// A whole answer: status, headers and body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
 }
 
 /// `credentials/authorize` answer: only the SAD matters here.
@@ -62,35 +69,59 @@ impl Client {
         Ok(Self { send, host })
     }
 
-    /// POSTs a JSON body and returns status and body.
-    pub async fn post(
+    /// Whether the server closed the connection (it cannot carry another request).
+    pub fn is_closed(&self) -> bool {
+        self.send.is_closed()
+    }
+
+    /// Sends `method path` with `headers` (Host is added) and `body`; reads the whole answer.
+    pub async fn request(
         &mut self,
-        path: &'static str,
-        authorization: Option<&HeaderValue>,
+        method: Method,
+        path: &str,
+        headers: &[(HeaderName, HeaderValue)],
         body: Bytes,
-    ) -> anyhow::Result<(StatusCode, Bytes)> {
+    ) -> anyhow::Result<Reply> {
         self.send
             .ready()
             .await
-            .context("connection to the bench server closed")?;
+            .context("connection to the server closed")?;
         let mut req = Request::builder()
-            .method(Method::POST)
+            .method(method)
             .uri(path)
-            .header(HOST, self.host.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(value) = authorization {
-            req = req.header(AUTHORIZATION, value.clone());
+            .header(HOST, self.host.clone());
+        for (name, value) in headers {
+            req = req.header(name, value);
         }
         let resp = self.send.send_request(req.body(Full::new(body))?).await?;
-        let status = resp.status();
-        let body = resp.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// POSTs a JSON body and returns status and body.
+    pub async fn post(
+        &mut self,
+        path: &str,
+        authorization: Option<&HeaderValue>,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut headers = vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+        if let Some(value) = authorization {
+            headers.push((AUTHORIZATION, value.clone()));
+        }
+        let reply = self.request(Method::POST, path, &headers, body).await?;
+        Ok((reply.status, reply.body))
     }
 
     /// POSTs and parses a 200 answer as `T`; anything else is an error quoting the body.
     pub async fn post_ok<T: for<'de> Deserialize<'de>>(
         &mut self,
-        path: &'static str,
+        path: &str,
         authorization: Option<&HeaderValue>,
         body: Bytes,
     ) -> anyhow::Result<T> {
@@ -143,8 +174,22 @@ pub mod body {
 
     /// `credentials/authorize` for SHA-256 `hashes` with the PIN (SCAL1).
     pub fn authorize(credential_id: &str, pin: &str, hashes: &[Vec<u8>]) -> Bytes {
+        authorize_with_otp(credential_id, pin, None, hashes)
+    }
+
+    /// `credentials/authorize` for SHA-256 `hashes` with the PIN and, for SCAL2, the one-time
+    /// code (six digits: nothing to escape either).
+    pub fn authorize_with_otp(
+        credential_id: &str,
+        pin: &str,
+        otp: Option<&str>,
+        hashes: &[Vec<u8>],
+    ) -> Bytes {
+        let otp = otp
+            .map(|code| format!(r#",{{"id":"OTP","value":"{code}"}}"#))
+            .unwrap_or_default();
         Bytes::from(format!(
-            r#"{{"credentialID":"{credential_id}","numSignatures":{n},"hashes":[{list}],"hashAlgorithmOID":"{SHA256_OID}","authData":[{{"id":"PIN","value":"{pin}"}}]}}"#,
+            r#"{{"credentialID":"{credential_id}","numSignatures":{n},"hashes":[{list}],"hashAlgorithmOID":"{SHA256_OID}","authData":[{{"id":"PIN","value":"{pin}"}}{otp}]}}"#,
             n = hashes.len(),
             list = b64_list(hashes),
         ))

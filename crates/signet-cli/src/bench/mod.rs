@@ -32,13 +32,13 @@ mod batch;
 mod cluster;
 mod cpu;
 mod flow;
-mod http;
-mod load;
-mod progress;
+pub(crate) mod http;
+pub(crate) mod load;
+pub(crate) mod progress;
 mod proxy;
 mod raw;
-mod report;
-mod setup;
+pub(crate) mod report;
+pub(crate) mod setup;
 
 use report::{Measurement, Report};
 use setup::{Fixture, Needs};

@@ -121,13 +121,7 @@ impl Measurement {
 
     /// Nearest-rank percentile (`p` in 0..=100).
     pub fn percentile(&self, p: f64) -> Option<Duration> {
-        let n = self.latencies_us.len();
-        if n == 0 {
-            return None;
-        }
-        let rank = ((p / 100.0) * n as f64).ceil() as usize;
-        let idx = rank.clamp(1, n) - 1;
-        Some(Duration::from_micros(self.latencies_us[idx]))
+        nearest_rank(&self.latencies_us, p).map(Duration::from_micros)
     }
 
     fn unit(&self) -> &'static str {
@@ -515,6 +509,16 @@ fn scenario_name(s: Scenario) -> &'static str {
         Scenario::Flow => "flow",
         Scenario::Cluster => "cluster",
     }
+}
+
+/// Nearest-rank percentile (`p` in 0..=100) of `sorted` (ascending); `None` when empty.
+pub fn nearest_rank(sorted: &[u64], p: f64) -> Option<u64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = ((p / 100.0) * n as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, n) - 1])
 }
 
 /// Milliseconds with two decimals, or "-" without samples.
