@@ -24,6 +24,7 @@ mod demo;
 mod node;
 mod serve;
 mod sign;
+mod soak;
 mod verify;
 
 use config::Config;
@@ -75,6 +76,10 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Measure signing throughput (key module and HTTP), see BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Soak a running server (`--data`/`--config` of its node) with valid and hostile load for
+    /// a bounded time, then check memory, descriptors, 5xx, the audit log and latency
+    /// (docs/security.md, scripts/soak). Exit 0 only when every check passes.
+    Soak(soak::SoakArgs),
     /// Sign documents with a credential on any CSC server; the documents stay on this machine
     /// (hash-only: only their digests are sent). See README "Sign documents".
     Sign(sign::SignArgs),
@@ -306,6 +311,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             demo::run(&config, hsm).await?;
         }
         Command::Bench(args) => bench::run(args, &config).await?,
+        Command::Soak(args) => {
+            return soak::run(args, &cli.data, cli.config.as_deref(), &config).await;
+        }
         Command::Admin(cmd) => admin(&cli.data, &config, cmd).await?,
         Command::Audit(audit::AuditCommand::VerifyProof { proof, cert }) => {
             // Offline: no data directory, no database.
