@@ -16,9 +16,10 @@ use crate::bench::http::{Client, Reply};
 
 /// Longest wait for a whole answer: a server that takes longer is hanging.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
-/// A connection idle this long is replaced before use, so that a server-side idle or header
-/// timeout closing it at the same moment is never mistaken for a failure.
-const IDLE_REOPEN: Duration = Duration::from_secs(4);
+/// A connection idle this long is replaced before use, so that the server's idle timeout
+/// (`http.header_timeout_seconds`, 5 s in the soak's configuration) closing it at the same
+/// moment is never mistaken for a failure.
+const IDLE_REOPEN: Duration = Duration::from_secs(2);
 
 pub struct Conn {
     addr: SocketAddr,

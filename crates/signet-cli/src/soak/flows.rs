@@ -92,6 +92,11 @@ async fn settle(ctx: &Ctx, flow: Flow, result: anyhow::Result<()>) {
 pub enum Job {
     /// SCAL1 authorize (PIN) + signHash, cycling through these `scal1` signers.
     Scal1(Vec<usize>),
+    /// SCAL2: PIN and a TOTP code, signHash and signDoc (CAdES) in turn, over every SCAL2
+    /// signer. Each signer's code is used once per 30-second step, never again (a replayed
+    /// code is a failed factor), so the worker waits when every signer has used the current
+    /// step.
+    Scal2,
     /// CSC signDoc (SCAL1): PAdES, CAdES, XAdES and JAdES in turn, each at B-B, B-T, B-B, B-LT.
     Documents,
     /// DSS-X 2.0 SignRequest for CAdES with an RSA key, XML and JSON syntax in turn.
@@ -111,36 +116,60 @@ pub async fn signer(ctx: Arc<Ctx>, job: Job) {
     let fixture = &ctx.fixture;
     let accounts: Vec<&Account> = match &job {
         Job::Scal1(indices) => indices.iter().map(|&i| &fixture.scal1[i]).collect(),
+        Job::Scal2 => fixture.scal2.iter().collect(),
         Job::Documents => vec![&fixture.documents],
         Job::DssX => vec![&fixture.dssx],
     };
     let mut sessions: Vec<Session> = accounts.iter().map(|a| Session::new(&a.user)).collect();
+    // SCAL2: the last TOTP step each signer used, and where to look first next time.
+    let mut last_step = vec![i64::MIN; accounts.len()];
+    let mut next = 0usize;
     let mut k = 0usize;
     while ctx.running() {
-        let i = k % accounts.len();
+        let (i, otp) = if matches!(job, Job::Scal2) {
+            let step = signet_sam::totp::step_at(signet_sam::now_unix());
+            let Some(i) = (0..accounts.len())
+                .map(|j| (next + j) % accounts.len())
+                .find(|&j| last_step[j] < step)
+            else {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            };
+            next = i + 1;
+            // Spent before the request: whatever happens to it, the code is not sent again.
+            last_step[i] = step;
+            let code = signet_sam::totp::code_string(&accounts[i].user.totp_secret, step);
+            (i, Some(code))
+        } else {
+            (k % accounts.len(), None)
+        };
         let cred = &accounts[i].credential;
         let (format, level) = (FORMATS[k % 4], LEVELS[(k / 4) % 4]);
         let flow = match job {
             Job::Scal1(_) => Flow::Scal1Hash,
+            Job::Scal2 if k.is_multiple_of(2) => Flow::Scal2Hash,
+            Job::Scal2 => Flow::Scal2Doc,
             Job::Documents => format.flow(),
             Job::DssX => Flow::DssX,
         };
         let result = async {
             let bearer = sessions[i].bearer(&ctx, &mut conn).await?;
+            let op = Signing {
+                ctx: &ctx,
+                flow,
+                bearer: &bearer,
+                cred,
+                otp: otp.as_deref(),
+            };
             let t0 = Instant::now();
-            match job {
-                Job::Scal1(_) => {
-                    authorize_and_sign(&ctx, &mut conn, flow, &bearer, cred, None).await?;
-                }
-                Job::Documents => {
-                    sign_doc(&ctx, &mut conn, flow, &bearer, cred, None, format, level)
-                        .await
-                        .with_context(|| level.to_owned())?;
-                }
-                Job::DssX => {
-                    let xml = k.is_multiple_of(2);
-                    dssx_sign(&ctx, &mut conn, &bearer, cred, xml).await?;
-                }
+            match flow {
+                Flow::Scal1Hash | Flow::Scal2Hash => op.authorize_and_sign(&mut conn).await?,
+                Flow::Scal2Doc => op.sign_doc(&mut conn, DocFormat::Cades, "Ades-B-B").await?,
+                Flow::DssX => op.dssx(&mut conn, k.is_multiple_of(2)).await?,
+                _ => op
+                    .sign_doc(&mut conn, format, level)
+                    .await
+                    .with_context(|| level.to_owned())?,
             }
             ctx.rec.sample(flow, t0);
             anyhow::Ok(())
@@ -151,101 +180,22 @@ pub async fn signer(ctx: Arc<Ctx>, job: Job) {
     }
 }
 
-/// SCAL2: PIN and a TOTP code, signHash and signDoc in turn, over every SCAL2 signer. Each
-/// signer's code is used once per 30-second step, never again (a replayed code is a failed
-/// factor), so the worker waits when every signer has used the current step.
-pub async fn scal2(ctx: Arc<Ctx>) {
+/// Two flows without a signer session, in turn: OAuth2 (the authorization code flow — plain,
+/// PAR, PAR with RAR in turn — and client_credentials), or the PKI services (RFC 3161 requests
+/// to the built-in TSA, OCSP requests to the CA).
+pub async fn alternate(ctx: Arc<Ctx>, flows: [Flow; 2]) {
     let mut conn = Conn::new(ctx.addr);
-    let accounts = &ctx.fixture.scal2;
-    let mut sessions: Vec<Session> = accounts.iter().map(|a| Session::new(&a.user)).collect();
-    let mut last_step = vec![i64::MIN; accounts.len()];
-    let mut next = 0usize;
-    let mut k = 0u64;
-    while ctx.running() {
-        let step = signet_sam::totp::step_at(signet_sam::now_unix());
-        let Some(i) = (0..accounts.len())
-            .map(|j| (next + j) % accounts.len())
-            .find(|&j| last_step[j] < step)
-        else {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            continue;
-        };
-        next = i + 1;
-        // Spent before the request: whatever happens to it, the code is not sent again.
-        last_step[i] = step;
-        let otp = signet_sam::totp::code_string(&accounts[i].user.totp_secret, step);
-        let cred = &accounts[i].credential;
-        let flow = if k.is_multiple_of(2) {
-            Flow::Scal2Hash
-        } else {
-            Flow::Scal2Doc
-        };
-        let result = async {
-            let bearer = sessions[i].bearer(&ctx, &mut conn).await?;
-            let t0 = Instant::now();
-            if flow == Flow::Scal2Hash {
-                authorize_and_sign(&ctx, &mut conn, flow, &bearer, cred, Some(&otp)).await?;
-            } else {
-                let level = "Ades-B-B";
-                sign_doc(
-                    &ctx,
-                    &mut conn,
-                    flow,
-                    &bearer,
-                    cred,
-                    Some(&otp),
-                    DocFormat::Cades,
-                    level,
-                )
-                .await?;
-            }
-            ctx.rec.sample(flow, t0);
-            anyhow::Ok(())
-        }
-        .await;
-        settle(&ctx, flow, result).await;
-        k += 1;
-    }
-}
-
-/// OAuth2: the authorization code flow (plain, PAR, PAR with RAR in turn) and the
-/// client_credentials flow, alternately.
-pub async fn oauth2(ctx: Arc<Ctx>) {
-    let mut conn = Conn::new(ctx.addr);
-    let mut k = 0u64;
-    while ctx.running() {
-        let flow = if k.is_multiple_of(2) {
-            Flow::OAuthCode
-        } else {
-            Flow::OAuthClient
-        };
-        let t0 = Instant::now();
-        let result = if flow == Flow::OAuthCode {
-            code_flow(&ctx, &mut conn, k / 2).await
-        } else {
-            client_credentials(&ctx, &mut conn).await
-        };
-        let result = result.map(|()| ctx.rec.sample(flow, t0));
-        settle(&ctx, flow, result).await;
-        k += 1;
-    }
-}
-
-/// RFC 3161 requests to the built-in TSA and OCSP requests to the CA, alternately.
-pub async fn pki(ctx: Arc<Ctx>) {
     let credentials: Vec<Credential> = ctx.credentials().cloned().collect();
     let mut k = 0usize;
     while ctx.running() {
-        let flow = if k.is_multiple_of(2) {
-            Flow::Tsa
-        } else {
-            Flow::Ocsp
-        };
+        let (flow, n) = (flows[k % 2], k / 2);
         let t0 = Instant::now();
-        let result = if flow == Flow::Tsa {
-            time_stamp(&ctx).await
-        } else {
-            ocsp(&ctx, &credentials[(k / 2) % credentials.len()]).await
+        let result = match flow {
+            Flow::OAuthCode => code_flow(&ctx, &mut conn, n).await,
+            Flow::OAuthClient => client_credentials(&ctx, &mut conn).await,
+            Flow::Tsa => time_stamp(&ctx).await,
+            Flow::Ocsp => ocsp(&ctx, &credentials[n % credentials.len()]).await,
+            other => Err(anyhow::anyhow!("{} needs a signer worker", other.name())),
         };
         let result = result.map(|()| ctx.rec.sample(flow, t0));
         settle(&ctx, flow, result).await;
@@ -256,52 +206,75 @@ pub async fn pki(ctx: Arc<Ctx>) {
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-/// authorize for one fresh SHA-256 hash (PIN, and the OTP for SCAL2), then signHash of it.
-async fn authorize_and_sign(
-    ctx: &Ctx,
-    conn: &mut Conn,
+/// One signing operation: which flow, as whom, with which credential.
+struct Signing<'a> {
+    ctx: &'a Ctx,
     flow: Flow,
-    bearer: &HeaderValue,
-    cred: &Credential,
-    otp: Option<&str>,
-) -> anyhow::Result<()> {
-    let message = random_bytes(32)?;
-    let hashes = [HashAlgorithm::Sha256.digest(&message)];
-    let auth = body::authorize_with_otp(&cred.id, PIN, otp, &hashes);
-    let sad: SadReply = conn
-        .json(&ctx.rec, flow, http::AUTHORIZE, Some(bearer), auth)
-        .await?;
-    let sign = body::sign_hash(&cred.id, &sad.sad, &hashes, cred.mechanism.signature_oid());
-    sign_and_check(ctx, conn, flow, bearer, cred, sign, &message).await
+    /// The signer's (or the service token's) `Authorization` value.
+    bearer: &'a HeaderValue,
+    cred: &'a Credential,
+    /// The TOTP code, for SCAL2.
+    otp: Option<&'a str>,
 }
 
-/// signHash of SHA-256(`message`) with `request`; the one value must verify with the
-/// credential's key over `message`, and is recorded.
-async fn sign_and_check(
-    ctx: &Ctx,
-    conn: &mut Conn,
-    flow: Flow,
-    bearer: &HeaderValue,
-    cred: &Credential,
-    request: Bytes,
-    message: &[u8],
-) -> anyhow::Result<()> {
-    let signed: SignValues = conn
-        .json(&ctx.rec, flow, http::SIGN_HASH, Some(bearer), request)
-        .await?;
-    let [value] = signed.signatures.as_slice() else {
-        bail!(
-            "signHash of one hash returned {} signatures",
-            signed.signatures.len()
-        );
-    };
-    let digest = HashAlgorithm::Sha256.digest(message);
-    ctx.rec
-        .signature(flow, &cred.id, Evidence::Hash(HEXLOWER.encode(&digest)));
-    let value = signet_core::b64::decode(value).context("the signature is not Base64")?;
-    signet_pki::verify_message(&cred.public_key, cred.mechanism, message, &value)
-        .context("a signature from signHash does not verify with the credential's key")?;
-    Ok(())
+impl Signing<'_> {
+    /// credentials/authorize (PIN, and the OTP for SCAL2) bound to these SHA-256 `hashes`.
+    async fn authorize(&self, conn: &mut Conn, hashes: &[Vec<u8>]) -> anyhow::Result<String> {
+        let auth = body::authorize_with_otp(&self.cred.id, PIN, self.otp, hashes);
+        let sad: SadReply = conn
+            .json(
+                &self.ctx.rec,
+                self.flow,
+                http::AUTHORIZE,
+                Some(self.bearer),
+                auth,
+            )
+            .await?;
+        Ok(sad.sad)
+    }
+
+    /// authorize for one fresh SHA-256 hash, then signHash of it.
+    async fn authorize_and_sign(&self, conn: &mut Conn) -> anyhow::Result<()> {
+        let message = random_bytes(32)?;
+        let hashes = [HashAlgorithm::Sha256.digest(&message)];
+        let sad = self.authorize(conn, &hashes).await?;
+        let algo = self.cred.mechanism.signature_oid();
+        let sign = body::sign_hash(&self.cred.id, &sad, &hashes, algo);
+        self.sign_and_check(conn, sign, &message).await
+    }
+
+    /// signHash of SHA-256(`message`) with `request`; the one value must verify with the
+    /// credential's key over `message`, and is recorded.
+    async fn sign_and_check(
+        &self,
+        conn: &mut Conn,
+        request: Bytes,
+        message: &[u8],
+    ) -> anyhow::Result<()> {
+        let (ctx, cred) = (self.ctx, self.cred);
+        let signed: SignValues = conn
+            .json(
+                &ctx.rec,
+                self.flow,
+                http::SIGN_HASH,
+                Some(self.bearer),
+                request,
+            )
+            .await?;
+        let [value] = signed.signatures.as_slice() else {
+            bail!(
+                "signHash of one hash returned {} signatures",
+                signed.signatures.len()
+            );
+        };
+        let digest = HEXLOWER.encode(&HashAlgorithm::Sha256.digest(message));
+        ctx.rec
+            .signature(self.flow, &cred.id, Evidence::Hash(digest));
+        let value = signet_core::b64::decode(value).context("the signature is not Base64")?;
+        signet_pki::verify_message(&cred.public_key, cred.mechanism, message, &value)
+            .context("a signature from signHash does not verify with the credential's key")?;
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -371,153 +344,140 @@ fn pdf(nonce: &str) -> Vec<u8> {
     out
 }
 
-/// authorize bound to the document's SHA-256, then signDoc of the document.
-#[allow(clippy::too_many_arguments)] // one signDoc, described member by member
-async fn sign_doc(
-    ctx: &Ctx,
-    conn: &mut Conn,
-    flow: Flow,
-    bearer: &HeaderValue,
-    cred: &Credential,
-    otp: Option<&str>,
-    format: DocFormat,
-    level: &str,
-) -> anyhow::Result<()> {
-    let document = format.document()?;
-    let digest = HashAlgorithm::Sha256.digest(&document);
-    let auth = body::authorize_with_otp(&cred.id, PIN, otp, std::slice::from_ref(&digest));
-    let sad: SadReply = conn
-        .json(&ctx.rec, flow, http::AUTHORIZE, Some(bearer), auth)
-        .await?;
-    let request = json!({
-        "credentialID": cred.id,
-        "SAD": sad.sad,
-        "documents": [{
-            "document": signet_core::b64::encode(&document),
-            "signature_format": format.letter(),
-            "conformance_level": level,
-            "signAlgo": cred.mechanism.signature_oid(),
-            "hashAlgorithmOID": HashAlgorithm::Sha256.oid(),
-        }],
-    });
-    let reply: Value = conn
-        .json(
-            &ctx.rec,
-            flow,
-            SIGN_DOC,
-            Some(bearer),
-            Bytes::from(request.to_string()),
-        )
-        .await?;
-    let output = ["DocumentWithSignature", "SignatureObject"]
-        .iter()
-        .find_map(|field| reply[field][0].as_str())
-        .context("signDoc answered 200 without DocumentWithSignature or SignatureObject")?;
-    ctx.rec
-        .signature(flow, &cred.id, Evidence::Document(HEXLOWER.encode(&digest)));
-    let output = signet_core::b64::decode(output).context("the signed output is not Base64")?;
-    if matches!(format, DocFormat::Pades) {
-        ensure!(
-            output.len() > document.len() && output.starts_with(&document),
-            "the signed PDF is not an incremental update of the document"
-        );
-    }
-    Ok(())
-}
-
-/// One DSS-X SignRequest in XML (`xml`) or JSON: CAdES with the content, the SAD inside.
-async fn dssx_sign(
-    ctx: &Ctx,
-    conn: &mut Conn,
-    bearer: &HeaderValue,
-    cred: &Credential,
-    xml: bool,
-) -> anyhow::Result<()> {
-    use signet_dssx::{NS_BASE, NS_CORE, SAD_MIME_TYPE, major};
-    const PROFILE: &str = "http://uri.etsi.org/19432/v1.1.1/creationprofile#";
-    const CADES: &str = "urn:ietf:rfc:3369";
-    let document = DocFormat::Cades.document()?;
-    let digest = HashAlgorithm::Sha256.digest(&document);
-    let auth = body::authorize(&cred.id, PIN, std::slice::from_ref(&digest));
-    let sad: SadReply = conn
-        .json(&ctx.rec, Flow::DssX, http::AUTHORIZE, Some(bearer), auth)
-        .await?;
-    let (doc64, sad64) = (
-        signet_core::b64::encode(&document),
-        signet_core::b64::encode(sad.sad.as_bytes()),
-    );
-    let (content_type, request) = if xml {
-        let request = format!(
-            r#"<dss2:SignRequest xmlns:dss2="{NS_CORE}" xmlns:dsb="{NS_BASE}" RequestID="soak"><dsb:Profile>{PROFILE}</dsb:Profile><dss2:InputDocuments><dss2:Document ID="d1"><dss2:Base64Data MimeType="text/plain"><dsb:Value>{doc64}</dsb:Value></dss2:Base64Data></dss2:Document></dss2:InputDocuments><dss2:OptionalInputs><dsb:Other MimeType="{SAD_MIME_TYPE}"><dsb:Value>{sad64}</dsb:Value></dsb:Other><dss2:SignatureType>{CADES}</dss2:SignatureType><dss2:KeySelector><dss2:KeyName>{id}</dss2:KeyName></dss2:KeySelector><dss2:IncludeEContent>true</dss2:IncludeEContent></dss2:OptionalInputs></dss2:SignRequest>"#,
-            id = cred.id,
-        );
-        ("application/xml", request)
-    } else {
+impl Signing<'_> {
+    /// authorize bound to the document's SHA-256, then signDoc of the document.
+    async fn sign_doc(
+        &self,
+        conn: &mut Conn,
+        format: DocFormat,
+        level: &str,
+    ) -> anyhow::Result<()> {
+        let (ctx, flow, bearer, cred) = (self.ctx, self.flow, self.bearer, self.cred);
+        let document = format.document()?;
+        let digest = HashAlgorithm::Sha256.digest(&document);
+        let sad = self.authorize(conn, std::slice::from_ref(&digest)).await?;
         let request = json!({
-            "reqID": "soak",
-            "profile": [PROFILE],
-            "inDocs": { "doc": [{ "ID": "d1", "b64Data": { "val": doc64, "mimeType": "text/plain" } }] },
-            "optInp": {
-                "other": [{ "mimeType": SAD_MIME_TYPE, "val": sad64 }],
-                "sigType": CADES,
-                "keySel": [{ "name": cred.id }],
-                "incContent": true,
-            },
+            "credentialID": cred.id,
+            "SAD": sad,
+            "documents": [{
+                "document": signet_core::b64::encode(&document),
+                "signature_format": format.letter(),
+                "conformance_level": level,
+                "signAlgo": cred.mechanism.signature_oid(),
+                "hashAlgorithmOID": HashAlgorithm::Sha256.oid(),
+            }],
         });
-        ("application/json", request.to_string())
-    };
-    let headers = [
-        (CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (AUTHORIZATION, bearer.clone()),
-    ];
-    let path = "/dss/v2/sign";
-    let reply = conn
-        .send(
-            &ctx.rec,
-            Flow::DssX,
-            Method::POST,
-            path,
-            &headers,
-            Bytes::from(request),
-        )
-        .await?;
-    expect_ok(path, &reply)?;
-    let text = std::str::from_utf8(&reply.body).context("the DSS-X answer is not UTF-8")?;
-    let (result, output) = if xml {
-        let after_output = ["<dss2:DocumentWithSignature", "<dss2:SignatureObject"]
+        let reply: Value = conn
+            .json(
+                &ctx.rec,
+                flow,
+                SIGN_DOC,
+                Some(bearer),
+                Bytes::from(request.to_string()),
+            )
+            .await?;
+        let output = ["DocumentWithSignature", "SignatureObject"]
             .iter()
-            .find_map(|tag| text.split_once(tag).map(|(_, rest)| rest));
-        (
-            element_text(text, "dsb:ResultMajor"),
-            after_output.and_then(|rest| element_text(rest, "dsb:Value")),
-        )
-    } else {
-        let v: Value = serde_json::from_str(text).context("the DSS-X answer is not JSON")?;
-        let output = v["optOutp"]["docWithSignature"][0]["doc"]["b64Data"]["val"]
-            .as_str()
-            .or(v["sigObj"][0]["b64Sig"]["val"].as_str())
-            .map(str::to_owned);
-        (v["result"]["maj"].as_str().map(str::to_owned), output)
-    };
-    ensure!(
-        result.as_deref() == Some(major::SUCCESS),
-        "DSS-X answered {}: {}",
-        result.as_deref().unwrap_or("no ResultMajor"),
-        super::record::excerpt(&reply.body)
-    );
-    let output = output.context("DSS-X Success without a signed document")?;
-    ctx.rec.signature(
-        Flow::DssX,
-        &cred.id,
-        Evidence::Document(HEXLOWER.encode(&digest)),
-    );
-    ensure!(
-        !signet_core::b64::decode(&output)
-            .context("the DSS-X output is not Base64")?
-            .is_empty(),
-        "DSS-X returned an empty signature"
-    );
-    Ok(())
+            .find_map(|field| reply[field][0].as_str())
+            .context("signDoc answered 200 without DocumentWithSignature or SignatureObject")?;
+        ctx.rec
+            .signature(flow, &cred.id, Evidence::Document(HEXLOWER.encode(&digest)));
+        let output = signet_core::b64::decode(output).context("the signed output is not Base64")?;
+        if matches!(format, DocFormat::Pades) {
+            ensure!(
+                output.len() > document.len() && output.starts_with(&document),
+                "the signed PDF is not an incremental update of the document"
+            );
+        }
+        Ok(())
+    }
+
+    /// One DSS-X SignRequest in XML (`xml`) or JSON: CAdES with the content, the SAD inside.
+    async fn dssx(&self, conn: &mut Conn, xml: bool) -> anyhow::Result<()> {
+        use signet_dssx::{NS_BASE, NS_CORE, SAD_MIME_TYPE, major};
+        const PROFILE: &str = "http://uri.etsi.org/19432/v1.1.1/creationprofile#";
+        const CADES: &str = "urn:ietf:rfc:3369";
+        let (ctx, bearer, cred) = (self.ctx, self.bearer, self.cred);
+        let document = DocFormat::Cades.document()?;
+        let digest = HashAlgorithm::Sha256.digest(&document);
+        let sad = self.authorize(conn, std::slice::from_ref(&digest)).await?;
+        let (doc64, sad64) = (
+            signet_core::b64::encode(&document),
+            signet_core::b64::encode(sad.as_bytes()),
+        );
+        let (content_type, request) = if xml {
+            let request = format!(
+                r#"<dss2:SignRequest xmlns:dss2="{NS_CORE}" xmlns:dsb="{NS_BASE}" RequestID="soak"><dsb:Profile>{PROFILE}</dsb:Profile><dss2:InputDocuments><dss2:Document ID="d1"><dss2:Base64Data MimeType="text/plain"><dsb:Value>{doc64}</dsb:Value></dss2:Base64Data></dss2:Document></dss2:InputDocuments><dss2:OptionalInputs><dsb:Other MimeType="{SAD_MIME_TYPE}"><dsb:Value>{sad64}</dsb:Value></dsb:Other><dss2:SignatureType>{CADES}</dss2:SignatureType><dss2:KeySelector><dss2:KeyName>{id}</dss2:KeyName></dss2:KeySelector><dss2:IncludeEContent>true</dss2:IncludeEContent></dss2:OptionalInputs></dss2:SignRequest>"#,
+                id = cred.id,
+            );
+            ("application/xml", request)
+        } else {
+            let request = json!({
+                "reqID": "soak",
+                "profile": [PROFILE],
+                "inDocs": { "doc": [{ "ID": "d1", "b64Data": { "val": doc64, "mimeType": "text/plain" } }] },
+                "optInp": {
+                    "other": [{ "mimeType": SAD_MIME_TYPE, "val": sad64 }],
+                    "sigType": CADES,
+                    "keySel": [{ "name": cred.id }],
+                    "incContent": true,
+                },
+            });
+            ("application/json", request.to_string())
+        };
+        let headers = [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (AUTHORIZATION, bearer.clone()),
+        ];
+        let path = "/dss/v2/sign";
+        let reply = conn
+            .send(
+                &ctx.rec,
+                Flow::DssX,
+                Method::POST,
+                path,
+                &headers,
+                Bytes::from(request),
+            )
+            .await?;
+        expect_ok(path, &reply)?;
+        let text = std::str::from_utf8(&reply.body).context("the DSS-X answer is not UTF-8")?;
+        let (result, output) = if xml {
+            let after_output = ["<dss2:DocumentWithSignature", "<dss2:SignatureObject"]
+                .iter()
+                .find_map(|tag| text.split_once(tag).map(|(_, rest)| rest));
+            (
+                element_text(text, "dsb:ResultMajor"),
+                after_output.and_then(|rest| element_text(rest, "dsb:Value")),
+            )
+        } else {
+            let v: Value = serde_json::from_str(text).context("the DSS-X answer is not JSON")?;
+            let output = v["optOutp"]["docWithSignature"][0]["doc"]["b64Data"]["val"]
+                .as_str()
+                .or(v["sigObj"][0]["b64Sig"]["val"].as_str())
+                .map(str::to_owned);
+            (v["result"]["maj"].as_str().map(str::to_owned), output)
+        };
+        ensure!(
+            result.as_deref() == Some(major::SUCCESS),
+            "DSS-X answered {}: {}",
+            result.as_deref().unwrap_or("no ResultMajor"),
+            super::record::excerpt(&reply.body)
+        );
+        let output = output.context("DSS-X Success without a signed document")?;
+        ctx.rec.signature(
+            Flow::DssX,
+            &cred.id,
+            Evidence::Document(HEXLOWER.encode(&digest)),
+        );
+        ensure!(
+            !signet_core::b64::decode(&output)
+                .context("the DSS-X output is not Base64")?
+                .is_empty(),
+            "DSS-X returned an empty signature"
+        );
+        Ok(())
+    }
 }
 
 /// The text of the first `<name>…</name>` in `xml`.
@@ -651,7 +611,7 @@ fn local_location(
 
 /// Authorization code + PKCE for one hash of the oauth2code credential, through the sign-in
 /// and consent pages, then signHash with the credential token (no SAD).
-async fn code_flow(ctx: &Arc<Ctx>, conn: &mut Conn, k: u64) -> anyhow::Result<()> {
+async fn code_flow(ctx: &Arc<Ctx>, conn: &mut Conn, k: usize) -> anyhow::Result<()> {
     let fixture = &ctx.fixture;
     let Account { user, credential } = &fixture.oauth;
     let message = random_bytes(32)?;
@@ -752,16 +712,14 @@ async fn code_flow(ctx: &Arc<Ctx>, conn: &mut Conn, k: u64) -> anyhow::Result<()
         "signAlgo": credential.mechanism.signature_oid(),
     });
     let request = Bytes::from(request.to_string());
-    sign_and_check(
+    let op = Signing {
         ctx,
-        conn,
-        Flow::OAuthCode,
-        &bearer,
-        credential,
-        request,
-        &message,
-    )
-    .await
+        flow: Flow::OAuthCode,
+        bearer: &bearer,
+        cred: credential,
+        otp: None,
+    };
+    op.sign_and_check(conn, request, &message).await
 }
 
 /// client_credentials for the e-seal client, then what an e-seal application does with the
@@ -796,7 +754,14 @@ async fn client_credentials(ctx: &Arc<Ctx>, conn: &mut Conn) -> anyhow::Result<(
             .is_some_and(|ids| ids.iter().any(|i| i == cred.id.as_str())),
         "credentials/list of the e-seal token lacks its credential: {listed}"
     );
-    authorize_and_sign(ctx, conn, flow, &bearer, cred, None).await?;
+    let op = Signing {
+        ctx,
+        flow,
+        bearer: &bearer,
+        cred,
+        otp: None,
+    };
+    op.authorize_and_sign(conn).await?;
     let client_secret = client.secret.as_deref().map_or("", |s| s.as_str());
     let headers = [
         (AUTHORIZATION, http::basic(&client.id, client_secret)?),

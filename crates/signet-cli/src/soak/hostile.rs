@@ -91,7 +91,11 @@ pub async fn hostile(ctx: Arc<Ctx>) {
             ctx.rec.sample(Flow::Hostile, t0);
             let status = reply.status.as_u16();
             let ok = match case.expect {
-                Expect::Status(allowed) => allowed.contains(&status),
+                // A 405 names the methods that are allowed (RFC 9110 §15.5.6).
+                Expect::Status(allowed) => {
+                    allowed.contains(&status)
+                        && (status != 405 || reply.headers.contains_key(hyper::header::ALLOW))
+                }
                 Expect::DssError(allowed) => {
                     allowed.contains(&status)
                         || (status == 200
@@ -157,7 +161,12 @@ fn case(ctx: &Ctx, bearer: &HeaderValue, k: u64) -> anyhow::Result<Case> {
     let cred = &ctx.fixture.hostile.credential.id;
     let csc = |v: &str, m: &str| format!("/csc/{v}/{m}");
     let method = CSC_METHODS[(k as usize / 12) % CSC_METHODS.len()];
-    let version = if k.is_multiple_of(2) { "v2" } else { "v1" };
+    // signDoc is v2 only: /csc/v1/signatures/signDoc is an unknown method (404).
+    let version = if k.is_multiple_of(2) || method == "signatures/signDoc" {
+        "v2"
+    } else {
+        "v1"
+    };
     let auth = |extra: HeaderValue| vec![(AUTHORIZATION, bearer.clone()), (CONTENT_TYPE, extra)];
     let post = |name, path: String, headers, body: Bytes, expect| Case {
         name,

@@ -170,11 +170,12 @@ pub async fn run(
     let mut workers = tokio::task::JoinSet::new();
     workers.spawn(flows::signer(Arc::clone(&ctx), Job::Scal1(vec![0, 1])));
     workers.spawn(flows::signer(Arc::clone(&ctx), Job::Scal1(vec![2, 3])));
-    workers.spawn(flows::scal2(Arc::clone(&ctx)));
+    workers.spawn(flows::signer(Arc::clone(&ctx), Job::Scal2));
     workers.spawn(flows::signer(Arc::clone(&ctx), Job::Documents));
     workers.spawn(flows::signer(Arc::clone(&ctx), Job::DssX));
-    workers.spawn(flows::oauth2(Arc::clone(&ctx)));
-    workers.spawn(flows::pki(Arc::clone(&ctx)));
+    let oauth2 = [Flow::OAuthCode, Flow::OAuthClient];
+    workers.spawn(flows::alternate(Arc::clone(&ctx), oauth2));
+    workers.spawn(flows::alternate(Arc::clone(&ctx), [Flow::Tsa, Flow::Ocsp]));
     workers.spawn(hostile::hostile(Arc::clone(&ctx)));
     workers.spawn(hostile::slow(Arc::clone(&ctx)));
 
