@@ -6,9 +6,10 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use signet_ades::{Content, Format, Level, Output, Revocation, SignedProps};
-use signet_core::{AlgError, HashAlgorithm, SignMechanism};
-use signet_service::DocumentItem;
-use signet_store::{Credential, User};
+use signet_core::{AlgError, HashAlgorithm, KeyType, SignMechanism};
+use signet_service::{AdesSettings, DocumentItem};
+use signet_store::User;
+use zeroize::Zeroizing;
 
 use super::Version;
 use crate::AppState;
@@ -108,7 +109,7 @@ fn parse_props(entry: &Map<String, Value>, format: Format, at: &str) -> ApiResul
 /// `signAlgo`; a `signAlgo` that names no hash (rsaEncryption, RSASSA-PSS without parameters)
 /// takes `fallback`, else SHA-256.
 fn mechanism(
-    cred: &Credential,
+    key_type: KeyType,
     entry: &Map<String, Value>,
     body: &Fields,
     at: &str,
@@ -125,9 +126,8 @@ fn mechanism(
                 .ok_or_else(|| ApiError::invalid_param(&format!("{at}.signAlgoParams")))?,
         ),
     };
-    let resolve = |hash: Option<&str>| {
-        SignMechanism::resolve(cred.key_type, sign_algo, hash, params.as_deref())
-    };
+    let resolve =
+        |hash: Option<&str>| SignMechanism::resolve(key_type, sign_algo, hash, params.as_deref());
     match resolve(digest_hash) {
         Err(AlgError::HashRequired(_)) if digest_hash.is_none() => {
             resolve(Some(fallback.unwrap_or(HashAlgorithm::Sha256.oid())))
@@ -143,8 +143,13 @@ fn hash_algorithm(oid: Option<&str>) -> ApiResult<Option<HashAlgorithm>> {
         .map_err(|e| ApiError::invalid_request(format!("Invalid parameter hashAlgorithmOID: {e}")))
 }
 
-/// Reads `documents` or `documentDigests` into items.
-fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<Vec<DocumentItem>> {
+/// Reads `documents` or `documentDigests` into items for a key of `key_type`, within
+/// `settings` (pure: the handler and the fuzz target call it).
+pub fn parse_items(
+    settings: &AdesSettings,
+    body: &Fields,
+    key_type: KeyType,
+) -> ApiResult<Vec<DocumentItem>> {
     let documents = body.opt_array("documents")?;
     let digests = body.opt_array("documentDigests")?;
     let (entries, digest_mode, list) = match (documents, digests) {
@@ -164,7 +169,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
     if entries.is_empty() {
         return Err(ApiError::invalid_request(format!("Empty {list} array")));
     }
-    let max = state.config.ades.max_documents;
+    let max = settings.max_documents;
     let top_hash = body.opt_str_any(&["hashAlgorithmOID", "hashAlgo"])?;
     let mut items = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -206,7 +211,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
         }
         let hash_oid = entry_str(entry, body, &["hashAlgorithmOID", "hashAlgo"], &at)?.or(top_hash);
         if digest_mode {
-            let mechanism = mechanism(cred, entry, body, &at, hash_oid, None)?;
+            let mechanism = mechanism(key_type, entry, body, &at, hash_oid, None)?;
             // A digest's algorithm: as given, else the one signAlgo implies.
             let document_hash = hash_algorithm(hash_oid)?.unwrap_or(mechanism.hash());
             let hashes = match member(entry, &["hashes", "hash"]) {
@@ -257,7 +262,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
         } else {
             // The documents' hash algorithm (what the SAD binds) is independent of the
             // signature's, unless signAlgo names none.
-            let mechanism = mechanism(cred, entry, body, &at, None, hash_oid)?;
+            let mechanism = mechanism(key_type, entry, body, &at, None, hash_oid)?;
             let document_hash = hash_algorithm(hash_oid)?.unwrap_or(HashAlgorithm::Sha256);
             let text = match member(entry, &["document"]) {
                 Some((_, Value::String(s))) if !s.is_empty() => s,
@@ -268,7 +273,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
                     ));
                 }
             };
-            let limit = state.config.ades.limits.max_document_bytes;
+            let limit = settings.limits.max_document_bytes;
             if text.len() / 4 * 3 > limit + 3 {
                 return Err(ApiError::invalid_request(format!(
                     "{at}.document is larger than the limit of {limit} bytes"
@@ -346,14 +351,21 @@ fn push_b64_array(out: &mut Vec<u8>, items: &[Vec<u8>]) {
     out.push(b']');
 }
 
-/// `bearer_sad` as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
-pub async fn sign_doc(
-    state: &AppState,
+/// What signDoc reads before it loads the credential.
+#[derive(Debug)]
+pub struct SignDocHeader {
+    pub credential_id: String,
+    pub sad: Zeroizing<String>,
+    pub return_info: bool,
+}
+
+/// Decodes and checks a signDoc body up to the documents (see [`parse_items`]); `bearer_sad`
+/// as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
+pub fn decode_header(
     version: Version,
-    user: &User,
     body: &Fields,
     bearer_sad: Option<&str>,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<SignDocHeader> {
     if version == Version::V1 {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -387,12 +399,31 @@ pub async fn sign_doc(
             .opt_bool("returnValidationInformation")?
             .unwrap_or(false),
     };
+    Ok(SignDocHeader {
+        credential_id,
+        sad,
+        return_info,
+    })
+}
+
+pub async fn sign_doc(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+    bearer_sad: Option<&str>,
+) -> ApiResult<Vec<u8>> {
+    let SignDocHeader {
+        credential_id,
+        sad,
+        return_info,
+    } = decode_header(version, body, bearer_sad)?;
     let cred = state
         .sam
         .signing_credential(user, &credential_id)
         .await
         .map_err(super::errors::sign_doc_sam_error)?;
-    let items = parse_items(state, body, &cred)?;
+    let items = parse_items(&state.config.ades, body, cred.key_type)?;
     let finished = state
         .service
         .sign_documents(user, &cred, &sad, items, return_info)

@@ -117,21 +117,26 @@ impl RequestError {
     }
 }
 
+fn no_redirect(error: &'static str, description: &str) -> RequestError {
+    RequestError::NoRedirect {
+        error,
+        description: description.to_owned(),
+    }
+}
+
+/// The `client_id` an authorization request names.
+pub fn client_id(params: &Params) -> Result<&str, RequestError> {
+    params
+        .get("client_id")
+        .ok_or_else(|| no_redirect("invalid_request", "Missing parameter client_id"))
+}
+
 /// Parses and validates an authorization request for a known client.
 pub async fn parse(
     state: &AppState,
     params: &Params,
 ) -> Result<AuthorizationRequest, RequestError> {
-    let no_redirect = |error, description: &str| RequestError::NoRedirect {
-        error,
-        description: description.to_owned(),
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return Err(no_redirect(
-            "invalid_request",
-            "Missing parameter client_id",
-        ));
-    };
+    let client_id = client_id(params)?;
     let client = match state.store.client(client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(no_redirect("invalid_client", "Unknown client_id")),
@@ -143,7 +148,16 @@ pub async fn parse(
             ));
         }
     };
-    let (redirect_uri, redirect_uri_given) = redirect_uri(&client, params.get("redirect_uri"))
+    validate(&client, params)
+}
+
+/// Validates an authorization request of `client` (the one its `client_id` names). Pure: the
+/// endpoints and the fuzz target call it.
+pub fn validate(
+    client: &OAuthClient,
+    params: &Params,
+) -> Result<AuthorizationRequest, RequestError> {
+    let (redirect_uri, redirect_uri_given) = redirect_uri(client, params.get("redirect_uri"))
         .ok_or_else(|| {
             no_redirect(
                 "invalid_request",
