@@ -57,6 +57,17 @@ pub fn parse_untrusted(bytes: &[u8], max_depth: usize) -> Result<Document<'_>, A
             "the XML document has a DTD (<!DOCTYPE>): DTDs and entity declarations are not accepted",
         ));
     }
+    // XML 1.0 §2.6 [17]: no processing instruction is named "xml" in any case. roxmltree
+    // takes a malformed XML declaration (`<?xml<?...`) for one, whose canonical form is not
+    // XML (found by fuzzing, `xml_c14n`).
+    if doc.descendants().any(|n| {
+        n.pi()
+            .is_some_and(|pi| pi.target.eq_ignore_ascii_case("xml"))
+    }) {
+        return Err(invalid(
+            "the document is not well-formed XML: a processing instruction is named xml",
+        ));
+    }
     let mut depth = 0usize;
     for edge in walk(NodeSet::subtree(root)) {
         match edge {
@@ -609,6 +620,18 @@ fn escape_attr(text: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processing_instructions_named_xml_are_refused() {
+        for text in [
+            "<?xml<?xml:version=\"1.0\"?>\n<a/>",
+            "<a><?XmL x?></a>",
+            "<?xml version=\"1.0\"?><a/><?xml x?>",
+        ] {
+            assert!(parse_untrusted(text.as_bytes(), 10).is_err(), "{text}");
+        }
+        assert!(parse_untrusted(b"<?xml version=\"1.0\"?><a><?xml-stylesheet x?></a>", 10).is_ok());
+    }
 
     fn c14n(xml: &str) -> String {
         let doc = parse_untrusted(xml.as_bytes(), 100).unwrap();

@@ -245,11 +245,16 @@ fn redirect_uri(client: &OAuthClient, given: Option<&str>) -> Option<(String, bo
 
 /// RFC 8252 §7.3: `http://127.0.0.1:<any port>/path` (or `[::1]`) matches a registered
 /// loopback redirect URI with the same host, path and query. Not `localhost` (§8.3: a name
-/// can be resolved elsewhere), and never another scheme.
+/// can be resolved elsewhere), and never another scheme. Only the port may differ: the given
+/// URI must be written as the URL parser writes it (no surrounding spaces, upper-case scheme,
+/// tabs or other spellings the parser would silently normalise).
 fn same_loopback_redirect(registered: &str, given: &str) -> bool {
     let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
         return false;
     };
+    if g.as_str() != given {
+        return false;
+    }
     let loopback_ip = |u: &url::Url| {
         u.scheme() == "http" && matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
             || u.scheme() == "http"
@@ -485,6 +490,9 @@ mod tests {
             ("http://localhost:53127/callback", false),
             ("https://127.0.0.1:53127/callback", false),
             ("http://u:p@127.0.0.1:53127/callback", false),
+            (" http://127.0.0.1:53127/callback", false),
+            ("httP://127.0.0.1:53127/callback", false),
+            ("http://127.0.0.1:53127/call\tback", false),
         ] {
             assert_eq!(same_loopback_redirect(reg, given), ok, "{given}");
         }
