@@ -78,6 +78,16 @@ pub fn parse_untrusted(bytes: &[u8], max_depth: usize) -> Result<Document<'_>, A
                         "the XML document nests elements deeper than {max_depth} levels"
                     )));
                 }
+                // Namespaces in XML 1.0 §3: a prefix cannot be undeclared (`xmlns:p=""`, XML
+                // 1.1 only); roxmltree accepts it, and the canonical form would use a prefix
+                // it no longer declares (found by fuzzing, `xml_c14n`).
+                if n.namespaces()
+                    .any(|ns| ns.name().is_some() && ns.uri().is_empty())
+                {
+                    return Err(invalid(
+                        "the document is not namespace-well-formed XML: a prefix is declared with an empty namespace name",
+                    ));
+                }
                 if n.attributes()
                     .any(|a| a.value().len() > MAX_ATTRIBUTE_BYTES)
                 {
@@ -631,6 +641,17 @@ mod tests {
             assert!(parse_untrusted(text.as_bytes(), 10).is_err(), "{text}");
         }
         assert!(parse_untrusted(b"<?xml version=\"1.0\"?><a><?xml-stylesheet x?></a>", 10).is_ok());
+    }
+
+    #[test]
+    fn undeclared_prefixes_are_refused() {
+        for text in [
+            "<doc xmlns:a=\"\"><a:item/></doc>",
+            "<doc xmlns:a=\"urn:a\"><x xmlns:a=\"\"/></doc>",
+        ] {
+            assert!(parse_untrusted(text.as_bytes(), 10).is_err(), "{text}");
+        }
+        assert!(parse_untrusted(b"<doc xmlns=\"urn:a\"><x xmlns=\"\"/></doc>", 10).is_ok());
     }
 
     fn c14n(xml: &str) -> String {

@@ -263,8 +263,8 @@ pub async fn info(
 /// A secret factor as sent by the client.
 pub type Factor = Option<Zeroizing<String>>;
 
-/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings: (PIN, OTP).
-/// What an `explicit` credential's authorization decodes.
+/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings: (PIN, OTP),
+/// for an `explicit` credential.
 pub fn factors(body: &Fields) -> ApiResult<(Factor, Factor)> {
     let mut pin = body.opt_str("PIN")?.map(|s| Zeroizing::new(s.to_owned()));
     let mut otp = body.opt_str("OTP")?.map(|s| Zeroizing::new(s.to_owned()));
