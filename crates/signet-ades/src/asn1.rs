@@ -7,9 +7,6 @@
 //! members by their encodings (X.690 §11.6), the reader splits definite-length TLVs and refuses
 //! anything else (indefinite lengths, high tag numbers) with a message instead of a panic.
 
-use der::Encode;
-use der::asn1::ObjectIdentifier;
-
 use crate::AdesError;
 
 pub const SEQUENCE: u8 = 0x30;
@@ -80,10 +77,9 @@ pub fn set_of_tagged(tag: u8, mut items: Vec<Vec<u8>>) -> Vec<u8> {
 }
 
 pub fn oid(dotted: &str) -> Result<Vec<u8>, AdesError> {
-    let oid = ObjectIdentifier::new(dotted)
-        .map_err(|_| AdesError::InvalidRequest(format!("invalid object identifier {dotted}")))?;
-    oid.to_der()
-        .map_err(|e| AdesError::Internal(format!("OID encoding: {e}")))
+    signet_core::oid::der_content(dotted)
+        .map(|content| tlv(OID, &content))
+        .ok_or_else(|| AdesError::InvalidRequest(format!("invalid object identifier {dotted}")))
 }
 
 pub fn octet_string(bytes: &[u8]) -> Vec<u8> {

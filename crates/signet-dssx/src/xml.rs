@@ -418,7 +418,10 @@ fn parse_options(node: Node<'_, '_>, limits: &Limits) -> Result<OptionalInputs, 
     Ok(o)
 }
 
-/// Escapes text and attribute values.
+/// Escapes text and attribute values. Tab, line feed and carriage return are written as
+/// character references: a parser normalises them in attribute values (to spaces) and CR in
+/// text (to LF), and an echoed RequestID must read back unchanged (found by fuzzing,
+/// `dssx_xml`).
 fn esc(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -427,6 +430,9 @@ fn esc(out: &mut String, s: &str) {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#x9;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
             // Characters XML 1.0 cannot carry at all are dropped.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
             c => out.push(c),
@@ -641,5 +647,22 @@ mod tests {
         assert!(result < sig);
         assert!(text.contains(r#"<dsb:ResultMessage xml:lang="en">a &lt; b</dsb:ResultMessage>"#));
         roxmltree::Document::parse(&text).unwrap();
+    }
+
+    #[test]
+    fn echoed_white_space_reads_back_unchanged() {
+        let id = "a\tb\nc\rd e";
+        let resp = SignResponse::new(
+            DssResult::requester(minor::GENERAL_ERROR, "x\r\ny"),
+            Some(id.into()),
+        );
+        let text = String::from_utf8(write(&resp)).unwrap();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        assert_eq!(doc.root_element().attribute("RequestID"), Some(id));
+        let message = doc
+            .descendants()
+            .find(|n| n.has_tag_name("ResultMessage"))
+            .and_then(|n| n.text());
+        assert_eq!(message, Some("x\r\ny"));
     }
 }

@@ -1028,3 +1028,40 @@ fn certificates_in_token_are_the_tsa_certificate() {
         other => panic!("unexpected certificates {other:?}"),
     }
 }
+
+/// Policy OIDs with an arc that is a power of 128 (const-oid 0.9 encodes 128 as `80 00`,
+/// which reads back as 0) survive the request and the token (found by fuzzing, `tsp_request`).
+#[test]
+fn policy_oids_with_powers_of_128_round_trip() {
+    for policy in ["1.3.128.0.0.0.0.0.1", "1.3.6.1.4.1.16384.128"] {
+        let mut info =
+            TimeStampRequestInfo::new(HashAlgorithm::Sha256, &HashAlgorithm::Sha256.digest(b"x"))
+                .unwrap();
+        info.policy = Some(policy.into());
+        let again = TimeStampRequestInfo::parse(&info.to_der().unwrap()).unwrap();
+        assert_eq!(again.policy.as_deref(), Some(policy));
+        let f = fixture(KeyType::EcP256, KeyType::EcP256);
+        let tsa = TimeStampAuthority::create(
+            &f.keys,
+            &f.ca,
+            KeyType::EcP256,
+            &SubjectName {
+                common_name: "TSA".into(),
+                organization: None,
+                country: None,
+            },
+            30,
+            policy,
+        )
+        .unwrap();
+        let token = tsa
+            .timestamp(
+                &f.keys,
+                HashAlgorithm::Sha256,
+                &HashAlgorithm::Sha256.digest(b"x"),
+                None,
+            )
+            .unwrap();
+        assert_eq!(verify_token(&token, None).unwrap().policy, policy);
+    }
+}

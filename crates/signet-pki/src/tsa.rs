@@ -183,7 +183,7 @@ impl TimeStampRequestInfo {
         let policy = self
             .policy
             .as_deref()
-            .map(ObjectIdentifier::new)
+            .map(policy_object_id)
             .transpose()
             .map_err(|e| PkiError::InvalidInput(format!("policy: {e}")))?;
         let req = TimeStampReq {
@@ -283,7 +283,7 @@ impl TimeStampAuthority {
         validity_days: u32,
         policy_oid: &str,
     ) -> Result<Self, PkiError> {
-        ObjectIdentifier::new(policy_oid)
+        policy_object_id(policy_oid)
             .map_err(|e| PkiError::InvalidInput(format!("TSA policy {policy_oid:?}: {e}")))?;
         let generated = keys.generate(ServiceKey::Tsa, key_type)?;
         match ca.issue_tsa_certificate(keys, subject, &generated.public_key_der, validity_days) {
@@ -381,7 +381,7 @@ impl TimeStampAuthority {
         include_certificate: bool,
     ) -> Result<Vec<u8>, PkiError> {
         let cert = Certificate::from_der(&self.certificate)?;
-        let policy = ObjectIdentifier::new(&self.policy_oid)
+        let policy = policy_object_id(&self.policy_oid)
             .map_err(|e| PkiError::InvalidInput(format!("TSA policy: {e}")))?;
         let now = now_unix()?;
         let tst_info = TstInfo {
@@ -621,6 +621,14 @@ pub fn verify_token(
 
 /// Parses and vets a TimeStampReq, keeping the ASN.1 values to echo (messageImprint as sent,
 /// nonce as sent).
+/// A dotted policy OID, encoded by [`signet_core::oid::der_content`] (`ObjectIdentifier::new`
+/// of const-oid 0.9 writes arcs that are powers of 128 wrongly).
+fn policy_object_id(dotted: &str) -> Result<ObjectIdentifier, String> {
+    let content = signet_core::oid::der_content(dotted)
+        .ok_or_else(|| "not an object identifier".to_owned())?;
+    ObjectIdentifier::from_bytes(&content).map_err(|e| e.to_string())
+}
+
 fn parse_request(der: &[u8]) -> Result<(TimeStampRequestInfo, TimeStampReq), Rejection> {
     let req = TimeStampReq::from_der(der).map_err(|e| {
         Rejection(

@@ -312,6 +312,61 @@ pub async fn check_password(
     }
 }
 
+/// How an `auth/login` signs in.
+#[derive(Debug)]
+pub enum Login {
+    /// HTTP Basic username and password.
+    Basic {
+        username: String,
+        password: Zeroizing<String>,
+    },
+    /// No Basic header: a refresh token.
+    Refresh(Zeroizing<String>),
+}
+
+/// Decodes an `auth/login` request (the Authorization header and the body) and its
+/// `rememberMe` (pure: the handler and the fuzz target call it).
+pub fn decode_login(headers: &HeaderMap, body: &Fields) -> ApiResult<(Login, bool)> {
+    let remember = body.opt_bool("rememberMe")?.unwrap_or(false);
+    if let Some((username, password)) = basic_credentials(headers)? {
+        return Ok((Login::Basic { username, password }, remember));
+    }
+    let Some(refresh) = body.opt_str("refresh_token")? else {
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request",
+            "Missing Authorization header (Basic) or refresh_token",
+        );
+        e.challenge = Some("Basic realm=\"signet\"");
+        return Err(e);
+    };
+    Ok((Login::Refresh(Zeroizing::new(refresh.to_owned())), remember))
+}
+
+/// `auth/login` with a refresh token.
+async fn refresh_login(state: &AppState, refresh: &str) -> ApiResult<Value> {
+    let family = secrets::secret_hash(refresh);
+    let record = state.store.token(&family, now_unix()).await?;
+    let Some(record) = record.filter(|r| r.kind == TokenKind::Refresh) else {
+        return Err(ApiError::invalid_request("Invalid refresh_token"));
+    };
+    let user = state.store.user_by_id(record.user_id).await?;
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        return Err(ApiError::invalid_request("Invalid refresh_token"));
+    };
+    let (access, expires_in) = issue_token(state, user.id, TokenKind::Access, Some(family)).await?;
+    state
+        .store
+        .append_audit(NewAuditEvent::new(
+            "auth.login",
+            &user.username,
+            None,
+            json!({"result": "success", "method": "refresh_token"}),
+        ))
+        .await?;
+    Ok(json!({ "access_token": *access, "expires_in": expires_in }))
+}
+
 /// `auth/login`; `peer` is the address of the connection (for the back-off).
 pub async fn login(
     state: &AppState,
@@ -319,41 +374,11 @@ pub async fn login(
     body: &Fields,
     peer: Option<IpAddr>,
 ) -> ApiResult<Value> {
-    let remember = body.opt_bool("rememberMe")?.unwrap_or(false);
-    let Some((username, password)) = basic_credentials(headers)? else {
-        // No Basic header: a refresh-token login.
-        let Some(refresh) = body.opt_str("refresh_token")? else {
-            let mut e = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_request",
-                "Missing Authorization header (Basic) or refresh_token",
-            );
-            e.challenge = Some("Basic realm=\"signet\"");
-            return Err(e);
-        };
-        let family = secrets::secret_hash(refresh);
-        let record = state.store.token(&family, now_unix()).await?;
-        let Some(record) = record.filter(|r| r.kind == TokenKind::Refresh) else {
-            return Err(ApiError::invalid_request("Invalid refresh_token"));
-        };
-        let user = state.store.user_by_id(record.user_id).await?;
-        let Some(user) = user.filter(|u| !u.disabled) else {
-            return Err(ApiError::invalid_request("Invalid refresh_token"));
-        };
-        let (access, expires_in) =
-            issue_token(state, user.id, TokenKind::Access, Some(family)).await?;
-        state
-            .store
-            .append_audit(NewAuditEvent::new(
-                "auth.login",
-                &user.username,
-                None,
-                json!({"result": "success", "method": "refresh_token"}),
-            ))
-            .await?;
-        return Ok(json!({ "access_token": *access, "expires_in": expires_in }));
+    let (login, remember) = decode_login(headers, body)?;
+    let (username, password) = match login {
+        Login::Basic { username, password } => (username, password),
+        Login::Refresh(refresh) => return refresh_login(state, &refresh).await,
     };
-
     let client = state.logins.client_address(peer, headers);
     let Some(user) = check_password(state, &username, password, client).await? else {
         return Err(ApiError::new(
@@ -386,16 +411,21 @@ pub async fn login(
     Ok(Value::Object(out))
 }
 
-/// `auth/revoke`: the caller may revoke its own tokens only; anything else is "invalid".
-pub async fn revoke(state: &AppState, user: &User, body: &Fields) -> ApiResult<()> {
+/// Decodes an `auth/revoke` body: the token and the kind its `token_type_hint` names.
+pub fn decode_revoke(body: &Fields) -> ApiResult<(&str, Option<TokenKind>)> {
     let token = body.req_str("token")?;
-    let hint = body.opt_str("token_type_hint")?;
-    let expected = match hint {
+    let expected = match body.opt_str("token_type_hint")? {
         None => None,
         Some("access_token") => Some(TokenKind::Access),
         Some("refresh_token") => Some(TokenKind::Refresh),
         Some(_) => return Err(ApiError::invalid_param("token_type_hint")),
     };
+    Ok((token, expected))
+}
+
+/// `auth/revoke`: the caller may revoke its own tokens only; anything else is "invalid".
+pub async fn revoke(state: &AppState, user: &User, body: &Fields) -> ApiResult<()> {
+    let (token, expected) = decode_revoke(body)?;
     let hash = secrets::secret_hash(token);
     let record = state.store.token(&hash, now_unix()).await?;
     let Some(record) =

@@ -33,7 +33,7 @@ mod model;
 mod pades;
 mod process;
 pub mod report;
-mod timestamp;
+pub mod timestamp;
 pub mod trust;
 pub mod x509;
 mod xades;

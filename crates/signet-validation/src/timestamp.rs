@@ -44,6 +44,15 @@ fn tst_info(der: &[u8]) -> Result<(HashAlgorithm, Vec<u8>, OffsetDateTime), Stri
     if value.tag != OCTET_STRING {
         return Err(bad("hashedMessage is not an OCTET STRING"));
     }
+    // RFC 3161 §2.4.1: the hashedMessage is a digest of the named algorithm (a longer or
+    // shorter one could never match, and would be reported as a wrong imprint).
+    if value.content.len() != hash.len() {
+        return Err(bad(&format!(
+            "a {} hashedMessage of {} bytes",
+            hash.name(),
+            value.content.len()
+        )));
+    }
     if gen_time.tag != asn1::GENERALIZED_TIME {
         return Err(bad("genTime is not a GeneralizedTime"));
     }

@@ -57,6 +57,17 @@ pub fn parse_untrusted(bytes: &[u8], max_depth: usize) -> Result<Document<'_>, A
             "the XML document has a DTD (<!DOCTYPE>): DTDs and entity declarations are not accepted",
         ));
     }
+    // XML 1.0 §2.6 [17]: no processing instruction is named "xml" in any case. roxmltree
+    // takes a malformed XML declaration (`<?xml<?...`) for one, whose canonical form is not
+    // XML (found by fuzzing, `xml_c14n`).
+    if doc.descendants().any(|n| {
+        n.pi()
+            .is_some_and(|pi| pi.target.eq_ignore_ascii_case("xml"))
+    }) {
+        return Err(invalid(
+            "the document is not well-formed XML: a processing instruction is named xml",
+        ));
+    }
     let mut depth = 0usize;
     for edge in walk(NodeSet::subtree(root)) {
         match edge {
@@ -66,6 +77,16 @@ pub fn parse_untrusted(bytes: &[u8], max_depth: usize) -> Result<Document<'_>, A
                     return Err(invalid(format!(
                         "the XML document nests elements deeper than {max_depth} levels"
                     )));
+                }
+                // Namespaces in XML 1.0 §3: a prefix cannot be undeclared (`xmlns:p=""`, XML
+                // 1.1 only); roxmltree accepts it, and the canonical form would use a prefix
+                // it no longer declares (found by fuzzing, `xml_c14n`).
+                if n.namespaces()
+                    .any(|ns| ns.name().is_some() && ns.uri().is_empty())
+                {
+                    return Err(invalid(
+                        "the document is not namespace-well-formed XML: a prefix is declared with an empty namespace name",
+                    ));
                 }
                 if n.attributes()
                     .any(|a| a.value().len() > MAX_ATTRIBUTE_BYTES)
@@ -609,6 +630,29 @@ fn escape_attr(text: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processing_instructions_named_xml_are_refused() {
+        for text in [
+            "<?xml<?xml:version=\"1.0\"?>\n<a/>",
+            "<a><?XmL x?></a>",
+            "<?xml version=\"1.0\"?><a/><?xml x?>",
+        ] {
+            assert!(parse_untrusted(text.as_bytes(), 10).is_err(), "{text}");
+        }
+        assert!(parse_untrusted(b"<?xml version=\"1.0\"?><a><?xml-stylesheet x?></a>", 10).is_ok());
+    }
+
+    #[test]
+    fn undeclared_prefixes_are_refused() {
+        for text in [
+            "<doc xmlns:a=\"\"><a:item/></doc>",
+            "<doc xmlns:a=\"urn:a\"><x xmlns:a=\"\"/></doc>",
+        ] {
+            assert!(parse_untrusted(text.as_bytes(), 10).is_err(), "{text}");
+        }
+        assert!(parse_untrusted(b"<doc xmlns=\"urn:a\"><x xmlns=\"\"/></doc>", 10).is_ok());
+    }
 
     fn c14n(xml: &str) -> String {
         let doc = parse_untrusted(xml.as_bytes(), 100).unwrap();

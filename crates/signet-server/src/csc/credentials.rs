@@ -16,8 +16,8 @@ use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Certificates {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Certificates {
     None,
     Single,
     Chain,
@@ -34,9 +34,10 @@ fn certificates_param(body: &Fields) -> ApiResult<Certificates> {
 
 /// `authInfo` is accepted but the authentication description is always returned: real
 /// clients (EUDI) require `auth` even when they do not ask for it (csc-api.md §4.5).
-struct InfoOptions {
-    certificates: Certificates,
-    cert_info: bool,
+#[derive(Debug)]
+pub struct InfoOptions {
+    pub certificates: Certificates,
+    pub cert_info: bool,
 }
 
 fn info_options(body: &Fields) -> ApiResult<InfoOptions> {
@@ -160,11 +161,38 @@ async fn owned(state: &AppState, user: &User, id: &str) -> ApiResult<CredentialV
         .map_err(|e| super::sam_error(e, Version::V2))
 }
 
-fn lang(state: &AppState, body: &Fields) -> ApiResult<String> {
-    Ok(body
-        .opt_str("lang")?
-        .map(str::to_owned)
-        .unwrap_or_else(|| state.config.service.lang.clone()))
+/// The `lang` asked for, else the service's.
+fn lang_or_default(state: &AppState, asked: Option<String>) -> String {
+    asked.unwrap_or_else(|| state.config.service.lang.clone())
+}
+
+/// credentials/list, decoded.
+#[derive(Debug)]
+pub struct ListRequest {
+    pub want_info: bool,
+    pub only_valid: bool,
+    pub opts: InfoOptions,
+    pub lang: Option<String>,
+}
+
+/// Decodes and checks a credentials/list body (pure: the handler and the fuzz target call it).
+pub fn decode_list(body: &Fields) -> ApiResult<ListRequest> {
+    if body.opt_str("userID")?.is_some() {
+        return Err(ApiError::invalid_request("userID parameter MUST be null"));
+    }
+    let want_info = body.opt_bool("credentialInfo")?.unwrap_or(false);
+    let only_valid = body.opt_bool("onlyValid")?.unwrap_or(false);
+    let opts = info_options(body)?;
+    let lang = body.opt_str("lang")?.map(str::to_owned);
+    // v1 paging parameters are accepted and ignored: every credential fits one page.
+    body.opt_u32("maxResults")?;
+    body.opt_str("pageToken")?;
+    Ok(ListRequest {
+        want_info,
+        only_valid,
+        opts,
+        lang,
+    })
 }
 
 pub async fn list(
@@ -173,16 +201,13 @@ pub async fn list(
     user: &User,
     body: &Fields,
 ) -> ApiResult<Value> {
-    if body.opt_str("userID")?.is_some() {
-        return Err(ApiError::invalid_request("userID parameter MUST be null"));
-    }
-    let want_info = body.opt_bool("credentialInfo")?.unwrap_or(false);
-    let only_valid = body.opt_bool("onlyValid")?.unwrap_or(false);
-    let opts = info_options(body)?;
-    let lang = lang(state, body)?;
-    // v1 paging parameters are accepted and ignored: every credential fits one page.
-    body.opt_u32("maxResults")?;
-    body.opt_str("pageToken")?;
+    let ListRequest {
+        want_info,
+        only_valid,
+        opts,
+        lang,
+    } = decode_list(body)?;
+    let lang = lang_or_default(state, lang);
     let creds = state.service.credentials(user, only_valid).await?;
     let mut out = json!({
         "credentialIDs": creds.iter().map(|c| c.credential.id.as_str()).collect::<Vec<_>>()
@@ -206,24 +231,41 @@ pub async fn list(
     Ok(out)
 }
 
+/// credentials/info, decoded.
+#[derive(Debug)]
+pub struct InfoRequest {
+    pub credential_id: String,
+    pub opts: InfoOptions,
+    pub lang: Option<String>,
+}
+
+/// Decodes and checks a credentials/info body.
+pub fn decode_info(body: &Fields) -> ApiResult<InfoRequest> {
+    Ok(InfoRequest {
+        credential_id: body.req_str("credentialID")?.to_owned(),
+        opts: info_options(body)?,
+        lang: body.opt_str("lang")?.map(str::to_owned),
+    })
+}
+
 pub async fn info(
     state: &AppState,
     version: Version,
     user: &User,
     body: &Fields,
 ) -> ApiResult<Value> {
-    let id = body.req_str("credentialID")?;
-    let opts = info_options(body)?;
-    let lang = lang(state, body)?;
-    let cred = owned(state, user, id).await?;
-    Ok(describe(&cred, user, version, &opts, &lang))
+    let req = decode_info(body)?;
+    let lang = lang_or_default(state, req.lang);
+    let cred = owned(state, user, &req.credential_id).await?;
+    Ok(describe(&cred, user, version, &req.opts, &lang))
 }
 
 /// A secret factor as sent by the client.
-type Factor = Option<Zeroizing<String>>;
+pub type Factor = Option<Zeroizing<String>>;
 
-/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings: (PIN, OTP).
-fn factors(body: &Fields) -> ApiResult<(Factor, Factor)> {
+/// Reads the v2 `authData` array (`[{id, value}]`) or the v1 `PIN`/`OTP` strings: (PIN, OTP),
+/// for an `explicit` credential.
+pub fn factors(body: &Fields) -> ApiResult<(Factor, Factor)> {
     let mut pin = body.opt_str("PIN")?.map(|s| Zeroizing::new(s.to_owned()));
     let mut otp = body.opt_str("OTP")?.map(|s| Zeroizing::new(s.to_owned()));
     if let Some(items) = body.opt_array("authData")? {
@@ -270,22 +312,54 @@ fn hash_algorithm(body: &Fields) -> ApiResult<Option<HashAlgorithm>> {
     }
 }
 
+/// Longest authorization description kept, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// credentials/authorize, decoded (the factors are read by [`factors`] or checked by
+/// [`oob_factors`] once the credential's mode is known).
+#[derive(Debug)]
+pub struct AuthorizeParams {
+    pub credential_id: String,
+    pub num_signatures: u32,
+    pub hashes: Option<Vec<Vec<u8>>>,
+    pub hash_algo: Option<HashAlgorithm>,
+    pub description: Option<String>,
+}
+
+/// Decodes and checks a credentials/authorize body, at most `max_hashes` hashes.
+pub fn decode_authorize(body: &Fields, max_hashes: usize) -> ApiResult<AuthorizeParams> {
+    let credential_id = body.req_str("credentialID")?.to_owned();
+    let num_signatures = body
+        .opt_u32("numSignatures")?
+        .ok_or_else(|| ApiError::missing_or_invalid("integer", "numSignatures"))?;
+    let hashes = body.opt_b64_array(&["hashes", "hash"], max_hashes)?;
+    let hash_algo = hash_algorithm(body)?;
+    let description: Option<String> = body
+        .opt_str("description")?
+        .map(|d| d.chars().take(MAX_DESCRIPTION_CHARS).collect());
+    Ok(AuthorizeParams {
+        credential_id,
+        num_signatures,
+        hashes,
+        hash_algo,
+        description,
+    })
+}
+
 pub async fn authorize(
     state: &AppState,
     version: Version,
     user: &User,
     body: &Fields,
 ) -> ApiResult<Reply> {
-    let credential_id = body.req_str("credentialID")?;
-    let num_signatures = body
-        .opt_u32("numSignatures")?
-        .ok_or_else(|| ApiError::missing_or_invalid("integer", "numSignatures"))?;
-    let hashes = body.opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?;
-    let hash_algo = hash_algorithm(body)?;
-    let description: Option<String> = body
-        .opt_str("description")?
-        .map(|d| d.chars().take(500).collect());
-    let cred = owned(state, user, credential_id).await?.credential;
+    let AuthorizeParams {
+        credential_id,
+        num_signatures,
+        hashes,
+        hash_algo,
+        description,
+    } = decode_authorize(body, state.config.max_hashes)?;
+    let cred = owned(state, user, &credential_id).await?.credential;
     match cred.auth_mode {
         AuthMode::Explicit => {
             let (pin, otp) = factors(body)?;
@@ -333,7 +407,7 @@ pub async fn authorize(
 
 /// For an out-of-band credential the client may name the authentication objects (`authData`
 /// entries with an `id` and no `value`) but must not collect any factor itself.
-fn oob_factors(body: &Fields) -> ApiResult<()> {
+pub fn oob_factors(body: &Fields) -> ApiResult<()> {
     let refuse = || {
         ApiError::invalid_request(
             "This credential's factors are entered on Signet's approval page, not sent by the client",
@@ -381,7 +455,7 @@ async fn wait_for_approval(
 /// credentials/authorizeCheck (CSC v2 11.7): 202 while the signer has not decided, then the
 /// SAD exactly once.
 pub async fn authorize_check(state: &AppState, user: &User, body: &Fields) -> ApiResult<Reply> {
-    let handle = body.req_str("handle")?;
+    let handle = decode_authorize_check(body)?;
     match state
         .service
         .check_decoupled(user, handle)
@@ -395,19 +469,45 @@ pub async fn authorize_check(state: &AppState, user: &User, body: &Fields) -> Ap
     }
 }
 
+/// Decodes a credentials/authorizeCheck body: the handle.
+pub fn decode_authorize_check(body: &Fields) -> ApiResult<&str> {
+    body.req_str("handle")
+}
+
+/// credentials/extendTransaction, decoded.
+#[derive(Debug)]
+pub struct ExtendRequest {
+    pub credential_id: String,
+    pub sad: Zeroizing<String>,
+    pub hashes: Option<Vec<Vec<u8>>>,
+    pub hash_algo: Option<HashAlgorithm>,
+}
+
+/// Decodes and checks a credentials/extendTransaction body, at most `max_hashes` hashes.
+pub fn decode_extend(body: &Fields, max_hashes: usize) -> ApiResult<ExtendRequest> {
+    Ok(ExtendRequest {
+        credential_id: body.req_str("credentialID")?.to_owned(),
+        sad: Zeroizing::new(body.req_str("SAD")?.to_owned()),
+        hashes: body.opt_b64_array(&["hashes", "hash"], max_hashes)?,
+        hash_algo: hash_algorithm(body)?,
+    })
+}
+
 pub async fn extend_transaction(
     state: &AppState,
     version: Version,
     user: &User,
     body: &Fields,
 ) -> ApiResult<Value> {
-    let credential_id = body.req_str("credentialID")?;
-    let sad = Zeroizing::new(body.req_str("SAD")?.to_owned());
-    let hashes = body.opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?;
-    let hash_algo = hash_algorithm(body)?;
+    let ExtendRequest {
+        credential_id,
+        sad,
+        hashes,
+        hash_algo,
+    } = decode_extend(body, state.config.max_hashes)?;
     let issued = state
         .sam
-        .extend_transaction(user, credential_id, &sad, hashes, hash_algo)
+        .extend_transaction(user, &credential_id, &sad, hashes, hash_algo)
         .await
         .map_err(|e| super::sam_error(e, version))?;
     Ok(json!({ "SAD": *issued.sad, "expiresIn": issued.expires_in }))

@@ -5,9 +5,10 @@
 
 use serde_json::{Map, Value};
 use signet_ades::{Content, Format, Level, Output, Revocation, SignedProps};
-use signet_core::{AlgError, HashAlgorithm, SignMechanism};
-use signet_service::DocumentItem;
-use signet_store::{Credential, User};
+use signet_core::{AlgError, HashAlgorithm, KeyType, SignMechanism};
+use signet_service::{AdesSettings, DocumentItem};
+use signet_store::User;
+use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::body::Fields;
@@ -106,7 +107,7 @@ fn parse_props(entry: &Map<String, Value>, format: Format, at: &str) -> ApiResul
 /// `signAlgo`; a `signAlgo` that names no hash (rsaEncryption, RSASSA-PSS without parameters)
 /// takes `fallback`, else SHA-256.
 fn mechanism(
-    cred: &Credential,
+    key_type: KeyType,
     entry: &Map<String, Value>,
     body: &Fields,
     at: &str,
@@ -123,9 +124,8 @@ fn mechanism(
                 .ok_or_else(|| ApiError::invalid_param(&format!("{at}.signAlgoParams")))?,
         ),
     };
-    let resolve = |hash: Option<&str>| {
-        SignMechanism::resolve(cred.key_type, sign_algo, hash, params.as_deref())
-    };
+    let resolve =
+        |hash: Option<&str>| SignMechanism::resolve(key_type, sign_algo, hash, params.as_deref());
     match resolve(digest_hash) {
         Err(AlgError::HashRequired(_)) if digest_hash.is_none() => {
             resolve(Some(fallback.unwrap_or(HashAlgorithm::Sha256.oid())))
@@ -141,8 +141,13 @@ fn hash_algorithm(oid: Option<&str>) -> ApiResult<Option<HashAlgorithm>> {
         .map_err(|e| ApiError::invalid_request(format!("Invalid parameter hashAlgorithmOID: {e}")))
 }
 
-/// Reads `documents` or `documentDigests` into items.
-fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<Vec<DocumentItem>> {
+/// Reads `documents` or `documentDigests` into items for a key of `key_type`, within
+/// `settings` (pure: the handler and the fuzz target call it).
+pub fn parse_items(
+    settings: &AdesSettings,
+    body: &Fields,
+    key_type: KeyType,
+) -> ApiResult<Vec<DocumentItem>> {
     let documents = body.opt_array("documents")?;
     let digests = body.opt_array("documentDigests")?;
     let (entries, digest_mode, list) = match (documents, digests) {
@@ -162,7 +167,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
     if entries.is_empty() {
         return Err(ApiError::invalid_request(format!("Empty {list} array")));
     }
-    let max = state.config.ades.max_documents;
+    let max = settings.max_documents;
     let top_hash = body.opt_str_any(&["hashAlgorithmOID", "hashAlgo"])?;
     let mut items = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -204,7 +209,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
         }
         let hash_oid = entry_str(entry, body, &["hashAlgorithmOID", "hashAlgo"], &at)?.or(top_hash);
         if digest_mode {
-            let mechanism = mechanism(cred, entry, body, &at, hash_oid, None)?;
+            let mechanism = mechanism(key_type, entry, body, &at, hash_oid, None)?;
             // A digest's algorithm: as given, else the one signAlgo implies.
             let document_hash = hash_algorithm(hash_oid)?.unwrap_or(mechanism.hash());
             let hashes = match member(entry, &["hashes", "hash"]) {
@@ -255,7 +260,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
         } else {
             // The documents' hash algorithm (what the SAD binds) is independent of the
             // signature's, unless signAlgo names none.
-            let mechanism = mechanism(cred, entry, body, &at, None, hash_oid)?;
+            let mechanism = mechanism(key_type, entry, body, &at, None, hash_oid)?;
             let document_hash = hash_algorithm(hash_oid)?.unwrap_or(HashAlgorithm::Sha256);
             let text = match member(entry, &["document"]) {
                 Some((_, Value::String(s))) if !s.is_empty() => s,
@@ -266,7 +271,7 @@ fn parse_items(state: &AppState, body: &Fields, cred: &Credential) -> ApiResult<
                     ));
                 }
             };
-            let limit = state.config.ades.limits.max_document_bytes;
+            let limit = settings.limits.max_document_bytes;
             if text.len() / 4 * 3 > limit + 3 {
                 return Err(ApiError::invalid_request(format!(
                     "{at}.document is larger than the limit of {limit} bytes"
@@ -344,13 +349,18 @@ fn push_b64_array(out: &mut Vec<u8>, items: &[Vec<u8>]) {
     out.push(b']');
 }
 
-/// `bearer_sad` as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
-pub async fn sign_doc(
-    state: &AppState,
-    user: &User,
-    body: &Fields,
-    bearer_sad: Option<&str>,
-) -> ApiResult<Vec<u8>> {
+/// What signDoc reads before it loads the credential.
+#[derive(Debug)]
+pub struct SignDocHeader {
+    pub credential_id: String,
+    pub sad: Zeroizing<String>,
+    pub return_info: bool,
+}
+
+/// Decodes and checks a signDoc body up to the documents (see [`parse_items`]); `bearer_sad`
+/// as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
+/// (A v2 method only: `csc::entry` answers 404 on v1 paths before anything is decoded.)
+pub fn decode_header(body: &Fields, bearer_sad: Option<&str>) -> ApiResult<SignDocHeader> {
     let credential_id = match body.opt_str("credentialID")? {
         Some(c) if !c.is_empty() => c.to_owned(),
         _ if body.opt_str("signatureQualifier")?.is_some() => {
@@ -377,12 +387,31 @@ pub async fn sign_doc(
             .opt_bool("returnValidationInformation")?
             .unwrap_or(false),
     };
+    Ok(SignDocHeader {
+        credential_id,
+        sad,
+        return_info,
+    })
+}
+
+/// `bearer_sad` as in signHash: a credential-scoped Bearer token stands in for a missing SAD.
+pub async fn sign_doc(
+    state: &AppState,
+    user: &User,
+    body: &Fields,
+    bearer_sad: Option<&str>,
+) -> ApiResult<Vec<u8>> {
+    let SignDocHeader {
+        credential_id,
+        sad,
+        return_info,
+    } = decode_header(body, bearer_sad)?;
     let cred = state
         .sam
         .signing_credential(user, &credential_id)
         .await
         .map_err(super::errors::sign_doc_sam_error)?;
-    let items = parse_items(state, body, &cred)?;
+    let items = parse_items(&state.config.ades, body, cred.key_type)?;
     let finished = state
         .service
         .sign_documents(user, &cred, &sad, items, return_info)

@@ -9,21 +9,22 @@ use crate::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, ApiResult};
 
-/// `bearer_sad` is the request's Bearer token when it is a credential-scoped token: with no
-/// `SAD` member it is the SAD (EUDI clients send none); a `SAD` member may hold a SAD or a
-/// credential token (v1 clients put the token there), both live in the same table.
-pub async fn sign_hash(
-    state: &AppState,
+/// Decodes and checks a signHash body into the service's request, at most `max_hashes`
+/// hashes (pure: the handler and the fuzz target call it). `bearer_sad` is the request's Bearer
+/// token when it is a credential-scoped token: with no `SAD` member it is the SAD (EUDI clients
+/// send none); a `SAD` member may hold a SAD or a credential token (v1 clients put the token
+/// there), both live in the same table.
+pub fn decode(
     version: Version,
-    user: &User,
     body: &Fields,
     bearer_sad: Option<&str>,
-) -> ApiResult<Value> {
+    max_hashes: usize,
+) -> ApiResult<HashSignRequest> {
     let credential_id = body.req_str("credentialID")?.to_owned();
     let sad = crate::auth::presented_sad(body.opt_str("SAD")?, bearer_sad)
         .ok_or_else(|| ApiError::missing_or_invalid("string", "SAD"))?;
     let hashes = body
-        .opt_b64_array(&["hashes", "hash"], state.config.max_hashes)?
+        .opt_b64_array(&["hashes", "hash"], max_hashes)?
         .ok_or_else(|| {
             ApiError::missing_or_invalid(
                 "array",
@@ -57,7 +58,7 @@ pub async fn sign_hash(
         }
         Some(_) => return Err(ApiError::invalid_param("operationMode")),
     }
-    let req = HashSignRequest {
+    Ok(HashSignRequest {
         credential_id,
         sad,
         hashes,
@@ -66,7 +67,17 @@ pub async fn sign_hash(
             hash_algo,
             params: sign_algo_params,
         },
-    };
+    })
+}
+
+pub async fn sign_hash(
+    state: &AppState,
+    version: Version,
+    user: &User,
+    body: &Fields,
+    bearer_sad: Option<&str>,
+) -> ApiResult<Value> {
+    let req = decode(version, body, bearer_sad, state.config.max_hashes)?;
     let values = state
         .service
         .sign_hashes(user, req)

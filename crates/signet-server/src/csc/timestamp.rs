@@ -11,10 +11,19 @@ use crate::error::{ApiError, ApiResult};
 /// Longest nonce accepted, in hex digits (64 bytes).
 const MAX_NONCE_HEX: usize = 128;
 
+/// signatures/timestamp, decoded.
+#[derive(Debug)]
+pub struct TimestampRequest {
+    pub hash: HashAlgorithm,
+    /// The digest, `hash.len()` bytes.
+    pub digest: Vec<u8>,
+    pub nonce: Option<Vec<u8>>,
+}
+
 /// In: `hash` (Base64 digest → messageImprint.hashedMessage), `hashAlgo` (OID; v2 texts also
 /// say `hashAlgorithmOID`: both are accepted), `nonce` (hex, optional; it is put in the
-/// token), `clientData` (ignored). Out: `{"timestamp": Base64 DER TimeStampToken}`.
-pub async fn timestamp(state: &AppState, body: &Fields) -> ApiResult<Value> {
+/// token), `clientData` (ignored). Pure: the handler and the fuzz target call it.
+pub fn decode(body: &Fields) -> ApiResult<TimestampRequest> {
     let hash_text = body
         .opt_str("hash")?
         .filter(|h| !h.is_empty())
@@ -39,6 +48,20 @@ pub async fn timestamp(state: &AppState, body: &Fields) -> ApiResult<Value> {
         None => None,
         Some(text) => Some(parse_nonce(text)?),
     };
+    Ok(TimestampRequest {
+        hash,
+        digest,
+        nonce,
+    })
+}
+
+/// Out: `{"timestamp": Base64 DER TimeStampToken}`.
+pub async fn timestamp(state: &AppState, body: &Fields) -> ApiResult<Value> {
+    let TimestampRequest {
+        hash,
+        digest,
+        nonce,
+    } = decode(body)?;
     let token = state
         .service
         .timestamp(hash, &digest, nonce.as_deref())

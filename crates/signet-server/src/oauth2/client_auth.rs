@@ -41,13 +41,12 @@ fn basic(headers: &HeaderMap) -> ApiResult<Option<(String, Zeroizing<String>)>> 
     Ok(Some((decode(id)?, Zeroizing::new(decode(secret)?))))
 }
 
-/// Authenticates the calling client. Unknown clients and bad secrets are `invalid_client`
-/// (401 with a Basic challenge).
-pub async fn authenticate(
-    state: &AppState,
+/// The client ID and secret a request presents (Basic, or the form), refusing two methods at
+/// once. Pure: [`authenticate`] and the fuzz targets call it.
+pub fn presented(
     headers: &HeaderMap,
     params: &Params,
-) -> ApiResult<OAuthClient> {
+) -> ApiResult<(String, Option<Zeroizing<String>>)> {
     let form_id = params.get("client_id");
     let form_secret = params.get("client_secret");
     let (client_id, secret) = match basic(headers)? {
@@ -79,6 +78,17 @@ pub async fn authenticate(
             }
         },
     };
+    Ok((client_id, secret))
+}
+
+/// Authenticates the calling client. Unknown clients and bad secrets are `invalid_client`
+/// (401 with a Basic challenge).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> ApiResult<OAuthClient> {
+    let (client_id, secret) = presented(headers, params)?;
     let bad = || oauth_error("invalid_client", "Client authentication failed");
     let client = state.store.client(&client_id).await?.ok_or_else(bad)?;
     match (&client.secret_hash, secret) {

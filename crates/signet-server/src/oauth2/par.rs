@@ -27,14 +27,35 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
 async fn push(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
     let params = read_form(headers, body, state.config.max_body_bytes).await?;
     let client = client_auth::authenticate(state, headers, &params).await?;
+    let kept = pushed_params(&params, &client.client_id)?;
+    request::parse(state, &kept)
+        .await
+        .map_err(request::RequestError::into_api_error)?;
+    let reference = secrets::random_secret().map_err(|_| ApiError::internal())?;
+    let lifetime = state.config.oauth2.pushed_request_lifetime.as_secs();
+    state
+        .store
+        .insert_pushed_request(PushedRequest {
+            request_hash: secrets::secret_hash(&reference),
+            client_id: client.client_id.clone(),
+            params: stored_params(&kept),
+            expires_at: now_unix() + lifetime as i64,
+        })
+        .await?;
+    Ok(
+        json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{}", *reference), "expires_in": lifetime }),
+    )
+}
+
+/// The request to keep for a pushed authorization request of the authenticated `client_id`:
+/// every authorization parameter, with that client_id and without the client's credentials.
+pub fn pushed_params(params: &Params, client_id: &str) -> ApiResult<Params> {
     if params.get("request_uri").is_some() {
         return Err(oauth_error(
             "invalid_request",
             "request_uri cannot be pushed",
         ));
     }
-    // The stored request: every authorization parameter, with the authenticated client_id and
-    // without the client's credentials.
     let mut kept: Vec<(String, String)> = params
         .iter()
         .filter(|(k, _)| {
@@ -45,29 +66,29 @@ async fn push(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Va
         })
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    kept.push(("client_id".into(), client.client_id.clone()));
-    let kept = Params::from_pairs(kept);
-    request::parse(state, &kept)
-        .await
-        .map_err(request::RequestError::into_api_error)?;
-    let reference = secrets::random_secret().map_err(|_| ApiError::internal())?;
-    let lifetime = state.config.oauth2.pushed_request_lifetime.as_secs();
+    kept.push(("client_id".into(), client_id.to_owned()));
+    Ok(Params::from_pairs(kept))
+}
+
+/// The stored form of pushed parameters: a JSON object of strings.
+pub fn stored_params(kept: &Params) -> String {
     let stored: Map<String, Value> = kept
         .iter()
         .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
         .collect();
-    state
-        .store
-        .insert_pushed_request(PushedRequest {
-            request_hash: secrets::secret_hash(&reference),
-            client_id: client.client_id.clone(),
-            params: Value::Object(stored).to_string(),
-            expires_at: now_unix() + lifetime as i64,
-        })
-        .await?;
-    Ok(
-        json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{}", *reference), "expires_in": lifetime }),
-    )
+    Value::Object(stored).to_string()
+}
+
+/// The parameters [`stored_params`] kept; `None` if the text is not such an object.
+pub fn restore_params(stored: &str) -> Option<Params> {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(stored) else {
+        return None;
+    };
+    let pairs = map
+        .into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+        .collect();
+    Some(Params::from_pairs(pairs))
 }
 
 /// Where a `request_uri` stands when the browser brings it to the authorization endpoint.
@@ -98,15 +119,6 @@ pub async fn take(
         // The store matched the client already; kept as a second line of defence.
         Some(r) if r.client_id != client_id => Pushed::Unknown,
         Some(r) if now_unix() >= r.expires_at => Pushed::Expired,
-        Some(r) => {
-            let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&r.params) else {
-                return Err(ApiError::internal());
-            };
-            let pairs = map
-                .into_iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                .collect();
-            Pushed::Fresh(Params::from_pairs(pairs))
-        }
+        Some(r) => Pushed::Fresh(restore_params(&r.params).ok_or_else(ApiError::internal)?),
     })
 }

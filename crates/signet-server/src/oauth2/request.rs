@@ -118,21 +118,26 @@ impl RequestError {
     }
 }
 
+fn no_redirect(error: &'static str, description: &str) -> RequestError {
+    RequestError::NoRedirect {
+        error,
+        description: description.to_owned(),
+    }
+}
+
+/// The `client_id` an authorization request names.
+pub fn client_id(params: &Params) -> Result<&str, RequestError> {
+    params
+        .get("client_id")
+        .ok_or_else(|| no_redirect("invalid_request", "Missing parameter client_id"))
+}
+
 /// Parses and validates an authorization request for a known client.
 pub async fn parse(
     state: &AppState,
     params: &Params,
 ) -> Result<AuthorizationRequest, RequestError> {
-    let no_redirect = |error, description: &str| RequestError::NoRedirect {
-        error,
-        description: description.to_owned(),
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return Err(no_redirect(
-            "invalid_request",
-            "Missing parameter client_id",
-        ));
-    };
+    let client_id = client_id(params)?;
     let client = match state.store.client(client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(no_redirect("invalid_client", "Unknown client_id")),
@@ -144,7 +149,16 @@ pub async fn parse(
             ));
         }
     };
-    let (redirect_uri, redirect_uri_given) = redirect_uri(&client, params.get("redirect_uri"))
+    validate(&client, params)
+}
+
+/// Validates an authorization request of `client` (the one its `client_id` names). Pure: the
+/// endpoints and the fuzz target call it.
+pub fn validate(
+    client: &OAuthClient,
+    params: &Params,
+) -> Result<AuthorizationRequest, RequestError> {
+    let (redirect_uri, redirect_uri_given) = redirect_uri(client, params.get("redirect_uri"))
         .ok_or_else(|| {
             no_redirect(
                 "invalid_request",
@@ -232,11 +246,16 @@ fn redirect_uri(client: &OAuthClient, given: Option<&str>) -> Option<(String, bo
 
 /// RFC 8252 §7.3: `http://127.0.0.1:<any port>/path` (or `[::1]`) matches a registered
 /// loopback redirect URI with the same host, path and query. Not `localhost` (§8.3: a name
-/// can be resolved elsewhere), and never another scheme.
+/// can be resolved elsewhere), and never another scheme. Only the port may differ: the given
+/// URI must be written as the URL parser writes it (no surrounding spaces, upper-case scheme,
+/// tabs or other spellings the parser would silently normalise).
 fn same_loopback_redirect(registered: &str, given: &str) -> bool {
     let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
         return false;
     };
+    if g.as_str() != given {
+        return false;
+    }
     let loopback_ip = |u: &url::Url| {
         u.scheme() == "http" && matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
             || u.scheme() == "http"
@@ -472,6 +491,9 @@ mod tests {
             ("http://localhost:53127/callback", false),
             ("https://127.0.0.1:53127/callback", false),
             ("http://u:p@127.0.0.1:53127/callback", false),
+            (" http://127.0.0.1:53127/callback", false),
+            ("httP://127.0.0.1:53127/callback", false),
+            ("http://127.0.0.1:53127/call\tback", false),
         ] {
             assert_eq!(same_loopback_redirect(reg, given), ok, "{given}");
         }

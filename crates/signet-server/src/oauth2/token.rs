@@ -34,20 +34,68 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     }
 }
 
-async fn exchange(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
-    let params = read_form(headers, body, state.config.max_body_bytes).await?;
-    let grant_type = params
+/// A token request's grant, decoded.
+#[derive(Debug)]
+pub enum Grant<'a> {
+    AuthorizationCode {
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: Option<&'a str>,
+    },
+    RefreshToken(&'a str),
+    ClientCredentials,
+}
+
+/// The `grant_type` of a token request.
+pub fn grant_type(params: &Params) -> ApiResult<&str> {
+    params
         .get("grant_type")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing parameter grant_type"))?;
-    let client = client_auth::authenticate(state, headers, &params).await?;
-    match grant_type {
-        "authorization_code" => authorization_code(state, &client, &params).await,
-        "refresh_token" => refresh_token(state, &client, &params).await,
-        "client_credentials" => client_credentials(state, &client, &params).await,
+        .ok_or_else(|| oauth_error("invalid_request", "Missing parameter grant_type"))
+}
+
+/// Decodes and checks a token request's grant (what does not need the store). Pure: the
+/// endpoint and the fuzz target call it.
+pub fn decode_grant(params: &Params) -> ApiResult<Grant<'_>> {
+    match grant_type(params)? {
+        "authorization_code" => Ok(Grant::AuthorizationCode {
+            code: params
+                .get("code")
+                .ok_or_else(|| oauth_error("invalid_request", "Missing parameter code"))?,
+            verifier: params.get("code_verifier").ok_or_else(|| {
+                oauth_error("invalid_request", "Missing parameter code_verifier (PKCE)")
+            })?,
+            redirect_uri: params.get("redirect_uri"),
+        }),
+        "refresh_token" => {
+            let token = params
+                .get("refresh_token")
+                .ok_or_else(|| oauth_error("invalid_request", "Missing parameter refresh_token"))?;
+            service_scope_only(params)?;
+            Ok(Grant::RefreshToken(token))
+        }
+        "client_credentials" => {
+            service_scope_only(params)?;
+            Ok(Grant::ClientCredentials)
+        }
         _ => Err(oauth_error(
             "unsupported_grant_type",
             "grant_type must be authorization_code, refresh_token or client_credentials",
         )),
+    }
+}
+
+async fn exchange(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
+    let params = read_form(headers, body, state.config.max_body_bytes).await?;
+    grant_type(&params)?;
+    let client = client_auth::authenticate(state, headers, &params).await?;
+    match decode_grant(&params)? {
+        Grant::AuthorizationCode {
+            code,
+            verifier,
+            redirect_uri,
+        } => authorization_code(state, &client, code, verifier, redirect_uri).await,
+        Grant::RefreshToken(token) => refresh_token(state, &client, token).await,
+        Grant::ClientCredentials => client_credentials(state, &client).await,
     }
 }
 
@@ -130,14 +178,10 @@ fn redirect_matches(code: &AuthCode, client: &OAuthClient, presented: Option<&st
 async fn authorization_code(
     state: &AppState,
     client: &OAuthClient,
-    params: &Params,
+    code: &str,
+    verifier: &str,
+    redirect_uri: Option<&str>,
 ) -> ApiResult<Value> {
-    let code = params
-        .get("code")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing parameter code"))?;
-    let verifier = params
-        .get("code_verifier")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing parameter code_verifier (PKCE)"))?;
     let code_hash = secrets::secret_hash(code);
     let Some(record) = state.store.code(&code_hash).await? else {
         return Err(invalid_grant(DEAD_CODE));
@@ -193,7 +237,7 @@ async fn authorization_code(
             "wrong_client",
             "The authorization code was issued to another client",
         ))
-    } else if !redirect_matches(&record, client, params.get("redirect_uri")) {
+    } else if !redirect_matches(&record, client, redirect_uri) {
         Some((
             "redirect_uri_mismatch",
             "redirect_uri does not match the authorization request",
@@ -316,15 +360,7 @@ fn service_scope_only(params: &Params) -> ApiResult<()> {
 }
 
 /// A refresh token issued to this client for service scope yields a new access token.
-async fn refresh_token(
-    state: &AppState,
-    client: &OAuthClient,
-    params: &Params,
-) -> ApiResult<Value> {
-    let token = params
-        .get("refresh_token")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing parameter refresh_token"))?;
-    service_scope_only(params)?;
+async fn refresh_token(state: &AppState, client: &OAuthClient, token: &str) -> ApiResult<Value> {
     let hash = secrets::secret_hash(token);
     let now = now_unix();
     let issued = state.store.issued(&hash).await?;
@@ -358,11 +394,7 @@ async fn refresh_token(
 
 /// `client_credentials`: a confidential client bound to a user (an e-seal) gets a service
 /// token for that user. No refresh token (RFC 6749 §4.4.3).
-async fn client_credentials(
-    state: &AppState,
-    client: &OAuthClient,
-    params: &Params,
-) -> ApiResult<Value> {
+async fn client_credentials(state: &AppState, client: &OAuthClient) -> ApiResult<Value> {
     if !client.is_confidential() {
         return Err(oauth_error(
             "unauthorized_client",
@@ -375,7 +407,6 @@ async fn client_credentials(
             "This client is not bound to a user for client_credentials",
         ));
     };
-    service_scope_only(params)?;
     let user = live_user(state, user_id).await?;
     let (access, expires_in) =
         service_token(state, client, &user, TokenKind::Access, None, None).await?;
