@@ -5,23 +5,12 @@
 //! - the DSS-X binding never imports the CSC binding, and no binding imports another's
 //!   internals except the OAuth2 request types the consent pages render.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable source directory") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use common::{crate_dir, rust_files};
 
 /// The top-level module a source file belongs to (`csc/sign_doc.rs` → `csc`).
 fn top_module(src: &Path, file: &Path) -> String {

@@ -10,14 +10,12 @@
 //! The served copy and real answers are checked against a live server by
 //! `crates/signet-cli/tests/openapi.rs` (schemathesis).
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
+use common::{crate_dir, rust_files};
 use serde_json::Value;
-
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn document() -> Value {
     serde_json::from_str(signet_server::openapi::DOCUMENT).expect("openapi.json is JSON")
@@ -143,17 +141,6 @@ fn document_is_openapi_3_1_with_resolvable_references() {
 
 // ---------------------------------------------------------------------------------------------
 // The routes in the code.
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable source directory") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// A file's code without its `#[cfg(test)]` module and `//` comments.
 fn code_of(text: &str) -> String {
