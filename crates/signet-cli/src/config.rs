@@ -183,6 +183,8 @@ pub struct Sam {
     pub sad_lifetime_seconds: u64,
     pub max_failures: u32,
     pub totp_skew_steps: i64,
+    /// credentials/extendTransaction may bind a SAD to hashes the signer did not authorize.
+    pub extend_rebinds_hashes: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -560,6 +562,7 @@ impl Default for Sam {
             sad_lifetime_seconds: d.sad_lifetime.as_secs(),
             max_failures: d.max_failures,
             totp_skew_steps: d.totp_skew_steps,
+            extend_rebinds_hashes: d.extend_rebinds_hashes,
         }
     }
 }

@@ -310,6 +310,7 @@ impl Node {
                 sad_lifetime: Duration::from_secs(config.sam.sad_lifetime_seconds),
                 max_failures: config.sam.max_failures,
                 totp_skew_steps: config.sam.totp_skew_steps,
+                extend_rebinds_hashes: config.sam.extend_rebinds_hashes,
             },
         ));
         let organization =

@@ -66,8 +66,8 @@ fn typed_calls_on_v1_and_v2() {
         assert_eq!(c.auth_expression.as_deref(), Some("PIN AND OTP"));
         assert_eq!(c.certificates.len(), 2, "signer and CA certificate");
 
-        // Three hashes bound, one signed, the other two signatures moved to two new hashes
-        // through extendTransaction: the SCAL2 chain of SADs.
+        // Three hashes bound, one signed, the SAD traded through extendTransaction for one
+        // that carries the other two: the SCAL2 chain of SADs.
         let h: Vec<Vec<u8>> = (0..5u8).map(|i| sha256(&[i])).collect();
         let first = sad(&client, &cred, 3, &h[..3], Some(server.fresh_otp(&user)));
         let (mechanism, sign_algo) = c.mechanism().unwrap();
@@ -88,13 +88,18 @@ fn typed_calls_on_v1_and_v2() {
             verify(&c.certificates[0], sign_algo, SHA256, &[i as u8], value)
                 .unwrap_or_else(|e| panic!("{version:?}: {e}"));
         }
-        let next = client
+        // Hashes the signer did not authorize are refused with the server's words.
+        let e = client
             .extend_transaction(&cred, &first, &h[3..], HashAlgorithm::Sha256)
-            .unwrap();
-        // A hash the extension did not bind is refused with the server's words.
-        let e = sign(&next, &h[1..2]).unwrap_err();
+            .unwrap_err();
         assert_eq!(e.server_error(), Some("invalid_request"), "{e}");
-        assert_eq!(sign(&next, &h[3..]).unwrap().len(), 2);
+        let next = client
+            .extend_transaction(&cred, &first, &h[1..3], HashAlgorithm::Sha256)
+            .unwrap();
+        // The old SAD is spent; the new one signs the authorized hashes.
+        let e = sign(&first, &h[1..2]).unwrap_err();
+        assert_eq!(e.server_error(), Some("invalid_request"), "{e}");
+        assert_eq!(sign(&next, &h[1..3]).unwrap().len(), 2);
 
         // The server's time-stamps: an RFC 3161 token over the digest.
         let token = client.timestamp(HashAlgorithm::Sha256, &h[0]).unwrap();

@@ -330,12 +330,24 @@ async fn pyhanko_shaped_flows_sign_and_verify() {
         )
         .await,
     );
-    let h3 = sha256(b"three");
+    // A hash outside the authorization is refused; the authorized one carries over.
     let (status, ext) = server
         .post(
             "/csc/v1/credentials/extendTransaction",
             Some(&token),
-            &json!({ "credentialID": rsa, "SAD": auth["SAD"], "hash": [b64(&h3)] }),
+            &json!({ "credentialID": rsa, "SAD": auth["SAD"], "hash": [b64(&sha256(b"three"))] }),
+        )
+        .await;
+    assert_eq!(status, 400, "{ext}");
+    assert_eq!(
+        ext["error_description"],
+        "Hash is not authorized by the SAD"
+    );
+    let (status, ext) = server
+        .post(
+            "/csc/v1/credentials/extendTransaction",
+            Some(&token),
+            &json!({ "credentialID": rsa, "SAD": auth["SAD"], "hash": [b64(&h2)] }),
         )
         .await;
     assert_eq!(status, 200, "{ext}");
@@ -347,12 +359,12 @@ async fn pyhanko_shaped_flows_sign_and_verify() {
             ext["SAD"].as_str().unwrap(),
             SHA256,
             RSA_SHA256,
-            &[h3],
+            &[h2],
             None,
         )
         .await,
     );
-    verify(&rsa_cert, RSA_SHA256, SHA256, b"three", &sigs[0]).unwrap();
+    verify(&rsa_cert, RSA_SHA256, SHA256, b"two", &sigs[0]).unwrap();
 }
 
 #[tokio::test]

@@ -865,9 +865,85 @@ async fn extend(
         .await
 }
 
+/// By default an extension keeps a SCAL2 SAD bound to the hashes the signer authorized: the
+/// named hashes must be among them, and a refusal leaves the old SAD as it was.
+#[tokio::test]
+async fn extend_transaction_keeps_the_authorized_hashes() {
+    let server = Server::start();
+    let user = server.add_user("jens");
+    let scal2 = server.create_credential(&user, "2468", &["--multisign", "3"]);
+    let token = server.login(&user).await;
+    let cert = server.certificate(&token, &scal2).await;
+    let messages: Vec<Vec<u8>> = (0..4).map(|i| format!("leaf {i}").into_bytes()).collect();
+    let h: Vec<Vec<u8>> = messages.iter().map(|m| sha256(m)).collect();
+    let otp = server.fresh_otp(&user);
+    let old = server
+        .sad(
+            &token,
+            &scal2,
+            3,
+            Some(&h[..3]),
+            Some(SHA256),
+            "2468",
+            Some(&otp),
+        )
+        .await;
+    signatures(
+        &server
+            .sign_hash(&token, &scal2, &old, &h[..1], ECDSA_SHA256, json!({}))
+            .await,
+    );
+    // A hash the signer never authorized, one already signed, more than remain: refused,
+    // nothing spent.
+    for (named, want) in [
+        (&h[3..4], "Hash is not authorized by the SAD"),
+        (&h[..1], "Hash is not authorized by the SAD"),
+        (&h[1..4], "Numbers of signatures is too high for the SAD"),
+    ] {
+        let reply = extend(&server, &token, &scal2, &old, Some(named)).await;
+        assert_eq!(expect_error(&reply, 400, "invalid_request"), want);
+    }
+    // The next batch among the authorized ones: the new SAD keeps both remaining hashes.
+    let (status, body) = extend(&server, &token, &scal2, &old, Some(&h[2..3])).await;
+    assert_eq!(status, 200, "{body}");
+    let new = body["SAD"].as_str().unwrap().to_string();
+    let reply = server
+        .sign_hash(&token, &scal2, &old, &h[1..2], ECDSA_SHA256, json!({}))
+        .await;
+    assert_eq!(expect_error(&reply, 400, "invalid_request"), "Invalid SAD");
+    let sigs = signatures(
+        &server
+            .sign_hash(&token, &scal2, &new, &h[1..3], ECDSA_SHA256, json!({}))
+            .await,
+    );
+    verify(&cert, ECDSA_SHA256, SHA256, &messages[1], &sigs[0]).unwrap();
+    verify(&cert, ECDSA_SHA256, SHA256, &messages[2], &sigs[1]).unwrap();
+    // The refusals were audited with their reason.
+    let reasons: Vec<String> = server
+        .audit_export()
+        .iter()
+        .filter(|r| r["kind"] == "credential.extend")
+        .map(|r| {
+            let detail: Value = serde_json::from_str(r["detail"].as_str().unwrap()).unwrap();
+            detail["reason"].as_str().unwrap_or("-").to_string()
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "hash_not_authorized",
+            "hash_not_authorized",
+            "too_many_signatures",
+            "-"
+        ]
+    );
+}
+
+/// With `sam.extend_rebinds_hashes` (CSC multi-call for nested signatures) the new SAD is bound
+/// to the hashes the extension names, for the remaining count.
 #[tokio::test]
 async fn extend_transaction_rolls_the_sad_for_the_remaining_count() {
-    let server = Server::start();
+    let server = Server::start_with_env(&[("SIGNET_SAM__EXTEND_REBINDS_HASHES", "true")]);
     let user = server.add_user("ines");
     let scal2 = server.create_credential(&user, "2468", &["--multisign", "3"]);
     let scal1 = server.create_credential(&user, "2468", &["--scal", "1", "--multisign", "3"]);

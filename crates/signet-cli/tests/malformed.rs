@@ -1094,6 +1094,28 @@ async fn hash_array_limit_is_1024() {
     assert_eq!(sigs.len(), 1024);
 }
 
+/// An error description may quote the request, but never more than 512 characters of it: a
+/// 40,000-character `hashAlgo` is not echoed back in full.
+#[tokio::test]
+async fn long_values_are_not_echoed_in_full() {
+    let server = Server::start();
+    let user = server.add_user("echo");
+    let token = server.login(&user).await;
+    let oid = "1.".repeat(20_000);
+    let (status, body) = server
+        .post(
+            "/csc/v2/signatures/timestamp",
+            Some(&token),
+            &json!({ "hash": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "hashAlgo": oid }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request");
+    let full = format!("Unsupported hash algorithm {oid}");
+    let want: String = full.chars().take(512).chain(['…']).collect();
+    assert_eq!(body["error_description"], want.as_str());
+}
+
 /// Unknown members and explicit `null`s are ignored; hashes may come in either Base64 alphabet.
 #[tokio::test]
 async fn unknown_fields_and_nulls_are_ignored() {

@@ -13,4 +13,4 @@ pub mod untrusted;
 pub mod xmldsig;
 
 pub use alg::{AlgError, HashAlgorithm, KeyType, PssSalt, SignMechanism};
-pub use untrusted::Untrusted;
+pub use untrusted::{Untrusted, cap_message};

@@ -35,6 +35,25 @@ impl<T: Display> Display for Untrusted<T> {
     }
 }
 
+/// Most characters of an error message sent back to a client (CSC `error_description`, DSS-X
+/// `ResultMessage`); they may quote a request value, and a client sending megabytes should not
+/// get them echoed back.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+
+/// `message` cut to [`MAX_MESSAGE_CHARS`] characters, then `…`. The message travels as a JSON
+/// string or XML text, whose encoders escape it; only its length needs a bound.
+pub fn cap_message(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message,
+        Some((cut, _)) => {
+            let mut capped = message;
+            capped.truncate(cut);
+            capped.push('…');
+            capped
+        }
+    }
+}
+
 /// Escapes what passes through and stops (with an error, the only way to stop `write!`) once
 /// the cap is reached.
 struct Escaper<'a, 'b> {
@@ -91,6 +110,20 @@ mod tests {
             Untrusted(&newlines).to_string(),
             format!("{}…", "\\n".repeat(MAX_LOGGED_CHARS))
         );
+    }
+
+    #[test]
+    fn messages_are_capped() {
+        let exact = "x".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(cap_message(exact.clone()), exact);
+        let long = format!(
+            "Unsupported hash algorithm {}",
+            "ü".repeat(MAX_MESSAGE_CHARS)
+        );
+        let capped = cap_message(long.clone());
+        assert_eq!(capped.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(capped.ends_with('…'));
+        assert!(long.starts_with(capped.trim_end_matches('…')));
     }
 
     #[test]

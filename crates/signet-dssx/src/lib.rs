@@ -294,7 +294,7 @@ impl DssResult {
         Self {
             major: major::REQUESTER_ERROR,
             minor: Some(minor),
-            message: Some(message.into()),
+            message: Some(signet_core::cap_message(message.into())),
         }
     }
 
@@ -302,7 +302,7 @@ impl DssResult {
         Self {
             major: major::RESPONDER_ERROR,
             minor: Some(minor),
-            message: Some(message.into()),
+            message: Some(signet_core::cap_message(message.into())),
         }
     }
 
@@ -390,6 +390,23 @@ pub(crate) fn encode_b64(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_messages_are_capped() {
+        let quoted = format!("Unsupported SignatureType {}", "u".repeat(4000));
+        let result = DssResult::requester(minor::NOT_SUPPORTED, quoted.clone());
+        let message = result.message.unwrap_or_default();
+        assert_eq!(
+            message.chars().count(),
+            signet_core::untrusted::MAX_MESSAGE_CHARS + 1
+        );
+        assert_eq!(
+            message,
+            format!("{}…", &quoted[..signet_core::untrusted::MAX_MESSAGE_CHARS])
+        );
+        let short = DssResult::responder(minor::GENERAL_ERROR, "Key module unavailable");
+        assert_eq!(short.message.as_deref(), Some("Key module unavailable"));
+    }
 
     #[test]
     fn base64_limits() {

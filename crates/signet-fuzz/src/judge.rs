@@ -1,18 +1,18 @@
 //! The SAD decision (`signet_sam::judge`), on structured input: a credential, an
 //! authorization checked by `Sam::check_binding` (what a SAD binds), then a sequence of spend
-//! requests, each judged against what the previous spends left (as the store applies the
-//! verdict in its transaction).
+//! requests and extensions (credentials/extendTransaction, `judge_extension`), each judged
+//! against what the previous steps left (as the store applies the verdict in its transaction).
 //!
 //! Properties (EN 419241-1 SRA_SAP.1, `signet_sam::sad`): a spend is allowed only for the SAD's
 //! signer and credential, before expiry, with the authorized hash algorithm; never more
 //! signatures in total than `numSignatures`; with bound hashes (SCAL2) never a hash that was
-//! not bound, each at most as often as it was bound; a refusal changes nothing; an exhausted
-//! SAD is gone.
+//! not bound, each at most as often as it was bound — extensions included, which keep the
+//! bound hashes and the count; a refusal changes nothing; an exhausted SAD is gone.
 
 use arbitrary::{Arbitrary, Unstructured};
 use signet_core::{HashAlgorithm, KeyType};
 use signet_sam::Sam;
-use signet_sam::sad::{SpendRequest, judge as sam_judge};
+use signet_sam::sad::{ExtendRequest, SpendRequest, judge as sam_judge, judge_extension};
 use signet_store::{AuthMode, Credential, SadRecord, SadRefusal};
 
 /// A digest drawn from a small alphabet so that requested and bound hashes often meet.
@@ -47,6 +47,8 @@ struct Spend {
     hashes: Vec<Digest>,
     /// Seconds after issue.
     at: u16,
+    /// An extendTransaction naming `hashes` (none when empty) instead of a spend.
+    extend: bool,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -153,6 +155,65 @@ pub fn judge(data: &[u8]) {
             hashes: &presented,
             now: issued_at + i64::from(spend.at),
         };
+        if spend.extend {
+            let named = (!presented.is_empty()).then_some(presented.as_slice());
+            let ext = ExtendRequest {
+                user_id: req.user_id,
+                credential_id,
+                hashes: named,
+                hash_algo: named.map(|_| algo),
+                now: req.now,
+            };
+            let verdict = judge_extension(current.as_ref(), &ext, false);
+            let Some(r) = current.as_ref() else {
+                assert_eq!(verdict, Err(SadRefusal::Unknown), "a spent SAD is unknown");
+                continue;
+            };
+            match verdict {
+                Ok(mut next) => {
+                    assert!(!spend.other_user && !spend.other_credential);
+                    assert!(req.now < r.expires_at, "extended after expiry");
+                    assert_eq!(
+                        next.remaining, r.remaining,
+                        "an extension changes the count"
+                    );
+                    assert!(presented.len() <= r.remaining as usize);
+                    match &r.hashes {
+                        Some(pool) => {
+                            assert_eq!(next.hashes.as_ref(), Some(pool), "rebound");
+                            assert_eq!(next.hash_algo, r.hash_algo);
+                            assert!(take_all(&mut pool.clone(), &presented), "not bound");
+                        }
+                        None => {
+                            assert_eq!(next.hashes, named.map(<[Vec<u8>]>::to_vec));
+                            // A narrowed SAD: its hashes are the ones to keep to from now on.
+                            unused = next.hashes.clone();
+                        }
+                    }
+                    // The SAM gives the new SAD a fresh lifetime.
+                    next.expires_at = req.now + i64::from(input.lifetime);
+                    current = Some(next);
+                }
+                Err(refusal) => {
+                    let expected = if spend.other_user {
+                        SadRefusal::Unknown
+                    } else if spend.other_credential {
+                        SadRefusal::WrongCredential
+                    } else if req.now >= r.expires_at {
+                        SadRefusal::Expired
+                    } else if presented.len() > r.remaining as usize {
+                        SadRefusal::TooMany
+                    } else if r.hash_algo.is_some_and(|b| b != algo) {
+                        SadRefusal::HashAlgorithm
+                    } else {
+                        SadRefusal::HashNotAuthorized
+                    };
+                    assert_eq!(refusal, expected);
+                    assert!(r.hashes.is_some() || refusal != SadRefusal::HashNotAuthorized);
+                }
+            }
+            continue;
+        }
         let verdict = sam_judge(current.as_ref(), &req);
         let Some(r) = current.as_ref() else {
             assert_eq!(verdict, Err(SadRefusal::Unknown), "a spent SAD is unknown");

@@ -8,11 +8,12 @@ use serde_json::json;
 use signet_core::HashAlgorithm;
 use signet_core::Untrusted;
 use signet_store::{
-    Credential, CredentialBinding, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SadRefusal,
-    SecretHash, User,
+    Credential, CredentialBinding, NewAuditEvent, SadDecision, SadOutcome, SadRecord, SecretHash,
+    User,
 };
 
 use crate::error::refusal_code;
+use crate::sad::{ExtendRequest, judge_extension};
 use crate::{
     AuthorizeRequest, Factor, IssuedSad, RequestError, Sam, SamError, VerifiedFactors, hex,
     now_unix, secrets, telemetry, totp,
@@ -294,7 +295,8 @@ impl Sam {
     }
 
     /// credentials/extendTransaction: trades a live SAD for a new one with the same remaining
-    /// count and a fresh lifetime, bound to the next batch's hashes (SCAL2).
+    /// count and a fresh lifetime, for the next batch's hashes ([`judge_extension`]: bound to
+    /// the hashes the signer authorized, unless the operator allows rebinding).
     pub async fn extend_transaction(
         &self,
         user: &User,
@@ -311,42 +313,46 @@ impl Sam {
         let expires_in = self.config.sad_lifetime.as_secs();
         let now = now_unix();
         let (user_id, cred_id, username) = (user.id, cred.id.clone(), user.username.clone());
+        let cred_id_audit = cred.id.clone();
+        let rebind = self.config.extend_rebinds_hashes;
         let hashes_for_closure = hashes.clone();
+        let judged = move |rec: Option<&SadRecord>| {
+            judge_extension(
+                rec,
+                &ExtendRequest {
+                    user_id,
+                    credential_id: &cred_id,
+                    hashes: hashes_for_closure.as_deref(),
+                    hash_algo: new_algo,
+                    now,
+                },
+                rebind,
+            )
+        };
+        let decide = judged.clone();
         let outcome = self
             .store
             .decide_sad(
                 secrets::secret_hash(sad),
-                Box::new(move |rec| {
-                    let verdict = match rec {
-                        None => Err(SadRefusal::Unknown),
-                        Some(r) if r.user_id != user_id => Err(SadRefusal::Unknown),
-                        Some(r) if r.credential_id != cred_id => Err(SadRefusal::WrongCredential),
-                        Some(r) if r.expires_at <= now => Err(SadRefusal::Expired),
-                        Some(r) => match &hashes_for_closure {
-                            Some(h) if h.len() > r.remaining as usize => Err(SadRefusal::TooMany),
-                            _ => Ok(()),
-                        },
-                    };
-                    match verdict {
-                        Ok(()) => SadDecision::Spend {
-                            keep: None,
-                            audit: NewAuditEvent::new(
-                                "credential.extend",
-                                &username,
-                                Some(&cred_id),
-                                json!({ "result": "success" }),
-                            ),
-                        },
-                        Err(reason) => SadDecision::Refuse {
-                            reason,
-                            audit: Some(NewAuditEvent::new(
-                                "credential.extend",
-                                &username,
-                                Some(&cred_id),
-                                json!({ "result": "failure", "reason": refusal_code(reason) }),
-                            )),
-                        },
-                    }
+                Box::new(move |rec| match decide(rec) {
+                    Ok(_) => SadDecision::Spend {
+                        keep: None,
+                        audit: NewAuditEvent::new(
+                            "credential.extend",
+                            &username,
+                            Some(&cred_id_audit),
+                            json!({ "result": "success" }),
+                        ),
+                    },
+                    Err(reason) => SadDecision::Refuse {
+                        reason,
+                        audit: Some(NewAuditEvent::new(
+                            "credential.extend",
+                            &username,
+                            Some(&cred_id_audit),
+                            json!({ "result": "failure", "reason": refusal_code(reason) }),
+                        )),
+                    },
                 }),
             )
             .await?;
@@ -357,14 +363,12 @@ impl Sam {
                 return Err(SamError::Sad(r));
             }
         };
+        // The same judgement the store's transaction just made on this record.
+        let next = judged(Some(&old)).map_err(SamError::Sad)?;
         let record = SadRecord {
             sad_hash: secrets::secret_hash(&new_sad),
-            user_id: user.id,
-            credential_id: cred.id.clone(),
-            hash_algo: new_algo.or(old.hash_algo),
-            hashes: hashes.clone().or(old.hashes),
-            remaining: old.remaining,
             expires_at: now + expires_in as i64,
+            ..next
         };
         let audit = NewAuditEvent::new(
             "credential.authorize",

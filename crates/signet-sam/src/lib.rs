@@ -51,6 +51,9 @@ pub struct SamConfig {
     pub max_failures: u32,
     /// Accepted TOTP clock drift, in 30-second steps either way.
     pub totp_skew_steps: i64,
+    /// Whether credentials/extendTransaction may bind a SCAL2 SAD to hashes the signer did not
+    /// authorize (CSC multi-call for nested signatures); off: only authorized hashes carry over.
+    pub extend_rebinds_hashes: bool,
 }
 
 impl Default for SamConfig {
@@ -59,6 +62,7 @@ impl Default for SamConfig {
             sad_lifetime: Duration::from_secs(300),
             max_failures: 5,
             totp_skew_steps: 1,
+            extend_rebinds_hashes: false,
         }
     }
 }

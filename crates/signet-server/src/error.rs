@@ -23,11 +23,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The description is capped (`signet_core::cap_message`): it may quote the request.
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
             error,
-            description: description.into(),
+            description: signet_core::cap_message(description.into()),
             challenge: None,
             allow: None,
             retry_after: None,
