@@ -18,6 +18,9 @@ use crate::{AdesError, Limits};
 const MAX_TREE_DEPTH: usize = 32;
 /// How many form fields are inspected.
 const MAX_FIELDS: usize = 10_000;
+/// The highest object number a conforming reader must handle (ISO 32000-1 Annex C: 8,388,607
+/// indirect objects); a document naming higher ones is refused rather than extended past it.
+const MAX_OBJECT_NUMBER: u32 = 8_388_607;
 
 fn invalid(msg: impl Into<String>) -> AdesError {
     AdesError::InvalidDocument(msg.into())
@@ -130,7 +133,7 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<(Document, PdfState)
     let mut state = PdfState {
         startxref,
         xref_stream,
-        next_id: next_free_id(&doc),
+        next_id: next_free_id(&doc)?,
         root,
         catalog,
         info: doc.trailer.get(b"Info").ok().cloned(),
@@ -216,19 +219,43 @@ fn find_startxref(bytes: &[u8]) -> Result<usize, AdesError> {
     Ok(offset)
 }
 
-fn next_free_id(doc: &Document) -> u32 {
+fn next_free_id(doc: &Document) -> Result<u32, AdesError> {
     let size = match doc.trailer.get(b"Size") {
-        Ok(Object::Integer(n)) => u32::try_from(*n).unwrap_or(0),
+        Ok(Object::Integer(n)) => u64::try_from(*n).unwrap_or(0),
         _ => 0,
     };
-    size.max(doc.max_id.saturating_add(1)).max(
-        doc.objects
-            .keys()
-            .map(|k| k.0)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(1),
-    )
+    let defined = doc.objects.keys().map(|k| k.0).max().unwrap_or(0);
+    // A reference to an object that does not exist reads as null (ISO 32000-1 §7.3.10); the
+    // number must still not be given to one of ours, or that reference would start pointing at
+    // a signature's object and change what the signed revision shows.
+    let next = size
+        .max(u64::from(doc.max_id) + 1)
+        .max(u64::from(defined) + 1)
+        .max(u64::from(max_reference(doc)) + 1);
+    if next > u64::from(MAX_OBJECT_NUMBER) {
+        return Err(invalid(format!(
+            "the PDF leaves no object number free up to {MAX_OBJECT_NUMBER}, the most readers \
+             must support (ISO 32000-1 Annex C)"
+        )));
+    }
+    Ok(next as u32)
+}
+
+/// The highest object number any object or the trailer refers to.
+fn max_reference(doc: &Document) -> u32 {
+    let mut max = 0;
+    let mut stack: Vec<&Object> = doc.objects.values().collect();
+    stack.extend(doc.trailer.iter().map(|(_, v)| v));
+    while let Some(o) = stack.pop() {
+        match o {
+            Object::Reference((n, _)) => max = max.max(*n),
+            Object::Array(items) => stack.extend(items.iter()),
+            Object::Dictionary(d) => stack.extend(d.iter().map(|(_, v)| v)),
+            Object::Stream(st) => stack.extend(st.dict.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// The first leaf of the page tree (ISO 32000-1 §7.7.3).
@@ -640,6 +667,70 @@ mod tests {
     fn subsections_group_runs() {
         let e = [((3, 0), 0), ((4, 0), 0), ((9, 0), 0)];
         assert_eq!(subsections(&e), vec![(3, 2), (9, 1)]);
+    }
+
+    /// A one-page PDF whose page names `annots` as its /Annots, with a correct xref table.
+    fn pdf_with_annots(annots: &str) -> Vec<u8> {
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots {annots} >>"),
+        ];
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn a_dangling_reference_keeps_its_number() {
+        // /Annots 7 0 R names an object that does not exist (null): our objects must not take
+        // number 7, or the page would show one of them as its annotations (fuzz/regressions/
+        // pdf_read holds the input that found it).
+        let limits = Limits::default();
+        let doc = pdf_with_annots("7 0 R");
+        let state = read(&doc, &limits).unwrap();
+        assert_eq!(state.next_id, 8);
+        let mut out = doc.clone();
+        let mut next = state.clone();
+        let id = next.allocate();
+        next.append(&mut out, &[NewObject::stream(id, b"ours")])
+            .unwrap();
+        let again = read(&out, &limits).unwrap();
+        assert_eq!(again.page, state.page);
+        assert_eq!(again.next_id, 9);
+        // Without dangling references the next number follows the defined objects.
+        assert_eq!(read(&pdf_with_annots("[]"), &limits).unwrap().next_id, 4);
+    }
+
+    #[test]
+    fn object_numbers_beyond_the_reader_limit_are_refused() {
+        let limits = Limits::default();
+        let e = read(&pdf_with_annots("8388607 0 R"), &limits).unwrap_err();
+        assert_eq!(
+            e,
+            invalid(
+                "the PDF leaves no object number free up to 8388607, the most readers must \
+                 support (ISO 32000-1 Annex C)"
+            )
+        );
+        assert_eq!(
+            read(&pdf_with_annots("8388606 0 R"), &limits)
+                .unwrap()
+                .next_id,
+            8_388_607
+        );
     }
 
     #[test]
