@@ -195,21 +195,7 @@ pub fn judge(data: &[u8]) {
                     current = Some(next);
                 }
                 Err(refusal) => {
-                    let expected = if spend.other_user {
-                        SadRefusal::Unknown
-                    } else if spend.other_credential {
-                        SadRefusal::WrongCredential
-                    } else if req.now >= r.expires_at {
-                        SadRefusal::Expired
-                    } else if presented.len() > r.remaining as usize {
-                        SadRefusal::TooMany
-                    } else if r.hash_algo.is_some_and(|b| b != algo) {
-                        SadRefusal::HashAlgorithm
-                    } else {
-                        SadRefusal::HashNotAuthorized
-                    };
-                    assert_eq!(refusal, expected);
-                    assert!(r.hashes.is_some() || refusal != SadRefusal::HashNotAuthorized);
+                    assert_refusal(refusal, spend, r, req.now, &presented, algo, false);
                 }
             }
             continue;
@@ -266,27 +252,40 @@ pub fn judge(data: &[u8]) {
                 }
                 current = kept;
             }
-            Err(refusal) => {
-                // The refusal names the first rule broken, in the documented order.
-                let expected = if spend.other_user {
-                    SadRefusal::Unknown
-                } else if spend.other_credential {
-                    SadRefusal::WrongCredential
-                } else if req.now >= r.expires_at {
-                    SadRefusal::Expired
-                } else if presented.is_empty() || presented.len() > r.remaining as usize {
-                    SadRefusal::TooMany
-                } else if r.hash_algo.is_some_and(|b| b != algo) {
-                    SadRefusal::HashAlgorithm
-                } else {
-                    SadRefusal::HashNotAuthorized
-                };
-                assert_eq!(refusal, expected);
-                if refusal == SadRefusal::HashNotAuthorized {
-                    let mut pool = r.hashes.clone().expect("only bound SADs refuse a hash");
-                    assert!(!take_all(&mut pool, &presented));
-                }
-            }
+            Err(refusal) => assert_refusal(refusal, spend, r, req.now, &presented, algo, true),
         }
+    }
+}
+
+/// A refusal names the first rule the step broke, in the documented order, and a hash refused
+/// is indeed missing from the bound ones. `empty_is_too_many`: a spend of no hashes is refused
+/// as too many; an extension naming none keeps the bound hashes.
+fn assert_refusal(
+    refusal: SadRefusal,
+    step: &Spend,
+    r: &SadRecord,
+    now: i64,
+    presented: &[Vec<u8>],
+    algo: HashAlgorithm,
+    empty_is_too_many: bool,
+) {
+    let expected = if step.other_user {
+        SadRefusal::Unknown
+    } else if step.other_credential {
+        SadRefusal::WrongCredential
+    } else if now >= r.expires_at {
+        SadRefusal::Expired
+    } else if (empty_is_too_many && presented.is_empty()) || presented.len() > r.remaining as usize
+    {
+        SadRefusal::TooMany
+    } else if r.hash_algo.is_some_and(|b| b != algo) {
+        SadRefusal::HashAlgorithm
+    } else {
+        SadRefusal::HashNotAuthorized
+    };
+    assert_eq!(refusal, expected);
+    if refusal == SadRefusal::HashNotAuthorized {
+        let mut pool = r.hashes.clone().expect("only bound SADs refuse a hash");
+        assert!(!take_all(&mut pool, presented));
     }
 }
