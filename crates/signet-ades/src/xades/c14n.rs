@@ -10,6 +10,8 @@
 //! back from the source text at the positions it reports. Walks are iterative, so that
 //! nesting cannot exhaust the stack.
 
+use std::collections::HashSet;
+
 use roxmltree::{Document, Node, NodeId, NodeType, ParsingOptions};
 
 use crate::AdesError;
@@ -86,6 +88,18 @@ pub fn parse_untrusted(bytes: &[u8], max_depth: usize) -> Result<Document<'_>, A
                 {
                     return Err(invalid(
                         "the document is not namespace-well-formed XML: a prefix is declared with an empty namespace name",
+                    ));
+                }
+                // XML 1.0 §3.1 (Unique Att Spec): roxmltree refuses a repeated attribute and a
+                // repeated prefix, but not a repeated default namespace (`xmlns="a"
+                // xmlns="b"`); both would be rendered, and a reader keeps only one (found by
+                // fuzzing, `xml_c14n`). A
+                // redeclaration on a descendant replaces the inherited one, so a prefix seen
+                // twice here was declared twice on this element.
+                let mut prefixes = HashSet::new();
+                if !n.namespaces().all(|ns| prefixes.insert(ns.name())) {
+                    return Err(invalid(
+                        "the document is not well-formed XML: an element declares the same namespace prefix twice",
                     ));
                 }
                 if n.attributes()
@@ -652,6 +666,34 @@ mod tests {
             assert!(parse_untrusted(text.as_bytes(), 10).is_err(), "{text}");
         }
         assert!(parse_untrusted(b"<doc xmlns=\"urn:a\"><x xmlns=\"\"/></doc>", 10).is_ok());
+    }
+
+    #[test]
+    fn a_namespace_declared_twice_on_one_element_is_refused() {
+        for text in [
+            "<doc xmlns=\"urn:a\" xmlns=\"urn:b\"/>",
+            "<doc xmlns=\"urn:a\" xmlns=\"urn:a\"/>",
+            "<doc><x xmlns=\"urn:a\" xmlns:p=\"urn:p\" xmlns=\"urn:b\"/></doc>",
+        ] {
+            assert_eq!(
+                parse_untrusted(text.as_bytes(), 10).err(),
+                Some(invalid(
+                    "the document is not well-formed XML: an element declares the same namespace prefix twice"
+                )),
+                "{text}"
+            );
+        }
+        // roxmltree's own refusal of a repeated prefix.
+        assert!(
+            parse_untrusted(b"<doc><x xmlns:p=\"urn:a\" xmlns:p=\"urn:b\"/></doc>", 10).is_err()
+        );
+        // Redeclaring on a descendant, or declaring the xml prefix as it is, is fine.
+        for text in [
+            "<doc xmlns=\"urn:a\" xmlns:p=\"urn:p\"><x xmlns=\"urn:b\" xmlns:p=\"urn:q\"/></doc>",
+            "<doc xmlns:xml=\"http://www.w3.org/XML/1998/namespace\" xml:lang=\"en\"/>",
+        ] {
+            assert!(parse_untrusted(text.as_bytes(), 10).is_ok(), "{text}");
+        }
     }
 
     fn c14n(xml: &str) -> String {
