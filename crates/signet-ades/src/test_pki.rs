@@ -209,12 +209,17 @@ impl ValidationData for TestPki {
 
 /// A small valid one-page PDF with a classic cross-reference table.
 pub fn small_pdf() -> Vec<u8> {
-    let objects = [
+    pdf_of(&[
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
         "<< /Length 0 >>\nstream\n\nendstream",
-    ];
+    ])
+}
+
+/// A PDF of `objects` (numbered from 1, the first the catalog) with a classic cross-reference
+/// table whose offsets are right.
+pub fn pdf_of(objects: &[&str]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
