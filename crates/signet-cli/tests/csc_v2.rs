@@ -865,6 +865,34 @@ async fn extend(
         .await
 }
 
+/// A SCAL2 SAD for `h[..3]` (PIN 2468 and a fresh code) of which `h[0]` is already signed.
+async fn three_authorized_one_signed(
+    server: &Server,
+    user: &TestUser,
+    token: &str,
+    cred: &str,
+    h: &[Vec<u8>],
+) -> String {
+    let otp = server.fresh_otp(user);
+    let sad = server
+        .sad(
+            token,
+            cred,
+            3,
+            Some(&h[..3]),
+            Some(SHA256),
+            "2468",
+            Some(&otp),
+        )
+        .await;
+    signatures(
+        &server
+            .sign_hash(token, cred, &sad, &h[..1], ECDSA_SHA256, json!({}))
+            .await,
+    );
+    sad
+}
+
 /// By default an extension keeps a SCAL2 SAD bound to the hashes the signer authorized: the
 /// named hashes must be among them, and a refusal leaves the old SAD as it was.
 #[tokio::test]
@@ -876,23 +904,7 @@ async fn extend_transaction_keeps_the_authorized_hashes() {
     let cert = server.certificate(&token, &scal2).await;
     let messages: Vec<Vec<u8>> = (0..4).map(|i| format!("leaf {i}").into_bytes()).collect();
     let h: Vec<Vec<u8>> = messages.iter().map(|m| sha256(m)).collect();
-    let otp = server.fresh_otp(&user);
-    let old = server
-        .sad(
-            &token,
-            &scal2,
-            3,
-            Some(&h[..3]),
-            Some(SHA256),
-            "2468",
-            Some(&otp),
-        )
-        .await;
-    signatures(
-        &server
-            .sign_hash(&token, &scal2, &old, &h[..1], ECDSA_SHA256, json!({}))
-            .await,
-    );
+    let old = three_authorized_one_signed(&server, &user, &token, &scal2, &h).await;
     // A hash the signer never authorized, one already signed, more than remain: refused,
     // nothing spent.
     for (named, want) in [
@@ -953,23 +965,7 @@ async fn extend_transaction_rolls_the_sad_for_the_remaining_count() {
     let h: Vec<Vec<u8>> = messages.iter().map(|m| sha256(m)).collect();
 
     // SCAL2: three signatures authorized for h0..h2; one spent; the rest moved to h3, h4.
-    let otp = server.fresh_otp(&user);
-    let old = server
-        .sad(
-            &token,
-            &scal2,
-            3,
-            Some(&h[..3]),
-            Some(SHA256),
-            "2468",
-            Some(&otp),
-        )
-        .await;
-    signatures(
-        &server
-            .sign_hash(&token, &scal2, &old, &h[..1], ECDSA_SHA256, json!({}))
-            .await,
-    );
+    let old = three_authorized_one_signed(&server, &user, &token, &scal2, &h).await;
     // More hashes than signatures remain: refused.
     let reply = extend(&server, &token, &scal2, &old, Some(&h[1..5])).await;
     expect_error(&reply, 400, "invalid_request");
