@@ -281,6 +281,14 @@ mod tests {
             judge_extension(Some(&r), &other, true),
             Err(SadRefusal::Unknown)
         );
+        let other_cred = ExtendRequest {
+            credential_id: "c2",
+            ..ext(None)
+        };
+        assert_eq!(
+            judge_extension(Some(&r), &other_cred, false),
+            Err(SadRefusal::WrongCredential)
+        );
         let late = ExtendRequest {
             now: 1000,
             ..ext(None)
